@@ -1,0 +1,135 @@
+/**
+ * The semantic layer's vocabulary: models as loaded from `models/<team>/<model>.yml`, and the
+ * SemanticQuery that every face (typed GraphQL, generic `metrics`, OData, exports) turns a request into.
+ */
+
+export const MEASURE_TYPES = ['count', 'count_distinct', 'sum', 'avg', 'min', 'max', 'last', 'ratio', 'derived'] as const;
+export type MeasureType = (typeof MEASURE_TYPES)[number];
+
+export const DIMENSION_TYPES = ['string', 'number', 'boolean', 'time'] as const;
+export type DimensionType = (typeof DIMENSION_TYPES)[number];
+
+export const TIME_GRAINS = ['hour', 'day', 'week', 'month', 'quarter', 'year'] as const;
+export type TimeGrain = (typeof TIME_GRAINS)[number];
+
+export const FORMATS = ['integer', 'decimal', 'percent', 'currency', 'duration'] as const;
+export type Format = (typeof FORMATS)[number];
+
+export const FILTER_OPERATORS = [
+  'EQUALS', 'NOT_EQUALS', 'IN', 'NOT_IN', 'CONTAINS', 'STARTS_WITH', 'GT', 'GTE', 'LT', 'LTE', 'IS_NULL', 'IS_NOT_NULL',
+] as const;
+export type FilterOperator = (typeof FILTER_OPERATORS)[number];
+
+export interface Dimension {
+  name: string;
+  type: DimensionType;
+  /** SQL expression over the model's table; defaults to the dimension's name as a column. */
+  sql: string;
+  description?: string;
+}
+
+export interface Measure {
+  name: string;
+  type: MeasureType;
+  /** Column or expression aggregated (count, count_distinct, sum, avg, min, max, last); the expression of a derived measure. */
+  sql?: string;
+  numerator?: string;
+  denominator?: string;
+  /** For `last`: the time dimension that orders the rows; defaults to the model's first time dimension. */
+  timeDimension?: string;
+  format?: Format;
+  description?: string;
+}
+
+export interface Join {
+  name: string;
+  /** `team.model` of the joined model. */
+  model: string;
+  relationship: 'many_to_one';
+  /** Columns of this model → columns of the joined model. */
+  on: Record<string, string>;
+}
+
+export interface Model {
+  /** `team.name`, e.g. `social.post_performance`. */
+  id: string;
+  team: string;
+  name: string;
+  description?: string;
+  /** Either a table (`schema.table`) or a SQL select. */
+  table?: string;
+  sql?: string;
+  grain: string[];
+  dimensions: Dimension[];
+  measures: Measure[];
+  joins: Join[];
+  /** Project-relative file the model was loaded from, for error messages. */
+  file: string;
+}
+
+/** A loaded and validated set of models. */
+export interface SemanticProject {
+  models: ReadonlyMap<string, Model>;
+  teams: readonly string[];
+}
+
+export interface DimensionRef {
+  /** `metric_date`, or `accounts.region` for a joined model's dimension. */
+  name: string;
+  grain?: TimeGrain;
+}
+
+export interface Filter {
+  /** A dimension (a where) or a measure (a having). */
+  member: string;
+  operator: FilterOperator;
+  /** Values as the client sent them; never spliced into SQL. */
+  values?: ReadonlyArray<string | number | boolean>;
+}
+
+export interface FilterGroup {
+  and?: FilterNode[];
+  or?: FilterNode[];
+}
+export type FilterNode = Filter | FilterGroup;
+
+export interface OrderBy {
+  /** A dimension or measure name; for a time dimension selected at a grain, give that grain too. */
+  member: string;
+  grain?: TimeGrain;
+  direction: 'ASC' | 'DESC';
+}
+
+/** One question to the semantic layer. */
+export interface SemanticQuery {
+  model: string;
+  measures: string[];
+  dimensions: DimensionRef[];
+  /** Combined with AND; a filter on a measure is a having. */
+  filters: FilterNode[];
+  orderBy: OrderBy[];
+  limit: number;
+  offset: number;
+}
+
+export type ColumnType = 'string' | 'number' | 'boolean' | 'date' | 'timestamp';
+
+export interface ResultColumn {
+  /** The member as written in the model (`metric_date`, `accounts.region`, `impressions`). */
+  name: string;
+  /** Column key in the result rows: unique even when one dimension appears at two grains. */
+  key: string;
+  kind: 'dimension' | 'measure';
+  type: ColumnType;
+  grain?: TimeGrain;
+  format?: Format;
+}
+
+/** A planned query: one SQL statement with its parameters, and what its columns are. */
+export interface PlannedQuery {
+  sql: string;
+  params: unknown[];
+  columns: ResultColumn[];
+  /** Tables the query reads, for cache invalidation after loads. */
+  tables: string[];
+}

@@ -1,0 +1,110 @@
+/**
+ * The warehouse port. The core (semantic planning, ingestion) talks to this interface only; the
+ * adapters in duckdb/ and postgres/ (and later redshift/) are the only modules that import a driver.
+ */
+import type { TimeGrain } from '../semantic/types.js';
+
+export const DIALECT_NAMES = ['duckdb', 'postgres', 'redshift'] as const;
+export type DialectName = (typeof DIALECT_NAMES)[number];
+
+/** Column types of ingestion targets and platform tables (SPEC §2.2). */
+export const COLUMN_TYPES = ['string', 'integer', 'bigint', 'decimal', 'double', 'boolean', 'date', 'timestamp', 'json'] as const;
+export type ColumnTypeName = (typeof COLUMN_TYPES)[number];
+
+/** Type of a bound parameter, so that a dialect can cast it explicitly. */
+export type ParamType = 'string' | 'number' | 'boolean' | 'date' | 'timestamp';
+
+/**
+ * Pure SQL text for one dialect. Identifiers handed to these functions come from models and
+ * targets (validated names), never from clients; values always travel as parameters.
+ */
+export interface SqlDialect {
+  readonly name: DialectName;
+  /** `"name"` with embedded quotes doubled. */
+  quoteIdent(name: string): string;
+  /** `schema.table` → `"schema"."table"`. */
+  quoteTable(qualified: string): string;
+  /** Placeholder of the 1-based parameter `index`, cast to `type` where the dialect needs it. */
+  param(index: number, type?: ParamType): string;
+  /** Truncates a time expression to a grain: a DATE for day and coarser, a TIMESTAMP for hour. ISO weeks start on Monday. */
+  truncTime(grain: TimeGrain, expr: string): string;
+  /** Casts an expression to a double-precision float. */
+  toFloat(expr: string): string;
+  /** `expr` contains the string parameter `param` (case-sensitive, no pattern characters). */
+  contains(expr: string, param: string): string;
+  /** `expr` starts with the string parameter `param` (no pattern characters). */
+  startsWith(expr: string, param: string): string;
+  /** The DDL type of a target column type. */
+  columnType(type: ColumnTypeName): string;
+}
+
+/** A value as the warehouse returns it: dates as `YYYY-MM-DD`, timestamps as ISO strings in UTC, numbers as numbers. */
+export type SqlValue = string | number | boolean | null;
+export type Row = Record<string, SqlValue>;
+
+export interface QueryOptions {
+  /** Cancels the statement in the database past this many milliseconds (default: the adapter's statement timeout). */
+  timeoutMs?: number;
+  /** Cancels the statement in the database when aborted. */
+  signal?: AbortSignal;
+}
+
+/** Something that runs SQL: the warehouse itself or an open transaction. */
+export interface SqlRunner {
+  /** Runs one statement with positional parameters; rows come back with normalised values. */
+  query(sql: string, params?: readonly unknown[], options?: QueryOptions): Promise<Row[]>;
+  /** Runs statements that return nothing (DDL, multi-statement scripts without parameters). */
+  execute(sql: string, params?: readonly unknown[]): Promise<void>;
+}
+
+export interface TableColumn {
+  name: string;
+  type: ColumnTypeName;
+  /** NOT NULL in the table. */
+  required?: boolean;
+}
+
+export interface TableSpec {
+  /** `schema.table`. */
+  table: string;
+  columns: TableColumn[];
+  /** Natural key; the table gets a primary key (or unique constraint) on it. */
+  key: string[];
+}
+
+export interface MergeResult {
+  /** Rows in the input batch after de-duplication on the key (the last occurrence wins). */
+  rowsStaged: number;
+  /** Rows that did not exist before. */
+  inserted: number;
+  /** Rows that replaced an existing row with the same key. */
+  updated: number;
+}
+
+/** A batch of rows to merge: values in the order of `columns`, already converted to the column types. */
+export interface MergeInput {
+  spec: TableSpec;
+  /** The columns supplied, a subset of spec.columns that includes every key column. */
+  columns: string[];
+  rows: AsyncIterable<readonly SqlValue[]> | Iterable<readonly SqlValue[]>;
+}
+
+export interface Warehouse extends SqlRunner {
+  readonly dialect: SqlDialect;
+  /** Runs `fn` in one transaction: committed when it resolves, rolled back when it throws. */
+  transaction<T>(fn: (tx: SqlRunner) => Promise<T>): Promise<T>;
+  /** Streams the rows of a large result in batches without blocking the event loop. */
+  stream(sql: string, params?: readonly unknown[], options?: QueryOptions & { batchSize?: number }): AsyncIterable<Row[]>;
+  /** Creates the schema and table if missing; adds missing columns as nullable (never drops or retypes). */
+  ensureTable(spec: TableSpec): Promise<void>;
+  /** Columns of a table as the database has them, or undefined when the table does not exist. */
+  describeTable(table: string): Promise<TableColumn[] | undefined>;
+  /**
+   * Stages the rows and merges them into `spec.table` on `spec.key` in one transaction: a row whose key
+   * exists replaces it, others are inserted. Nothing is visible until the whole batch is merged.
+   */
+  merge(input: MergeInput): Promise<MergeResult>;
+  /** Checks that the warehouse answers. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
