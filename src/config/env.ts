@@ -1,0 +1,145 @@
+/**
+ * The environment (SPEC §1): read once at start-up, every problem listed together, then frozen.
+ */
+import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ProblemCollector } from '../errors.js';
+
+export const ROLES = ['all', 'api', 'worker'] as const;
+export type Role = (typeof ROLES)[number];
+
+export type WarehouseUrl = { kind: 'duckdb'; path: string } | { kind: 'postgres' | 'redshift'; url: string };
+export type ObjectStoreUrl = { kind: 'file'; dir: string } | { kind: 's3'; bucket: string; prefix: string; endpoint?: string; region: string };
+
+export interface Config {
+  readonly warehouse: WarehouseUrl;
+  readonly objectStore: ObjectStoreUrl;
+  readonly redisUrl: string | undefined;
+  readonly projectDir: string;
+  readonly host: string;
+  readonly port: number;
+  readonly role: Role;
+  readonly slackWebhookUrl: string | undefined;
+  /** production: errors masked, introspection and the query page off unless enabled. */
+  readonly production: boolean;
+  readonly limits: Readonly<{
+    /** Default `limit` of a metrics query. */
+    defaultRows: number;
+    /** Cap on `limit` of a metrics query. */
+    maxRows: number;
+    /** Warehouse statement timeout in ms. */
+    statementTimeoutMs: number;
+    /** Largest accepted upload in bytes. */
+    maxUploadBytes: number;
+    /** Largest accepted request body in bytes. */
+    maxBodyBytes: number;
+    /** Requests per minute per API key. */
+    rateLimitPerMinute: number;
+  }>;
+  /** Introspection and the query page, default on outside production. */
+  readonly introspection: boolean;
+  /** Worker concurrency of this process. */
+  readonly workerConcurrency: number;
+  /** Secret for signing the service's own upload and download URLs. */
+  readonly signingSecret: string | undefined;
+}
+
+/** The repository root (two levels above this file in both src/ and dist/src/). */
+export const REPO_ROOT = resolve(fileURLToPath(new URL('.', import.meta.url)), '..', '..', ...(import.meta.url.includes('/dist/') ? ['..'] : []));
+
+/** The bundled example project, used when SEXTANT_PROJECT is unset. */
+export const EXAMPLE_PROJECT = resolve(REPO_ROOT, 'examples', 'agency');
+
+function int(env: NodeJS.ProcessEnv, name: string, fallback: number, problems: ProblemCollector, min = 1): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < min) {
+    problems.add({ file: 'environment', path: name, message: `expected an integer ≥ ${min}, got "${raw}"` });
+    return fallback;
+  }
+  return n;
+}
+
+/** Reads and validates the environment; throws CONFIG_INVALID listing every problem. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): Config {
+  const problems = new ProblemCollector();
+
+  const whRaw = env.SEXTANT_WAREHOUSE || 'duckdb:data/warehouse.duckdb';
+  let warehouse: WarehouseUrl = { kind: 'duckdb', path: resolve(cwd, 'data/warehouse.duckdb') };
+  if (whRaw.startsWith('duckdb:')) {
+    const p = whRaw.slice('duckdb:'.length);
+    warehouse = { kind: 'duckdb', path: p === ':memory:' ? ':memory:' : resolve(cwd, p || 'data/warehouse.duckdb') };
+  } else if (/^postgres(ql)?:\/\//.test(whRaw)) {
+    warehouse = { kind: 'postgres', url: whRaw };
+  } else if (whRaw.startsWith('redshift://')) {
+    warehouse = { kind: 'redshift', url: whRaw.replace(/^redshift:/, 'postgres:') };
+  } else {
+    problems.add({ file: 'environment', path: 'SEXTANT_WAREHOUSE', message: `expected duckdb:<path>, postgres://… or redshift://…, got "${whRaw}"` });
+  }
+
+  const osRaw = env.SEXTANT_OBJECT_STORE || 'file:data/objects';
+  let objectStore: ObjectStoreUrl = { kind: 'file', dir: resolve(cwd, 'data/objects') };
+  if (osRaw.startsWith('file:')) {
+    objectStore = { kind: 'file', dir: resolve(cwd, osRaw.slice('file:'.length) || 'data/objects') };
+  } else if (osRaw.startsWith('s3://')) {
+    const rest = osRaw.slice('s3://'.length);
+    const [bucket, ...prefix] = rest.split('/');
+    if (!bucket) problems.add({ file: 'environment', path: 'SEXTANT_OBJECT_STORE', message: 'expected s3://bucket/prefix, the bucket is missing' });
+    objectStore = {
+      kind: 's3',
+      bucket: bucket ?? '',
+      prefix: prefix.filter(Boolean).join('/'),
+      endpoint: env.AWS_ENDPOINT_URL_S3 || env.AWS_ENDPOINT_URL || undefined,
+      region: env.AWS_REGION || env.AWS_DEFAULT_REGION || 'us-east-1',
+    };
+  } else {
+    problems.add({ file: 'environment', path: 'SEXTANT_OBJECT_STORE', message: `expected file:<dir> or s3://bucket/prefix, got "${osRaw}"` });
+  }
+
+  const redisUrl = env.SEXTANT_REDIS_URL || undefined;
+  if (redisUrl && !/^rediss?:\/\//.test(redisUrl)) {
+    problems.add({ file: 'environment', path: 'SEXTANT_REDIS_URL', message: `expected redis://… or rediss://…, got "${redisUrl}"` });
+  }
+
+  const role = (env.SEXTANT_ROLE || 'all') as Role;
+  if (!ROLES.includes(role)) problems.add({ file: 'environment', path: 'SEXTANT_ROLE', message: `expected one of ${ROLES.join(', ')}, got "${role}"` });
+  if (role !== 'all' && !redisUrl) {
+    problems.add({ file: 'environment', path: 'SEXTANT_ROLE', message: `"${role}" splits API and workers across processes, which needs SEXTANT_REDIS_URL (the in-process queue lives in one process)` });
+  }
+
+  const production = env.NODE_ENV === 'production';
+  const port = int(env, 'PORT', 4000, problems, 0);
+  if (port > 65535) problems.add({ file: 'environment', path: 'PORT', message: `expected a port number, got ${port}` });
+
+  const limits = Object.freeze({
+    defaultRows: int(env, 'SEXTANT_DEFAULT_ROWS', 1000, problems),
+    maxRows: int(env, 'SEXTANT_MAX_ROWS', 50_000, problems),
+    statementTimeoutMs: int(env, 'SEXTANT_STATEMENT_TIMEOUT_MS', 30_000, problems),
+    maxUploadBytes: int(env, 'SEXTANT_MAX_UPLOAD_BYTES', 1024 * 1024 * 1024, problems),
+    maxBodyBytes: int(env, 'SEXTANT_MAX_BODY_BYTES', 1024 * 1024, problems),
+    rateLimitPerMinute: int(env, 'SEXTANT_RATE_LIMIT_PER_MINUTE', 600, problems),
+  });
+
+  const introspectionRaw = env.SEXTANT_INTROSPECTION;
+  if (introspectionRaw !== undefined && !['true', 'false'].includes(introspectionRaw)) {
+    problems.add({ file: 'environment', path: 'SEXTANT_INTROSPECTION', message: `expected true or false, got "${introspectionRaw}"` });
+  }
+
+  problems.throwIfAny('CONFIG_INVALID', 'The environment is invalid');
+  return Object.freeze({
+    warehouse,
+    objectStore,
+    redisUrl,
+    projectDir: env.SEXTANT_PROJECT ? resolve(cwd, env.SEXTANT_PROJECT) : EXAMPLE_PROJECT,
+    host: env.HOST || '127.0.0.1',
+    port,
+    role,
+    slackWebhookUrl: env.SLACK_WEBHOOK_URL || undefined,
+    production,
+    limits,
+    introspection: introspectionRaw === undefined ? !production : introspectionRaw === 'true',
+    workerConcurrency: int(env, 'SEXTANT_WORKER_CONCURRENCY', 2, problems),
+    signingSecret: env.SEXTANT_SIGNING_SECRET || undefined,
+  });
+}
