@@ -1,0 +1,335 @@
+/**
+ * The folder object store (the embedded default, `file:data/objects`): each object is a file at
+ * `<dir>/<key>`. Bookkeeping lives under `<dir>/.sextant/`, which list() never shows:
+ *
+ * - `tmp/` — writes land here first and are renamed into place, so a reader sees either the old
+ *   object or the complete new one, and an aborted or failed put leaves nothing (rename(2) is atomic
+ *   within one file system, and tmp/ is inside dir so it is the same file system).
+ * - `meta/<hh>/<sha256(key)>.json` — a sidecar with the content type and the MD5 etag. Hashing the key
+ *   keeps sidecar names short and flat whatever the key. The sidecar records the inode of the file it
+ *   describes; rename keeps the inode, a new put makes a new one, so a sidecar left stale by a crash or
+ *   a race is recognised and ignored: metadata may go missing but is never wrong.
+ */
+import { createHash, randomUUID } from 'node:crypto';
+import { constants as fsConstants } from 'node:fs';
+import { access, mkdir, open, readdir, readFile, rename, rm, rmdir, stat, unlink, writeFile } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+import { Readable, addAbortSignal } from 'node:stream';
+import { UserError } from '../../errors.js';
+import { assertListPrefix, assertObjectKey, objectKeyProblem } from '../keys.js';
+import type { ObjectInfo, ObjectStore, PutOptions, SignedUrlOptions } from '../port.js';
+import { errnoCode, isMissing, translateFileError } from './errors.js';
+
+/** The reserved top-level folder for temp files and sidecars; no key may start with it. */
+export const FILE_STORE_RESERVED = '.sextant';
+
+/** Temp files older than this are leftovers of a crashed process; younger ones may belong to a live writer. */
+const STALE_TMP_MS = 24 * 60 * 60 * 1000;
+
+/** Linux NAME_MAX: the longest file name, in bytes, most file systems accept. */
+const NAME_MAX = 255;
+
+interface Sidecar {
+  ino: number;
+  etag?: string;
+  contentType?: string;
+}
+
+function abortReason(signal: AbortSignal): unknown {
+  return signal.reason ?? new DOMException('The operation was aborted', 'AbortError');
+}
+
+function toBuffer(chunk: unknown): Buffer {
+  if (Buffer.isBuffer(chunk)) return chunk;
+  if (typeof chunk === 'string') return Buffer.from(chunk, 'utf8');
+  if (chunk instanceof Uint8Array) return Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+  throw new TypeError(`Unsupported chunk type in an object body: ${typeof chunk}`);
+}
+
+class FileObjectStore implements ObjectStore {
+  readonly description: string;
+  private readonly tmpDir: string;
+  private readonly metaDir: string;
+
+  constructor(private readonly root: string) {
+    this.description = `file:${root}`;
+    this.tmpDir = join(root, FILE_STORE_RESERVED, 'tmp');
+    this.metaDir = join(root, FILE_STORE_RESERVED, 'meta');
+  }
+
+  /** Validates a key for this store: the shared rules plus what a folder cannot hold. */
+  private pathOf(key: string): string {
+    assertObjectKey(key);
+    const segments = key.split('/');
+    if (segments[0] === FILE_STORE_RESERVED) {
+      throw new UserError('BAD_USER_INPUT', `Object key ${JSON.stringify(key)} is invalid: "${FILE_STORE_RESERVED}/" is reserved by the folder store. Expected any other key.`, {
+        details: { key },
+      });
+    }
+    if (segments.some((s) => Buffer.byteLength(s, 'utf8') > NAME_MAX)) {
+      throw new UserError('BAD_USER_INPUT', `Object key ${JSON.stringify(key)} is too long for the folder store: expected each segment to be at most ${NAME_MAX} bytes.`, {
+        details: { key },
+      });
+    }
+    return join(this.root, ...segments);
+  }
+
+  private metaPathOf(key: string): string {
+    const hash = createHash('sha256').update(key, 'utf8').digest('hex');
+    return join(this.metaDir, hash.slice(0, 2), `${hash}.json`);
+  }
+
+  private async readSidecar(key: string, ino: number): Promise<Sidecar | undefined> {
+    try {
+      const parsed = JSON.parse(await readFile(this.metaPathOf(key), 'utf8')) as Sidecar;
+      return parsed.ino === ino ? parsed : undefined;
+    } catch {
+      // A missing or unreadable sidecar only costs the content type and etag, never the object.
+      return undefined;
+    }
+  }
+
+  /** Renames into place, creating parents; retries when a concurrent delete pruned a parent meanwhile. */
+  private async renameInto(from: string, to: string): Promise<void> {
+    for (let attempt = 0; ; attempt++) {
+      await mkdir(dirname(to), { recursive: true });
+      try {
+        await rename(from, to);
+        return;
+      } catch (err) {
+        if (errnoCode(err) !== 'ENOENT' || attempt >= 5) throw err;
+        // Only retry when the source is still there, i.e. it was the target's parent that vanished.
+        await access(from).catch(() => {
+          throw err;
+        });
+      }
+    }
+  }
+
+  /** Removes folders left empty by a delete or a move, up to (not including) the root. */
+  private async pruneEmptyParents(path: string, stopAt: string): Promise<void> {
+    let dir = dirname(path);
+    while (dir.length > stopAt.length && dir.startsWith(stopAt)) {
+      try {
+        await rmdir(dir);
+      } catch {
+        return; // ENOTEMPTY (the usual case) or already gone: either way nothing further up is empty.
+      }
+      dir = dirname(dir);
+    }
+  }
+
+  async put(key: string, body: Buffer | string | Readable, options: PutOptions = {}): Promise<ObjectInfo> {
+    const path = this.pathOf(key);
+    const { signal, contentType } = options;
+    if (signal?.aborted) throw abortReason(signal);
+    const tmp = join(this.tmpDir, randomUUID());
+    const metaTmp = `${tmp}.json`;
+    const md5 = createHash('md5');
+    let size = 0;
+    let fh: FileHandle | undefined;
+    try {
+      fh = await open(tmp, 'wx', 0o644);
+      if (body instanceof Readable) {
+        // Aborting destroys the body, which ends the loop below with the AbortError.
+        if (signal) addAbortSignal(signal, body);
+        for await (const chunk of body) {
+          const buf = toBuffer(chunk);
+          md5.update(buf);
+          size += buf.length;
+          await fh.write(buf);
+        }
+      } else {
+        const buf = typeof body === 'string' ? Buffer.from(body, 'utf8') : body;
+        md5.update(buf);
+        size = buf.length;
+        await fh.writeFile(buf);
+      }
+      // Durable before visible: "nothing is lost" must survive a power cut right after put() returns.
+      await fh.sync();
+      const st = await fh.stat();
+      await fh.close();
+      fh = undefined;
+      if (signal?.aborted) throw abortReason(signal);
+
+      const etag = md5.digest('hex');
+      const sidecar: Sidecar = { ino: st.ino, etag, ...(contentType === undefined ? {} : { contentType }) };
+      await writeFile(metaTmp, JSON.stringify(sidecar));
+      await this.renameInto(tmp, path);
+      await this.renameInto(metaTmp, this.metaPathOf(key));
+      return { key, size, lastModified: st.mtime, etag, ...(contentType === undefined ? {} : { contentType }) };
+    } catch (err) {
+      await fh?.close().catch(() => undefined);
+      await rm(tmp, { force: true }).catch(() => undefined);
+      await rm(metaTmp, { force: true }).catch(() => undefined);
+      if (signal?.aborted) throw abortReason(signal);
+      throw translateFileError(err, 'put', key);
+    }
+  }
+
+  async get(key: string): Promise<Readable> {
+    const path = this.pathOf(key);
+    let fh: FileHandle | undefined;
+    try {
+      fh = await open(path, 'r');
+      // A "folder" of other keys opens fine on Linux; it is not an object.
+      if (!(await fh.stat()).isFile()) throw Object.assign(new Error('not a file'), { code: 'EISDIR' });
+      return fh.createReadStream();
+    } catch (err) {
+      await fh?.close().catch(() => undefined);
+      throw translateFileError(err, 'get', key);
+    }
+  }
+
+  async head(key: string): Promise<ObjectInfo | undefined> {
+    const path = this.pathOf(key);
+    try {
+      const st = await stat(path);
+      if (!st.isFile()) return undefined;
+      const meta = await this.readSidecar(key, st.ino);
+      const info: ObjectInfo = { key, size: st.size, lastModified: st.mtime };
+      if (meta?.etag !== undefined) info.etag = meta.etag;
+      if (meta?.contentType !== undefined) info.contentType = meta.contentType;
+      return info;
+    } catch (err) {
+      if (isMissing(err)) return undefined;
+      throw translateFileError(err, 'head', key);
+    }
+  }
+
+  async *list(prefix: string): AsyncIterable<ObjectInfo> {
+    assertListPrefix(prefix);
+    yield* this.walk(this.root, '', prefix);
+  }
+
+  /**
+   * Depth-first walk that yields keys in S3 order (UTF-8 byte order of the whole key). Sorting a
+   * folder's entries with a `/` appended to sub-folder names gives exactly that order: every key below
+   * folder `d` starts with `d/`, so it sorts against a sibling as `d/` does. Sub-folders that cannot
+   * hold a key with the prefix are skipped, so a prefix like `raw/social/dt=2026-` reads little.
+   */
+  private async *walk(dir: string, keyPrefix: string, prefix: string): AsyncGenerator<ObjectInfo> {
+    let entries;
+    try {
+      entries = await readdir(dir, { withFileTypes: true });
+    } catch (err) {
+      if (isMissing(err)) return; // pruned by a concurrent delete
+      throw translateFileError(err, 'list', keyPrefix);
+    }
+    const items = entries
+      .filter((e) => (e.isFile() || e.isDirectory()) && !(keyPrefix === '' && e.name === FILE_STORE_RESERVED))
+      .map((e) => {
+        const rel = keyPrefix + e.name + (e.isDirectory() ? '/' : '');
+        return { name: e.name, dir: e.isDirectory(), rel, sortKey: Buffer.from(rel, 'utf8') };
+      })
+      .sort((a, b) => Buffer.compare(a.sortKey, b.sortKey));
+    for (const item of items) {
+      if (item.dir) {
+        if (item.rel.startsWith(prefix) || prefix.startsWith(item.rel)) yield* this.walk(join(dir, item.name), item.rel, prefix);
+        continue;
+      }
+      // Files dropped into the folder by hand with names no key may have are not objects of this store.
+      if (!item.rel.startsWith(prefix) || objectKeyProblem(item.rel) !== undefined) continue;
+      try {
+        const st = await stat(join(dir, item.name));
+        yield { key: item.rel, size: st.size, lastModified: st.mtime };
+      } catch (err) {
+        if (!isMissing(err)) throw translateFileError(err, 'list', item.rel);
+      }
+    }
+  }
+
+  async delete(key: string): Promise<void> {
+    const path = this.pathOf(key);
+    try {
+      await unlink(path);
+    } catch (err) {
+      // Missing, or a "folder" of other keys (EISDIR): no object under this key, which is what delete wants (as on S3).
+      if (!isMissing(err)) throw translateFileError(err, 'delete', key);
+      return;
+    }
+    await rm(this.metaPathOf(key), { force: true }).catch(() => undefined);
+    await this.pruneEmptyParents(path, this.root);
+  }
+
+  async move(fromKey: string, toKey: string): Promise<void> {
+    const from = this.pathOf(fromKey);
+    const to = this.pathOf(toKey);
+    try {
+      if (!(await stat(from)).isFile()) throw Object.assign(new Error('not a file'), { code: 'EISDIR' });
+    } catch (err) {
+      throw translateFileError(err, 'move', fromKey);
+    }
+    if (fromKey === toKey) return;
+    try {
+      // rename keeps the inode, so the sidecar moved after it stays valid for the moved object.
+      await this.renameInto(from, to);
+    } catch (err) {
+      throw translateFileError(err, 'move', errnoCode(err) === 'ENOENT' ? fromKey : toKey);
+    }
+    try {
+      await this.renameInto(this.metaPathOf(fromKey), this.metaPathOf(toKey));
+    } catch {
+      // No sidecar to move: make sure the target does not keep one from an object it replaced.
+      await rm(this.metaPathOf(toKey), { force: true }).catch(() => undefined);
+    }
+    await this.pruneEmptyParents(from, this.root);
+  }
+
+  /** The folder store cannot sign URLs: the service offers its own signed `PUT /uploads/<id>`. */
+  async signedPutUrl(key: string, _options: SignedUrlOptions): Promise<string | undefined> {
+    this.pathOf(key);
+    return undefined;
+  }
+
+  /** The folder store cannot sign URLs: the service serves downloads itself. */
+  async signedGetUrl(key: string, _options: SignedUrlOptions): Promise<string | undefined> {
+    this.pathOf(key);
+    return undefined;
+  }
+
+  async ping(): Promise<void> {
+    try {
+      if (!(await stat(this.root)).isDirectory()) throw new Error('not a directory');
+      await access(this.root, fsConstants.R_OK | fsConstants.W_OK);
+      await access(this.tmpDir, fsConstants.R_OK | fsConstants.W_OK);
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err);
+      throw new Error(`Folder object store ${this.root} is not a readable and writable folder: ${message}`, { cause: err });
+    }
+  }
+
+  async close(): Promise<void> {
+    // Nothing is held open between calls.
+  }
+
+  /** Creates the bookkeeping folders and removes temp files a crashed process left behind. */
+  async init(): Promise<void> {
+    await mkdir(this.tmpDir, { recursive: true });
+    await mkdir(this.metaDir, { recursive: true });
+    const now = Date.now();
+    for (const name of await readdir(this.tmpDir)) {
+      const path = join(this.tmpDir, name);
+      const st = await stat(path).catch(() => undefined);
+      if (st && now - st.mtimeMs > STALE_TMP_MS) await rm(path, { force: true }).catch(() => undefined);
+    }
+  }
+}
+
+/**
+ * Opens (and creates when missing) a folder object store rooted at `dir`.
+ * Every key is checked ({@link assertObjectKey}), so user-supplied names never leave the folder.
+ */
+export async function openFileObjectStore(dir: string): Promise<ObjectStore> {
+  const store = new FileObjectStore(resolve(dir));
+  try {
+    await store.init();
+  } catch (err) {
+    const message = err instanceof Error ? err.message : String(err);
+    throw new UserError('CONFIG_INVALID', `The object store folder ${JSON.stringify(dir)} cannot be used: ${message}. Expected a folder this process can create, read and write.`, {
+      cause: err,
+    });
+  }
+  return store;
+}
