@@ -45,9 +45,24 @@ export class UnrecoverableJobError extends Error {
   }
 }
 
+/**
+ * A running job was cancelled (`JobQueue.cancel`): reported through `onFailed` with `willRetry` false,
+ * and recorded as CANCELLED rather than FAILED.
+ */
+export class JobCancelledError extends UnrecoverableJobError {
+  constructor(message = 'the job was cancelled') {
+    super(message);
+    this.name = 'JobCancelledError';
+  }
+}
+
 /** Events a queue reports to whoever records jobs. */
 export interface JobEvents {
-  onActive?(id: string, attempt: number): Promise<void> | void;
+  /**
+   * An attempt starts. `request` carries the job's type and payload so that a recorder can create the
+   * record of a job it has not seen (a scheduled tick that the queue backend created by itself).
+   */
+  onActive?(id: string, attempt: number, request?: JobRequest): Promise<void> | void;
   onProgress?(id: string, percent: number): Promise<void> | void;
   onCompleted?(id: string, result: Record<string, unknown> | void): Promise<void> | void;
   /** `willRetry` is false on the last attempt, for unrecoverable errors and for cancellations. */
