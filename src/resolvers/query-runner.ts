@@ -1,0 +1,94 @@
+/**
+ * Runs SemanticQueries: plans each for the warehouse's dialect, answers from the result cache when
+ * it can, and coalesces identical statements already in flight, so that N clients asking the same
+ * question at once cost the warehouse one statement.
+ */
+import type { PlannedQuery, SemanticProject, SemanticQuery } from '../semantic/types.js';
+import type { Row, SqlDialect, Warehouse } from '../warehouse/port.js';
+import { ResultCache } from './result-cache.js';
+
+/** The semantic layer's planner: `planQuery` from src/semantic. */
+export type Planner = (project: SemanticProject, query: SemanticQuery, dialect: SqlDialect) => PlannedQuery;
+
+export interface QueryRunResult {
+  planned: PlannedQuery;
+  rows: Row[];
+  /** True when the rows came from the result cache. */
+  cacheHit: boolean;
+  /** When the rows were read from the warehouse. */
+  computedAt: Date;
+}
+
+/** One warehouse statement, for metrics (Prometheus) and logs. */
+export interface WarehouseQueryEvent {
+  model: string;
+  durationMs: number;
+  ok: boolean;
+}
+
+export interface QueryRunnerOptions {
+  project: SemanticProject;
+  warehouse: Warehouse;
+  plan: Planner;
+  /** Shared across requests; omit to disable caching. */
+  cache?: ResultCache;
+  /** Statement timeout handed to the warehouse. */
+  timeoutMs?: number;
+  onQuery?: (event: WarehouseQueryEvent) => void;
+}
+
+export class QueryRunner {
+  readonly project: SemanticProject;
+  readonly warehouse: Warehouse;
+  readonly cache: ResultCache | undefined;
+  private readonly planner: Planner;
+  private readonly timeoutMs: number | undefined;
+  private readonly onQuery: ((event: WarehouseQueryEvent) => void) | undefined;
+  private readonly inflight = new Map<string, Promise<{ rows: Row[]; computedAt: Date }>>();
+
+  constructor(options: QueryRunnerOptions) {
+    this.project = options.project;
+    this.warehouse = options.warehouse;
+    this.planner = options.plan;
+    this.cache = options.cache;
+    this.timeoutMs = options.timeoutMs;
+    this.onQuery = options.onQuery;
+  }
+
+  /** Plans a query for this warehouse's dialect (throws the planner's UserErrors). */
+  plan(query: SemanticQuery): PlannedQuery {
+    return this.planner(this.project, query, this.warehouse.dialect);
+  }
+
+  async run(query: SemanticQuery): Promise<QueryRunResult> {
+    const planned = this.plan(query);
+    const key = ResultCache.key(planned.sql, planned.params);
+    const cached = this.cache?.get(key);
+    if (cached) return { planned, rows: cached.rows, cacheHit: true, computedAt: cached.computedAt };
+
+    let pending = this.inflight.get(key);
+    if (!pending) {
+      pending = this.execute(query.model, planned, key);
+      this.inflight.set(key, pending);
+      const forget = () => this.inflight.delete(key);
+      pending.then(forget, forget);
+    }
+    const { rows, computedAt } = await pending;
+    return { planned, rows, cacheHit: false, computedAt };
+  }
+
+  private async execute(model: string, planned: PlannedQuery, key: string): Promise<{ rows: Row[]; computedAt: Date }> {
+    const version = this.cache?.version(planned.tables) ?? 0;
+    const started = performance.now();
+    let ok = false;
+    try {
+      const rows = await this.warehouse.query(planned.sql, planned.params, this.timeoutMs === undefined ? undefined : { timeoutMs: this.timeoutMs });
+      ok = true;
+      const result = { rows, computedAt: new Date() };
+      this.cache?.set(key, planned.tables, result, version);
+      return result;
+    } finally {
+      this.onQuery?.({ model, durationMs: performance.now() - started, ok });
+    }
+  }
+}

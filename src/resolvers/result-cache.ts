@@ -1,0 +1,98 @@
+/**
+ * A small cache of query results across requests, keyed by the SQL and its parameters and tagged by
+ * the tables the query read. Ingestion calls {@link ResultCache.invalidateTables} after a load commits,
+ * so a cached number is never older than the last load this process knows of; the TTL bounds
+ * staleness from writers this process does not hear about (workers in other processes).
+ */
+import type { Row } from '../warehouse/port.js';
+
+export interface CachedResult {
+  rows: Row[];
+  /** When the rows were read from the warehouse. */
+  computedAt: Date;
+}
+
+interface Entry extends CachedResult {
+  tables: string[];
+  expiresAt: number;
+}
+
+export interface ResultCacheOptions {
+  /** Entries kept at most; the least recently used goes first (default 500). */
+  maxEntries?: number;
+  /** Time to live in ms (default 60 s); 0 disables caching. */
+  ttlMs?: number;
+  /** Clock, for tests of expiry. */
+  now?: () => number;
+}
+
+/** `"social"."Post_Daily"` and `social.post_daily` name the same table for invalidation purposes. */
+function normaliseTable(table: string): string {
+  return table.replace(/"/g, '').toLowerCase();
+}
+
+export class ResultCache {
+  private readonly entries = new Map<string, Entry>();
+  /** Invalidation counters per table: a result computed across an invalidation is not stored. */
+  private readonly versions = new Map<string, number>();
+  private readonly maxEntries: number;
+  private readonly ttlMs: number;
+  private readonly now: () => number;
+
+  constructor(options: ResultCacheOptions = {}) {
+    this.maxEntries = options.maxEntries ?? 500;
+    this.ttlMs = options.ttlMs ?? 60_000;
+    this.now = options.now ?? Date.now;
+  }
+
+  /** The cache key of a statement. */
+  static key(sql: string, params: readonly unknown[]): string {
+    return JSON.stringify([sql, params]);
+  }
+
+  /** A token to pass to {@link set}: it changes whenever one of `tables` is invalidated. */
+  version(tables: readonly string[]): number {
+    return tables.reduce((sum, t) => sum + (this.versions.get(normaliseTable(t)) ?? 0), 0);
+  }
+
+  get(key: string): CachedResult | undefined {
+    const entry = this.entries.get(key);
+    if (!entry) return undefined;
+    if (entry.expiresAt <= this.now()) {
+      this.entries.delete(key);
+      return undefined;
+    }
+    // Re-insert to mark it most recently used (Map keeps insertion order).
+    this.entries.delete(key);
+    this.entries.set(key, entry);
+    return { rows: entry.rows, computedAt: entry.computedAt };
+  }
+
+  /** Stores a result unless one of its tables was invalidated since `version` was taken. */
+  set(key: string, tables: readonly string[], result: CachedResult, version: number): void {
+    if (this.ttlMs <= 0 || this.version(tables) !== version) return;
+    this.entries.delete(key);
+    this.entries.set(key, { ...result, tables: tables.map(normaliseTable), expiresAt: this.now() + this.ttlMs });
+    while (this.entries.size > this.maxEntries) {
+      const oldest = this.entries.keys().next().value as string;
+      this.entries.delete(oldest);
+    }
+  }
+
+  /** Drops every cached result that read one of `tables` (call after a load commits). */
+  invalidateTables(tables: readonly string[]): void {
+    const names = new Set(tables.map(normaliseTable));
+    for (const name of names) this.versions.set(name, (this.versions.get(name) ?? 0) + 1);
+    for (const [key, entry] of this.entries) {
+      if (entry.tables.some((t) => names.has(t))) this.entries.delete(key);
+    }
+  }
+
+  clear(): void {
+    this.entries.clear();
+  }
+
+  get size(): number {
+    return this.entries.size;
+  }
+}
