@@ -42,6 +42,12 @@ export interface Config {
   readonly workerConcurrency: number;
   /** Secret for signing the service's own upload and download URLs. */
   readonly signingSecret: string | undefined;
+  /** `auto`: generate the demo data when the bundled example project's warehouse is empty; `off`: never. */
+  readonly demo: 'auto' | 'off';
+  /** Cache metric results across requests (dropped per table when a load changes it). */
+  readonly resultCache: boolean;
+  /** How often files under inbox/<target>/ are picked up, in ms. */
+  readonly inboxScanMs: number;
 }
 
 /** The repository root (two levels above this file in both src/ and dist/src/). */
@@ -126,6 +132,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     problems.add({ file: 'environment', path: 'SEXTANT_INTROSPECTION', message: `expected true or false, got "${introspectionRaw}"` });
   }
 
+  const onOff = (name: string, values: readonly string[], fallback: string): string => {
+    const raw = env[name];
+    if (raw === undefined || raw === '') return fallback;
+    if (!values.includes(raw)) problems.add({ file: 'environment', path: name, message: `expected one of ${values.join(', ')}, got "${raw}"` });
+    return raw;
+  };
+  const demo = onOff('SEXTANT_DEMO', ['auto', 'off'], 'auto') as 'auto' | 'off';
+  const resultCache = onOff('SEXTANT_RESULT_CACHE', ['on', 'off'], 'on') === 'on';
+  const inboxScanMs = int(env, 'SEXTANT_INBOX_SCAN_MS', 60_000, problems);
+
   problems.throwIfAny('CONFIG_INVALID', 'The environment is invalid');
   return Object.freeze({
     warehouse,
@@ -141,5 +157,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     introspection: introspectionRaw === undefined ? !production : introspectionRaw === 'true',
     workerConcurrency: int(env, 'SEXTANT_WORKER_CONCURRENCY', 2, problems),
     signingSecret: env.SEXTANT_SIGNING_SECRET || undefined,
+    demo,
+    resultCache,
+    inboxScanMs,
   });
 }
