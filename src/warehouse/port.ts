@@ -108,3 +108,11 @@ export interface Warehouse extends SqlRunner {
   ping(): Promise<void>;
   close(): Promise<void>;
 }
+
+/** How an adapter is opened (src/warehouse/open.ts). */
+export interface WarehouseOptions {
+  /** Default statement timeout in milliseconds; a query past it is cancelled in the database (QUERY_TIMEOUT). */
+  statementTimeoutMs: number;
+  /** Connections kept open (PostgreSQL pool size; DuckDB connections that run queries in parallel). */
+  poolSize?: number;
+}

@@ -1,0 +1,378 @@
+/**
+ * The embedded warehouse: one DuckDB instance (a file, or `:memory:`) with a small pool of
+ * connections. DuckDB executes on its own threads, so the event loop stays free while a statement
+ * runs; results are read chunk by chunk (2,048 rows) so converting them never blocks it for long.
+ */
+import { mkdir } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
+import { DuckDBInstance, type DuckDBConnection, type DuckDBResult } from '@duckdb/node-api';
+import { UserError } from '../../errors.js';
+import type {
+  ColumnTypeName,
+  MergeInput,
+  MergeResult,
+  QueryOptions,
+  Row,
+  SqlRunner,
+  TableColumn,
+  TableSpec,
+  Warehouse,
+  WarehouseOptions,
+} from '../port.js';
+import { checkTableSpec, mergeColumns, quoteIdent, splitTable } from '../sql.js';
+import { ConnectionPool } from './connection-pool.js';
+import { duckdbDialect } from './dialect.js';
+import { queryTimeout, translateDuckDbError, type DuckDbOperation } from './errors.js';
+import { rowsFromChunk, toDuckDbParam, toStageText } from './values.js';
+
+const DEFAULT_POOL_SIZE = 4;
+const DEFAULT_BATCH_SIZE = 5_000;
+/** Rows appended between two yields to the event loop while staging a merge (the appender is synchronous). */
+const APPEND_YIELD_EVERY = 4_096;
+/** Sequence column of a staging table: orders in-batch duplicates so that the last occurrence wins. */
+const SEQ = '__sextant_seq';
+
+/** Tracks whether a leased connection was interrupted: such a connection is closed, not reused. */
+interface Lease {
+  tainted: boolean;
+}
+
+/**
+ * Runs database steps of one statement under its timeout and AbortSignal: either one interrupts the
+ * connection (`connection.interrupt()`), and the step's failure is reported as QUERY_TIMEOUT or as the
+ * signal's reason. Only time spent in DuckDB counts, not time a stream's consumer holds a batch.
+ */
+class StatementGuard {
+  private stoppedBy: 'timeout' | 'abort' | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private readonly onAbort = (): void => this.stop('abort');
+
+  constructor(
+    private readonly connection: DuckDBConnection,
+    private readonly timeoutMs: number,
+    private readonly signal: AbortSignal | undefined,
+    private readonly operation: DuckDbOperation,
+    private readonly table?: string,
+  ) {
+    signal?.addEventListener('abort', this.onAbort, { once: true });
+  }
+
+  get stopped(): boolean {
+    return this.stoppedBy !== undefined;
+  }
+
+  async step<T>(fn: () => Promise<T>): Promise<T> {
+    if (this.signal?.aborted) this.stop('abort');
+    if (this.stoppedBy) throw this.failure(undefined);
+    this.timer = setTimeout(() => this.stop('timeout'), this.timeoutMs);
+    try {
+      return await fn();
+    } catch (err) {
+      throw this.stoppedBy ? this.failure(err) : translateDuckDbError(err, this.operation, this.table);
+    } finally {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+    }
+  }
+
+  dispose(): void {
+    clearTimeout(this.timer);
+    this.signal?.removeEventListener('abort', this.onAbort);
+  }
+
+  private stop(reason: 'timeout' | 'abort'): void {
+    if (this.stoppedBy) return;
+    this.stoppedBy = reason;
+    this.connection.interrupt();
+  }
+
+  private failure(cause: unknown): unknown {
+    if (this.stoppedBy === 'timeout') return queryTimeout(this.timeoutMs, cause);
+    // Like fetch(): an aborted call rejects with the signal's reason, so the caller sees why it aborted.
+    return this.signal?.reason ?? new Error('The query was aborted');
+  }
+}
+
+/** Serialises writers: DuckDB allows one writer per table at a time and reports a conflict otherwise. */
+class WriteLock {
+  private tail: Promise<void> = Promise.resolve();
+  run<T>(fn: () => Promise<T>): Promise<T> {
+    const result = this.tail.then(fn);
+    this.tail = result.then(
+      () => undefined,
+      () => undefined,
+    );
+    return result;
+  }
+}
+
+async function readAll(result: DuckDBResult): Promise<Row[]> {
+  const names = result.deduplicatedColumnNames();
+  const rows: Row[] = [];
+  for (;;) {
+    const chunk = await result.fetchChunk();
+    if (!chunk || chunk.rowCount === 0) return rows;
+    for (const row of rowsFromChunk(chunk, names)) rows.push(row);
+  }
+}
+
+/** DuckDB's information_schema `data_type` → the target column type it was created from. */
+function columnTypeOf(dataType: string): ColumnTypeName {
+  const t = dataType.toUpperCase();
+  if (t === 'JSON') return 'json';
+  if (t === 'BOOLEAN') return 'boolean';
+  if (t === 'DATE') return 'date';
+  if (t.startsWith('TIMESTAMP')) return 'timestamp';
+  if (t.startsWith('DECIMAL') || t.startsWith('NUMERIC')) return 'decimal';
+  if (['DOUBLE', 'FLOAT', 'REAL'].includes(t)) return 'double';
+  if (['BIGINT', 'HUGEINT', 'UBIGINT', 'UHUGEINT'].includes(t)) return 'bigint';
+  if (['INTEGER', 'SMALLINT', 'TINYINT', 'UINTEGER', 'USMALLINT', 'UTINYINT'].includes(t)) return 'integer';
+  // VARCHAR, and types a target cannot declare (UUID, TIME, BLOB …) which read back as text.
+  return 'string';
+}
+
+class DuckDbWarehouse implements Warehouse {
+  readonly dialect = duckdbDialect;
+  private readonly pool: ConnectionPool<DuckDBConnection>;
+  private readonly writes = new WriteLock();
+  private readonly timeoutMs: number;
+  private stageCounter = 0;
+  private closing: Promise<void> | undefined;
+
+  constructor(
+    private readonly instance: DuckDBInstance,
+    options: WarehouseOptions,
+  ) {
+    this.timeoutMs = options.statementTimeoutMs;
+    this.pool = new ConnectionPool(
+      options.poolSize ?? DEFAULT_POOL_SIZE,
+      () => instance.connect(),
+      (c) => c.closeSync(),
+    );
+  }
+
+  query(sql: string, params: readonly unknown[] = [], options: QueryOptions = {}): Promise<Row[]> {
+    return this.withConnection((conn, lease) => this.runOn(conn, lease, 'query', sql, params, options, true));
+  }
+
+  async execute(sql: string, params: readonly unknown[] = []): Promise<void> {
+    await this.withConnection((conn, lease) => this.runOn(conn, lease, 'query', sql, params, {}, false));
+  }
+
+  transaction<T>(fn: (tx: SqlRunner) => Promise<T>): Promise<T> {
+    return this.withConnection((conn, lease) => this.inTransaction(conn, lease, 'query', fn));
+  }
+
+  async *stream(sql: string, params: readonly unknown[] = [], options: QueryOptions & { batchSize?: number } = {}): AsyncIterable<Row[]> {
+    const batchSize = Math.max(1, options.batchSize ?? DEFAULT_BATCH_SIZE);
+    const conn = await this.pool.acquire();
+    const guard = new StatementGuard(conn, options.timeoutMs ?? this.timeoutMs, options.signal, 'query');
+    try {
+      const result = await guard.step(() => conn.stream(sql, params.map(toDuckDbParam)));
+      const names = result.deduplicatedColumnNames();
+      let batch: Row[] = [];
+      for (;;) {
+        const chunk = await guard.step(() => result.fetchChunk());
+        if (!chunk || chunk.rowCount === 0) break;
+        for (const row of rowsFromChunk(chunk, names)) batch.push(row);
+        while (batch.length >= batchSize) {
+          const full = batch.length === batchSize ? batch : batch.slice(0, batchSize);
+          batch = batch.length === batchSize ? [] : batch.slice(batchSize);
+          yield full;
+        }
+      }
+      if (batch.length > 0) yield batch;
+    } finally {
+      guard.dispose();
+      this.pool.release(conn, guard.stopped);
+    }
+  }
+
+  ensureTable(spec: TableSpec): Promise<void> {
+    checkTableSpec(spec);
+    return this.writes.run(() =>
+      this.withConnection(async (conn, lease) => {
+        const run = this.runner(conn, lease, 'query');
+        const { schema } = splitTable(spec.table);
+        const table = this.dialect.quoteTable(spec.table);
+        if (schema) await run.execute(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(schema)}`);
+        const defs = spec.columns.map((c) => `${quoteIdent(c.name)} ${this.dialect.columnType(c.type)}${c.required ? ' NOT NULL' : ''}`);
+        await run.execute(`CREATE TABLE IF NOT EXISTS ${table} (${defs.join(', ')}, PRIMARY KEY (${spec.key.map(quoteIdent).join(', ')}))`);
+        const existing = new Set((await this.describeWith(run, spec.table))?.map((c) => c.name));
+        for (const c of spec.columns) {
+          // Added columns are nullable whatever the spec says: existing rows have no value for them.
+          if (!existing.has(c.name)) await run.execute(`ALTER TABLE ${table} ADD COLUMN ${quoteIdent(c.name)} ${this.dialect.columnType(c.type)}`);
+        }
+      }),
+    );
+  }
+
+  describeTable(table: string): Promise<TableColumn[] | undefined> {
+    return this.withConnection((conn, lease) => this.describeWith(this.runner(conn, lease, 'query'), table));
+  }
+
+  merge(input: MergeInput): Promise<MergeResult> {
+    const columns = mergeColumns(input.spec, input.columns);
+    return this.writes.run(() => this.withConnection((conn, lease) => this.mergeOn(conn, lease, input, columns)));
+  }
+
+  async ping(): Promise<void> {
+    await this.query('SELECT 1 AS ok');
+  }
+
+  close(): Promise<void> {
+    this.closing ??= this.pool.close().then(() => this.instance.closeSync());
+    return this.closing;
+  }
+
+  private async withConnection<T>(fn: (conn: DuckDBConnection, lease: Lease) => Promise<T>): Promise<T> {
+    const conn = await this.pool.acquire();
+    const lease: Lease = { tainted: false };
+    try {
+      return await fn(conn, lease);
+    } finally {
+      this.pool.release(conn, lease.tainted);
+    }
+  }
+
+  private runOn(conn: DuckDBConnection, lease: Lease, op: DuckDbOperation, sql: string, params: readonly unknown[], options: QueryOptions, read: true): Promise<Row[]>;
+  private runOn(conn: DuckDBConnection, lease: Lease, op: DuckDbOperation, sql: string, params: readonly unknown[], options: QueryOptions, read: false): Promise<void>;
+  private async runOn(
+    conn: DuckDBConnection,
+    lease: Lease,
+    op: DuckDbOperation,
+    sql: string,
+    params: readonly unknown[],
+    options: QueryOptions,
+    read: boolean,
+  ): Promise<Row[] | void> {
+    const guard = new StatementGuard(conn, options.timeoutMs ?? this.timeoutMs, options.signal, op);
+    try {
+      return await guard.step(async () => {
+        // Without parameters, `run` accepts scripts of several statements (DDL, migrations).
+        if (!read) {
+          await conn.run(sql, params.length > 0 ? params.map(toDuckDbParam) : undefined);
+          return;
+        }
+        return readAll(await conn.stream(sql, params.map(toDuckDbParam)));
+      });
+    } finally {
+      if (guard.stopped) lease.tainted = true;
+      guard.dispose();
+    }
+  }
+
+  private runner(conn: DuckDBConnection, lease: Lease, op: DuckDbOperation): SqlRunner {
+    return {
+      query: (sql, params = [], options = {}) => this.runOn(conn, lease, op, sql, params, options, true),
+      execute: (sql, params = []) => this.runOn(conn, lease, op, sql, params, {}, false),
+    };
+  }
+
+  private async inTransaction<T>(conn: DuckDBConnection, lease: Lease, op: DuckDbOperation, fn: (tx: SqlRunner) => Promise<T>): Promise<T> {
+    const tx = this.runner(conn, lease, op);
+    await tx.execute('BEGIN TRANSACTION');
+    let result: T;
+    try {
+      result = await fn(tx);
+    } catch (err) {
+      // A failed statement already aborted DuckDB's transaction; ROLLBACK ends it either way.
+      await conn.run('ROLLBACK').catch(() => undefined);
+      throw err;
+    }
+    await tx.execute('COMMIT');
+    return result;
+  }
+
+  private async describeWith(run: SqlRunner, table: string): Promise<TableColumn[] | undefined> {
+    const { schema, table: name } = splitTable(table);
+    const rows = await run.query(
+      `SELECT column_name, data_type, is_nullable FROM information_schema.columns
+        WHERE table_catalog = current_database() AND table_schema = $1 AND table_name = $2
+        ORDER BY ordinal_position`,
+      [schema ?? 'main', name],
+    );
+    if (rows.length === 0) return undefined;
+    return rows.map((r) => ({ name: String(r.column_name), type: columnTypeOf(String(r.data_type)), required: r.is_nullable === 'NO' }));
+  }
+
+  /**
+   * Appends the batch as text into a temporary staging table, then in one transaction casts it to the
+   * column types, keeps the last row of each key and upserts it. Staging happens outside the
+   * transaction: until COMMIT nothing is visible, and a failure anywhere leaves the table as it was.
+   */
+  private async mergeOn(conn: DuckDBConnection, lease: Lease, input: MergeInput, columns: TableColumn[]): Promise<MergeResult> {
+    const { spec } = input;
+    const run = this.runner(conn, lease, 'merge');
+    const n = ++this.stageCounter;
+    const stage = `__sextant_stage_${n}`;
+    const latest = `__sextant_latest_${n}`;
+    const q = quoteIdent;
+    const target = this.dialect.quoteTable(spec.table);
+    await run.execute(`CREATE TEMP TABLE ${q(stage)} (${columns.map((c) => `${q(c.name)} VARCHAR`).join(', ')}, ${q(SEQ)} BIGINT)`);
+    try {
+      await this.appendRows(conn, stage, input, columns.length);
+      const casts = columns.map((c) => `CAST(${q(c.name)} AS ${this.dialect.columnType(c.type)}) AS ${q(c.name)}`);
+      const keys = spec.key.map(q).join(', ');
+      const names = columns.map((c) => q(c.name)).join(', ');
+      const updates = columns.filter((c) => !spec.key.includes(c.name)).map((c) => `${q(c.name)} = excluded.${q(c.name)}`);
+      const matches = spec.key.map((k) => `t.${q(k)} = s.${q(k)}`).join(' AND ');
+      return await this.inTransaction(conn, lease, 'merge', async (tx) => {
+        await tx.execute(
+          `CREATE TEMP TABLE ${q(latest)} AS SELECT * FROM (SELECT ${casts.join(', ')}, ${q(SEQ)} FROM ${q(stage)})
+            QUALIFY row_number() OVER (PARTITION BY ${keys} ORDER BY ${q(SEQ)} DESC) = 1`,
+        );
+        // Key columns are NOT NULL in the target (primary key), so a non-null t.key means "exists".
+        const [counts] = await tx.query(
+          `SELECT count(*) AS staged, count(t.${q(spec.key[0])}) AS existing FROM ${q(latest)} s LEFT JOIN ${target} t ON ${matches}`,
+        );
+        await tx.execute(
+          `INSERT INTO ${target} (${names}) SELECT ${names} FROM ${q(latest)}
+            ON CONFLICT (${keys}) DO ${updates.length > 0 ? `UPDATE SET ${updates.join(', ')}` : 'NOTHING'}`,
+        );
+        const staged = Number(counts.staged);
+        const updated = Number(counts.existing);
+        return { rowsStaged: staged, inserted: staged - updated, updated };
+      });
+    } catch (err) {
+      throw translateDuckDbError(err, 'merge', spec.table);
+    } finally {
+      await conn.run(`DROP TABLE IF EXISTS temp.main.${q(stage)}; DROP TABLE IF EXISTS temp.main.${q(latest)}`).catch(() => undefined);
+    }
+  }
+
+  private async appendRows(conn: DuckDBConnection, stage: string, input: MergeInput, width: number): Promise<void> {
+    const appender = await conn.createAppender(stage, 'main', 'temp');
+    try {
+      let seq = 0;
+      for await (const row of input.rows) {
+        if (row.length !== width) {
+          throw new UserError('ROW_INVALID', `merge into ${input.spec.table}: row ${seq + 1} has ${row.length} values, expected ${width} (one per column: ${input.columns.join(', ')})`);
+        }
+        for (const value of row) {
+          const text = toStageText(value);
+          if (text === null) appender.appendNull();
+          else appender.appendVarchar(text);
+        }
+        appender.appendBigInt(BigInt(seq));
+        appender.endRow();
+        seq++;
+        if (seq % APPEND_YIELD_EVERY === 0) await yieldToEventLoop();
+      }
+      appender.flushSync();
+    } finally {
+      appender.closeSync();
+    }
+  }
+}
+
+/**
+ * Opens the DuckDB warehouse at `path` (a file, created with its parent folder when missing, or
+ * `:memory:`).
+ */
+export async function openDuckDbWarehouse(path: string, options: WarehouseOptions): Promise<Warehouse> {
+  if (path !== ':memory:') await mkdir(dirname(path), { recursive: true });
+  const instance = await DuckDBInstance.create(path);
+  return new DuckDbWarehouse(instance, options);
+}

@@ -1,0 +1,67 @@
+/**
+ * Fresh, isolated warehouses for tests, one per call, for every dialect the suite runs against.
+ * Tables are schema-qualified (`social.post_daily`), so PostgreSQL isolation is a whole database
+ * (created on the test server, dropped by `close()`), not a schema.
+ */
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import { openDuckDbWarehouse } from '../../src/warehouse/duckdb/duckdb-warehouse.js';
+import { openPostgresWarehouse } from '../../src/warehouse/postgres/postgres-warehouse.js';
+import type { Warehouse, WarehouseOptions } from '../../src/warehouse/port.js';
+import { testPgUrl } from './env.js';
+
+/** The dialects every warehouse-facing suite runs against (`describe.each(DIALECTS)`). */
+export const DIALECTS = ['duckdb', 'postgres'] as const;
+export type TestDialect = (typeof DIALECTS)[number];
+
+const DEFAULTS: WarehouseOptions = { statementTimeoutMs: 30_000, poolSize: 4 };
+
+/** Runs one statement on the test server's maintenance database. */
+async function admin(sql: string): Promise<void> {
+  const client = new pg.Client({ connectionString: testPgUrl() });
+  await client.connect();
+  try {
+    await client.query(sql);
+  } finally {
+    await client.end();
+  }
+}
+
+/** The test server's URL with another database name. */
+export function pgUrlFor(database: string): string {
+  const url = new URL(testPgUrl());
+  url.pathname = `/${database}`;
+  return url.toString();
+}
+
+/**
+ * A new empty warehouse: DuckDB in memory, or a new PostgreSQL database (`sextant_t_<random>`) that
+ * its `close()` drops. `url` is set for PostgreSQL so a test can open a second connection to it.
+ */
+export async function freshWarehouse(dialect: TestDialect, options: Partial<WarehouseOptions> = {}): Promise<Warehouse & { url?: string }> {
+  const opts: WarehouseOptions = { ...DEFAULTS, ...options };
+  if (dialect === 'duckdb') return openDuckDbWarehouse(':memory:', opts);
+
+  const database = `sextant_t_${process.pid}_${randomBytes(5).toString('hex')}`;
+  await admin(`CREATE DATABASE ${database}`);
+  const url = pgUrlFor(database);
+  const warehouse = await openPostgresWarehouse(url, opts);
+  let closed: Promise<void> | undefined;
+  const close = (): Promise<void> => {
+    closed ??= warehouse.close().then(() => admin(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`));
+    return closed;
+  };
+  return {
+    dialect: warehouse.dialect,
+    url,
+    query: (sql, params, queryOptions) => warehouse.query(sql, params, queryOptions),
+    execute: (sql, params) => warehouse.execute(sql, params),
+    transaction: (fn) => warehouse.transaction(fn),
+    stream: (sql, params, streamOptions) => warehouse.stream(sql, params, streamOptions),
+    ensureTable: (spec) => warehouse.ensureTable(spec),
+    describeTable: (table) => warehouse.describeTable(table),
+    merge: (input) => warehouse.merge(input),
+    ping: () => warehouse.ping(),
+    close,
+  };
+}
