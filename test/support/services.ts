@@ -141,7 +141,9 @@ export async function startS3(root: string): Promise<{ endpoint: string; bucket:
   execFileSync('mkdir', ['-p', dir]);
   const bucket = 'sextant-test';
   const script = join(process.cwd(), 'node_modules', 's3rver', 'bin', 's3rver.js');
-  const child: ChildProcess = spawn(process.execPath, [script, '-d', dir, '-p', String(port), '-a', '127.0.0.1', '--configure-bucket', bucket, '--silent'], {
+  // s3rver encrypts ListObjectsV2 continuation tokens with DES, which OpenSSL 3 (Node 17+) only offers
+  // through the legacy provider; without it every truncated list (> 1000 keys) answers 500 InternalError.
+  const child: ChildProcess = spawn(process.execPath, ['--openssl-legacy-provider', script, '-d', dir, '-p', String(port), '-a', '127.0.0.1', '--configure-bucket', bucket, '--silent'], {
     stdio: 'ignore',
   });
   await waitFor(async () => {
