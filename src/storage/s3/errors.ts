@@ -52,7 +52,8 @@ export function translateS3Error(err: unknown, context: S3ErrorContext): Error {
   const where = context.key === undefined ? `bucket ${JSON.stringify(context.bucket)}` : `${JSON.stringify(context.key)} in bucket ${JSON.stringify(context.bucket)}`;
   const vendorMessage = typeof (err as S3ErrorShape | null)?.message === 'string' ? String((err as S3ErrorShape).message) : String(err);
 
-  if (code === 'NoSuchBucket') {
+  // HeadBucket answers a bare 404 (HEAD responses have no body to carry "NoSuchBucket").
+  if (code === 'NoSuchBucket' || (context.key === undefined && isS3NotFound(err))) {
     return new Error(`S3 bucket ${JSON.stringify(context.bucket)} does not exist (${context.operation}): create it or correct SEXTANT_OBJECT_STORE.`, { cause: err });
   }
   if (isS3NotFound(err) && context.key !== undefined) {
