@@ -32,6 +32,8 @@ const DEFAULT_BATCH_SIZE = 5_000;
 const APPEND_YIELD_EVERY = 4_096;
 /** Sequence column of a staging table: orders in-batch duplicates so that the last occurrence wins. */
 const SEQ = '__sextant_seq';
+/** How often a stopped statement is interrupted again until it gives up. */
+const REINTERRUPT_MS = 25;
 
 /** Tracks whether a leased connection was interrupted: such a connection is closed, not reused. */
 interface Lease {
@@ -46,6 +48,8 @@ interface Lease {
 class StatementGuard {
   private stoppedBy: 'timeout' | 'abort' | undefined;
   private timer: NodeJS.Timeout | undefined;
+  private repeat: NodeJS.Timeout | undefined;
+  private inFlight = false;
   private readonly onAbort = (): void => this.stop('abort');
 
   constructor(
@@ -66,18 +70,22 @@ class StatementGuard {
     if (this.signal?.aborted) this.stop('abort');
     if (this.stoppedBy) throw this.failure(undefined);
     this.timer = setTimeout(() => this.stop('timeout'), this.timeoutMs);
+    this.inFlight = true;
     try {
       return await fn();
     } catch (err) {
       throw this.stoppedBy ? this.failure(err) : translateDuckDbError(err, this.operation, this.table);
     } finally {
+      this.inFlight = false;
       clearTimeout(this.timer);
+      clearInterval(this.repeat);
       this.timer = undefined;
     }
   }
 
   dispose(): void {
     clearTimeout(this.timer);
+    clearInterval(this.repeat);
     this.signal?.removeEventListener('abort', this.onAbort);
   }
 
@@ -85,6 +93,9 @@ class StatementGuard {
     if (this.stoppedBy) return;
     this.stoppedBy = reason;
     this.connection.interrupt();
+    // An interrupt that lands while DuckDB is still preparing the statement can be lost (the flag
+    // is reset when execution begins), so keep interrupting until the running step gives up.
+    if (this.inFlight) this.repeat = setInterval(() => this.connection.interrupt(), REINTERRUPT_MS);
   }
 
   private failure(cause: unknown): unknown {
@@ -189,7 +200,7 @@ class DuckDbWarehouse implements Warehouse {
     }
   }
 
-  ensureTable(spec: TableSpec): Promise<void> {
+  async ensureTable(spec: TableSpec): Promise<void> {
     checkTableSpec(spec);
     return this.writes.run(() =>
       this.withConnection(async (conn, lease) => {
@@ -212,7 +223,7 @@ class DuckDbWarehouse implements Warehouse {
     return this.withConnection((conn, lease) => this.describeWith(this.runner(conn, lease, 'query'), table));
   }
 
-  merge(input: MergeInput): Promise<MergeResult> {
+  async merge(input: MergeInput): Promise<MergeResult> {
     const columns = mergeColumns(input.spec, input.columns);
     return this.writes.run(() => this.withConnection((conn, lease) => this.mergeOn(conn, lease, input, columns)));
   }

@@ -155,7 +155,7 @@ class PostgresWarehouse implements Warehouse {
     }
   }
 
-  ensureTable(spec: TableSpec): Promise<void> {
+  async ensureTable(spec: TableSpec): Promise<void> {
     checkTableSpec(spec);
     return this.withLease((lease) =>
       this.inTransaction(lease, 'query', async (tx) => {
@@ -180,7 +180,7 @@ class PostgresWarehouse implements Warehouse {
     return this.describeWith(this, table);
   }
 
-  merge(input: MergeInput): Promise<MergeResult> {
+  async merge(input: MergeInput): Promise<MergeResult> {
     const columns = mergeColumns(input.spec, input.columns);
     return this.withLease((lease) => this.mergeOn(lease, input, columns));
   }

@@ -1,0 +1,473 @@
+/**
+ * The conformance suite every warehouse adapter passes, run against real DuckDB and a real PostgreSQL
+ * server, each test in a fresh database. Expected numbers are computed independently in JavaScript.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { UserError } from '../../src/errors.js';
+import type { ColumnTypeName, Row, SqlValue, TableSpec, Warehouse, WarehouseOptions } from '../../src/warehouse/port.js';
+import { DIALECTS, freshWarehouse, type TestDialect } from '../support/warehouses.js';
+
+type TestWarehouse = Warehouse & { url?: string };
+
+/** Every column type, with a value and how it must read back. */
+const TYPED: Array<{ name: string; type: ColumnTypeName; value: SqlValue; back: SqlValue }> = [
+  { name: 's', type: 'string', value: 'héllo, "world"', back: 'héllo, "world"' },
+  { name: 'i', type: 'integer', value: -2147483647, back: -2147483647 },
+  { name: 'b', type: 'bigint', value: 9007199254740991, back: 9007199254740991 },
+  { name: 'dec', type: 'decimal', value: 12345.6789, back: 12345.6789 },
+  { name: 'dbl', type: 'double', value: 0.1 + 0.2, back: 0.1 + 0.2 },
+  { name: 'bool', type: 'boolean', value: true, back: true },
+  { name: 'd', type: 'date', value: '2026-02-28', back: '2026-02-28' },
+  { name: 'ts', type: 'timestamp', value: '2026-03-01T23:59:58.123Z', back: '2026-03-01T23:59:58.123Z' },
+  { name: 'j', type: 'json', value: '{"a":[1,2],"b":"x"}', back: '{"a":[1,2],"b":"x"}' },
+];
+
+const TYPED_SPEC: TableSpec = {
+  table: 'conf.typed',
+  key: ['id'],
+  columns: [{ name: 'id', type: 'integer', required: true }, ...TYPED.map((t) => ({ name: t.name, type: t.type }))],
+};
+
+const POSTS: TableSpec = {
+  table: 'social.post_daily',
+  key: ['platform', 'post_id', 'metric_date'],
+  columns: [
+    { name: 'platform', type: 'string', required: true },
+    { name: 'post_id', type: 'string', required: true },
+    { name: 'metric_date', type: 'date', required: true },
+    { name: 'impressions', type: 'integer' },
+    { name: 'note', type: 'string' },
+  ],
+};
+const POST_COLUMNS = ['platform', 'post_id', 'metric_date', 'impressions', 'note'];
+
+/** Normalises a json column's text (PostgreSQL jsonb re-prints it) for comparison. */
+function normaliseJson(row: Row): Row {
+  return { ...row, j: typeof row.j === 'string' ? JSON.stringify(JSON.parse(row.j)) : row.j };
+}
+
+async function rejection(promise: Promise<unknown>): Promise<unknown> {
+  try {
+    await promise;
+  } catch (err) {
+    return err;
+  }
+  throw new Error('expected the promise to reject');
+}
+
+/** Counts setInterval ticks while `fn` runs: a blocked event loop does not tick. */
+async function ticksDuring<T>(fn: () => Promise<T>): Promise<{ result: T; ticks: number }> {
+  let ticks = 0;
+  const timer = setInterval(() => ticks++, 1);
+  try {
+    const result = await fn();
+    return { result, ticks };
+  } finally {
+    clearInterval(timer);
+  }
+}
+
+async function* generatedPosts(count: number, value: (i: number) => number): AsyncGenerator<SqlValue[]> {
+  for (let i = 0; i < count; i++) {
+    yield ['facebook', `p${i}`, `2026-01-${String((i % 28) + 1).padStart(2, '0')}`, value(i), i % 7 === 0 ? null : `n${i}`];
+  }
+}
+
+describe.each(DIALECTS)('warehouse conformance: %s', (dialect: TestDialect) => {
+  const open: TestWarehouse[] = [];
+  async function fresh(options?: Partial<WarehouseOptions>): Promise<TestWarehouse> {
+    const wh = await freshWarehouse(dialect, options);
+    open.push(wh);
+    return wh;
+  }
+  afterEach(async () => {
+    await Promise.all(open.splice(0).map((wh) => wh.close()));
+  });
+
+  it('answers ping and a plain query', async () => {
+    const wh = await fresh();
+    await wh.ping();
+    expect(await wh.query('SELECT 1 AS one')).toEqual([{ one: 1 }]);
+    expect(wh.dialect.name).toBe(dialect);
+  });
+
+  it('binds parameters of every type', async () => {
+    const wh = await fresh();
+    const p = wh.dialect.param;
+    const rows = await wh.query(
+      `SELECT ${p(1, 'string')} AS s, ${p(2, 'number')} AS n, ${p(3, 'number')} AS f, ${p(4, 'boolean')} AS b,
+              ${p(5, 'date')} AS d, ${p(6, 'timestamp')} AS ts, ${p(7, 'timestamp')} AS ts_date, ${p(8, 'string')} AS nul,
+              ${p(9, 'string')} AS quote`,
+      ["it's", 42, 2.5, false, '2026-01-31', '2026-01-31T12:34:56.789Z', new Date(Date.UTC(2026, 0, 1, 6)), null, `'; drop table x; --`],
+    );
+    expect(rows).toEqual([
+      { s: "it's", n: 42, f: 2.5, b: false, d: '2026-01-31', ts: '2026-01-31T12:34:56.789Z', ts_date: '2026-01-01T06:00:00.000Z', nul: null, quote: `'; drop table x; --` },
+    ]);
+    // Untyped parameters compare against typed columns.
+    await wh.ensureTable(POSTS);
+    await wh.merge({ spec: POSTS, columns: POST_COLUMNS, rows: [['x', 'a', '2026-01-02', 10, null]] });
+    const found = await wh.query(`SELECT post_id FROM social.post_daily WHERE platform = $1 AND impressions > $2 AND metric_date = ${p(3, 'date')}`, ['x', 5, '2026-01-02']);
+    expect(found).toEqual([{ post_id: 'a' }]);
+  });
+
+  it('normalises values of every type', async () => {
+    const wh = await fresh();
+    await wh.ensureTable(TYPED_SPEC);
+    const names = ['id', ...TYPED.map((t) => t.name)];
+    await wh.merge({ spec: TYPED_SPEC, columns: names, rows: [[1, ...TYPED.map((t) => t.value)], [2, ...TYPED.map(() => null)]] });
+    const rows = await wh.query(`SELECT ${names.map((n) => wh.dialect.quoteIdent(n)).join(', ')} FROM conf.typed ORDER BY id`);
+    expect(normaliseJson(rows[0])).toEqual({ id: 1, ...Object.fromEntries(TYPED.map((t) => [t.name, t.back])) });
+    expect(rows[1]).toEqual({ id: 2, ...Object.fromEntries(TYPED.map((t) => [t.name, null])) });
+    for (const t of TYPED) expect(typeof rows[0][t.name], t.name).toBe(typeof t.back);
+
+    // Aggregates and expressions: counts, sums of bigints, averages and decimals are numbers too.
+    const [agg] = await wh.query(
+      `SELECT count(*) AS n, sum(b) AS sum_b, avg(i) AS avg_i, sum(dec) AS sum_dec, max(d) AS max_d, max(ts) AS max_ts,
+              max(${wh.dialect.truncTime('month', 'd')}) AS month, max(${wh.dialect.truncTime('hour', 'ts')}) AS hour
+         FROM conf.typed WHERE id = 1`,
+    );
+    expect(agg).toEqual({
+      n: 1,
+      sum_b: 9007199254740991,
+      avg_i: -2147483647,
+      sum_dec: 12345.6789,
+      max_d: '2026-02-28',
+      max_ts: '2026-03-01T23:59:58.123Z',
+      month: '2026-02-01',
+      hour: '2026-03-01T23:00:00.000Z',
+    });
+    // A timestamp with a time zone reads back as the same instant in UTC.
+    const [tz] = await wh.query(`SELECT CAST('2026-06-01 12:00:00+02:00' AS TIMESTAMP WITH TIME ZONE) AS at`);
+    expect(tz.at).toBe('2026-06-01T10:00:00.000Z');
+  });
+
+  it('commits a transaction that resolves and rolls back one that throws', async () => {
+    const wh = await fresh();
+    await wh.execute('CREATE TABLE t (id integer PRIMARY KEY, v text)');
+    const inside = await wh.transaction(async (tx) => {
+      await tx.execute('INSERT INTO t VALUES ($1, $2)', [1, 'one']);
+      return tx.query('SELECT count(*) AS n FROM t');
+    });
+    expect(inside).toEqual([{ n: 1 }]);
+    const err = await rejection(
+      wh.transaction(async (tx) => {
+        await tx.execute('INSERT INTO t VALUES ($1, $2)', [2, 'two']);
+        expect(await tx.query('SELECT count(*) AS n FROM t')).toEqual([{ n: 2 }]);
+        throw new Error('boom');
+      }),
+    );
+    expect((err as Error).message).toBe('boom');
+    // A failing statement inside also rolls back what came before it.
+    await rejection(
+      wh.transaction(async (tx) => {
+        await tx.execute('INSERT INTO t VALUES ($1, $2)', [3, 'three']);
+        await tx.execute('INSERT INTO t VALUES ($1, $2)', [1, 'duplicate key']);
+      }),
+    );
+    expect(await wh.query('SELECT id, v FROM t ORDER BY id')).toEqual([{ id: 1, v: 'one' }]);
+  });
+
+  it('runs multi-statement scripts with execute', async () => {
+    const wh = await fresh();
+    await wh.execute('CREATE SCHEMA ops; CREATE TABLE ops.a (x integer); INSERT INTO ops.a VALUES (1), (2);');
+    expect(await wh.query('SELECT sum(x) AS s FROM ops.a')).toEqual([{ s: 3 }]);
+  });
+
+  it('creates a table, then evolves it by adding nullable columns and keeps its data', async () => {
+    const wh = await fresh();
+    expect(await wh.describeTable('social.post_daily')).toBeUndefined();
+    await wh.ensureTable(POSTS);
+    await wh.ensureTable(POSTS); // idempotent
+    expect(await wh.describeTable('social.post_daily')).toEqual(POSTS.columns.map((c) => ({ name: c.name, type: c.type, required: c.required === true })));
+    await wh.merge({ spec: POSTS, columns: POST_COLUMNS, rows: [['x', 'a', '2026-01-02', 10, 'keep me']] });
+
+    const evolved: TableSpec = { ...POSTS, columns: [...POSTS.columns, { name: 'shares', type: 'bigint', required: true }, { name: 'meta', type: 'json' }] };
+    await wh.ensureTable(evolved);
+    const described = await wh.describeTable('social.post_daily');
+    expect(described?.slice(-2)).toEqual([
+      { name: 'shares', type: 'bigint', required: false },
+      { name: 'meta', type: 'json', required: false },
+    ]);
+    expect(await wh.query('SELECT post_id, impressions, note, shares, meta FROM social.post_daily')).toEqual([
+      { post_id: 'a', impressions: 10, note: 'keep me', shares: null, meta: null },
+    ]);
+  });
+
+  it('describes every column type as it was declared', async () => {
+    const wh = await fresh();
+    await wh.ensureTable(TYPED_SPEC);
+    expect(await wh.describeTable('conf.typed')).toEqual(TYPED_SPEC.columns.map((c) => ({ name: c.name, type: c.type, required: c.required === true })));
+    expect(await wh.describeTable('conf.missing')).toBeUndefined();
+  });
+
+  it('rejects table specs whose key is not among the columns', async () => {
+    const wh = await fresh();
+    const err = await rejection(wh.ensureTable({ ...POSTS, key: ['nope'] }));
+    expect(err).toBeInstanceOf(UserError);
+    expect((err as UserError).code).toBe('TARGET_INVALID');
+  });
+
+  it('merges: inserts, updates on the same key, last in-batch duplicate wins, counts', async () => {
+    const wh = await fresh();
+    await wh.ensureTable(POSTS);
+    const first = await wh.merge({
+      spec: POSTS,
+      columns: POST_COLUMNS,
+      rows: [
+        ['fb', 'a', '2026-01-01', 1, 'first'],
+        ['fb', 'b', '2026-01-01', 2, null],
+        ['fb', 'a', '2026-01-01', 3, 'second'],
+        ['ig', 'a', '2026-01-01', 4, null],
+        ['fb', 'a', '2026-01-01', 5, 'last'],
+      ],
+    });
+    expect(first).toEqual({ rowsStaged: 3, inserted: 3, updated: 0 });
+    const second = await wh.merge({
+      spec: POSTS,
+      columns: POST_COLUMNS,
+      rows: (function* () {
+        yield ['fb', 'b', '2026-01-01', 20, 'updated'];
+        yield ['fb', 'c', '2026-01-02', 30, null];
+      })(),
+    });
+    expect(second).toEqual({ rowsStaged: 2, inserted: 1, updated: 1 });
+    expect(await wh.query('SELECT platform, post_id, metric_date, impressions, note FROM social.post_daily ORDER BY platform, post_id')).toEqual([
+      { platform: 'fb', post_id: 'a', metric_date: '2026-01-01', impressions: 5, note: 'last' },
+      { platform: 'fb', post_id: 'b', metric_date: '2026-01-01', impressions: 20, note: 'updated' },
+      { platform: 'fb', post_id: 'c', metric_date: '2026-01-02', impressions: 30, note: null },
+      { platform: 'ig', post_id: 'a', metric_date: '2026-01-01', impressions: 4, note: null },
+    ]);
+    // Merging the same batch again changes nothing and counts every row as an update.
+    expect(await wh.merge({ spec: POSTS, columns: POST_COLUMNS, rows: [['fb', 'c', '2026-01-02', 30, null]] })).toEqual({ rowsStaged: 1, inserted: 0, updated: 1 });
+    // A batch of key columns only still counts existing rows as updated.
+    expect(await wh.merge({ spec: POSTS, columns: ['platform', 'post_id', 'metric_date'], rows: [['fb', 'c', '2026-01-02'], ['x', 'y', '2026-01-03']] })).toEqual({
+      rowsStaged: 2,
+      inserted: 1,
+      updated: 1,
+    });
+    expect(await wh.merge({ spec: POSTS, columns: POST_COLUMNS, rows: [] })).toEqual({ rowsStaged: 0, inserted: 0, updated: 0 });
+  });
+
+  it('merges strings that CSV and quoting get wrong: quotes, commas, newlines, empty vs null', async () => {
+    const wh = await fresh();
+    await wh.ensureTable(POSTS);
+    const notes: Array<string | null> = ['a"b', 'x,y', 'line1\nline2\r\n', '', null, 'ünïcødé ☃ 𝄞', '\\N', 'NULL', ' padded ', '"', ',', "'"];
+    await wh.merge({ spec: POSTS, columns: POST_COLUMNS, rows: notes.map((note, i) => ['fb', `p${i}`, '2026-01-01', i, note]) });
+    const rows = await wh.query('SELECT impressions, note FROM social.post_daily ORDER BY impressions');
+    expect(rows).toEqual(notes.map((note, i) => ({ impressions: i, note })));
+  });
+
+  it('leaves the table unchanged when a batch fails', async () => {
+    const wh = await fresh();
+    await wh.ensureTable(POSTS);
+    await wh.merge({ spec: POSTS, columns: POST_COLUMNS, rows: [['fb', 'a', '2026-01-01', 1, 'before']] });
+    const before = await wh.query('SELECT * FROM social.post_daily ORDER BY post_id');
+
+    const badValue = await rejection(
+      wh.merge({
+        spec: POSTS,
+        columns: POST_COLUMNS,
+        rows: generatedBatchWithBadRow(),
+      }),
+    );
+    expect(badValue).toBeInstanceOf(UserError);
+    expect((badValue as UserError).code).toBe('ROW_INVALID');
+    expect((badValue as UserError).message).toContain('abc');
+
+    const nullKey = await rejection(wh.merge({ spec: POSTS, columns: POST_COLUMNS, rows: [['fb', 'a', '2026-01-01', 9, 'x'], ['fb', null, '2026-01-01', 1, null]] }));
+    expect((nullKey as UserError).code).toBe('ROW_INVALID');
+
+    const wrongWidth = await rejection(wh.merge({ spec: POSTS, columns: POST_COLUMNS, rows: [['fb', 'a', '2026-01-01', 9, 'x'], ['fb', 'b']] }));
+    expect((wrongWidth as UserError).code).toBe('ROW_INVALID');
+
+    const unknownColumn = await rejection(wh.merge({ spec: POSTS, columns: [...POST_COLUMNS, 'nope'], rows: [] }));
+    expect((unknownColumn as UserError).code).toBe('TARGET_INVALID');
+
+    // A generator that fails half-way (a parser hitting a bad line) aborts the whole batch too.
+    const producerFailure = await rejection(
+      wh.merge({
+        spec: POSTS,
+        columns: POST_COLUMNS,
+        rows: (async function* () {
+          yield ['fb', 'a', '2026-01-01', 99, 'changed'];
+          throw new Error('parser failed');
+        })(),
+      }),
+    );
+    expect((producerFailure as Error).message).toBe('parser failed');
+
+    expect(await wh.query('SELECT * FROM social.post_daily ORDER BY post_id')).toEqual(before);
+    // The warehouse is still usable afterwards.
+    expect(await wh.merge({ spec: POSTS, columns: POST_COLUMNS, rows: [['fb', 'a', '2026-01-01', 2, 'after']] })).toEqual({ rowsStaged: 1, inserted: 0, updated: 1 });
+  });
+
+  it('merges 100k rows streamed from an async generator, without blocking the event loop', async () => {
+    const wh = await fresh();
+    await wh.ensureTable(POSTS);
+    const N = 100_000;
+    const value = (i: number): number => (i * 7919) % 1000;
+    const { result, ticks } = await ticksDuring(() => wh.merge({ spec: POSTS, columns: POST_COLUMNS, rows: generatedPosts(N, value) }));
+    expect(result).toEqual({ rowsStaged: N, inserted: N, updated: 0 });
+    expect(ticks).toBeGreaterThan(3);
+
+    let expectedSum = 0;
+    let expectedNulls = 0;
+    for (let i = 0; i < N; i++) {
+      expectedSum += value(i);
+      if (i % 7 === 0) expectedNulls++;
+    }
+    const [stats] = await wh.query('SELECT count(*) AS n, sum(impressions) AS s, count(*) - count(note) AS nulls, count(DISTINCT metric_date) AS days FROM social.post_daily');
+    expect(stats).toEqual({ n: N, s: expectedSum, nulls: expectedNulls, days: 28 });
+
+    // Half overlapping, with new values: updates and inserts counted, values replaced.
+    const shifted = async function* (): AsyncGenerator<SqlValue[]> {
+      for (let i = N / 2; i < N + N / 2; i++) yield ['facebook', `p${i}`, `2026-01-${String((i % 28) + 1).padStart(2, '0')}`, 1, null];
+    };
+    expect(await wh.merge({ spec: POSTS, columns: POST_COLUMNS, rows: shifted() })).toEqual({ rowsStaged: N, inserted: N / 2, updated: N / 2 });
+    let keptSum = 0;
+    for (let i = 0; i < N / 2; i++) keptSum += value(i);
+    const [after] = await wh.query('SELECT count(*) AS n, sum(impressions) AS s FROM social.post_daily');
+    expect(after).toEqual({ n: N + N / 2, s: keptSum + N });
+  });
+
+  it('streams 200k rows in batches while the event loop keeps ticking', async () => {
+    const wh = await fresh();
+    const N = 200_000;
+    const sql = `SELECT g.i AS i, g.i * 2 AS doubled, 'row ' || CAST(g.i AS VARCHAR) AS label FROM generate_series(1, ${N}) AS g(i) ORDER BY g.i`;
+    const { result, ticks } = await ticksDuring(async () => {
+      let count = 0;
+      let sum = 0;
+      let largest = 0;
+      let ordered = true;
+      let previous = 0;
+      for await (const batch of wh.stream(sql, [], { batchSize: 10_000 })) {
+        largest = Math.max(largest, batch.length);
+        for (const row of batch) {
+          count++;
+          sum += row.doubled as number;
+          if ((row.i as number) !== previous + 1 || row.label !== `row ${row.i}`) ordered = false;
+          previous = row.i as number;
+        }
+      }
+      return { count, sum, largest, ordered };
+    });
+    expect(result).toEqual({ count: N, sum: N * (N + 1), largest: 10_000, ordered: true });
+    expect(ticks).toBeGreaterThan(3);
+  });
+
+  it('stops streaming when the consumer breaks, and the warehouse stays usable', async () => {
+    const wh = await fresh({ poolSize: 1 });
+    let seen = 0;
+    for await (const batch of wh.stream('SELECT g.i AS i FROM generate_series(1, 100000) AS g(i)', [], { batchSize: 1000 })) {
+      seen += batch.length;
+      if (seen >= 3000) break;
+    }
+    expect(seen).toBe(3000);
+    expect(await wh.query('SELECT 7 AS seven')).toEqual([{ seven: 7 }]);
+    // Parameters reach a stream too.
+    const batches: Row[][] = [];
+    for await (const b of wh.stream(`SELECT g.i AS i FROM generate_series(1, 10) AS g(i) WHERE g.i > ${wh.dialect.param(1, 'number')}`, [7])) batches.push(b);
+    expect(batches.flat()).toEqual([{ i: 8 }, { i: 9 }, { i: 10 }]);
+  });
+
+  it('cancels a slow query at the statement timeout, in the database', async () => {
+    const wh = await fresh({ poolSize: 1 });
+    const err = await rejection(wh.query(slowSql(dialect), [], { timeoutMs: 300 }));
+    expect(err).toBeInstanceOf(UserError);
+    expect((err as UserError).code).toBe('QUERY_TIMEOUT');
+    await expectNothingRunning(wh, dialect);
+    // The single connection is free again, and the default timeout is back for the next statement.
+    expect(await wh.query('SELECT 1 AS ok')).toEqual([{ ok: 1 }]);
+  });
+
+  it('applies the warehouse default statement timeout', async () => {
+    const wh = await fresh({ statementTimeoutMs: 300 });
+    const err = await rejection(wh.query(slowSql(dialect)));
+    expect((err as UserError).code).toBe('QUERY_TIMEOUT');
+    // A query given a longer timeout is not cut at the default.
+    expect(await wh.query('SELECT 2 AS ok', [], { timeoutMs: 10_000 })).toEqual([{ ok: 2 }]);
+  });
+
+  it('cancels a query when its AbortSignal fires, rejecting with the reason', async () => {
+    const wh = await fresh({ poolSize: 2 });
+    const controller = new AbortController();
+    const reason = new Error('job cancelled by the user');
+    const running = wh.query(slowSql(dialect), [], { signal: controller.signal });
+    await waitUntilRunning(wh, dialect);
+    controller.abort(reason);
+    expect(await rejection(running)).toBe(reason);
+    await expectNothingRunning(wh, dialect);
+
+    const already = new AbortController();
+    already.abort(reason);
+    expect(await rejection(wh.query('SELECT 1', [], { signal: already.signal }))).toBe(reason);
+    expect(await wh.query('SELECT 3 AS ok')).toEqual([{ ok: 3 }]);
+  });
+
+  it('cancels a stream when its AbortSignal fires', async () => {
+    const wh = await fresh({ poolSize: 2 });
+    const controller = new AbortController();
+    const reason = new Error('stop streaming');
+    let batches = 0;
+    const err = await rejection(
+      (async () => {
+        for await (const batch of wh.stream('SELECT g.i AS i FROM generate_series(1, 100000) AS g(i)', [], { batchSize: 1000, signal: controller.signal })) {
+          expect(batch.length).toBe(1000);
+          batches++;
+          if (batches === 2) controller.abort(reason);
+        }
+      })(),
+    );
+    expect(err).toBe(reason);
+    expect(batches).toBe(2);
+    expect(await wh.query('SELECT 4 AS ok')).toEqual([{ ok: 4 }]);
+  });
+
+  it('runs queries concurrently on its pool', async () => {
+    const wh = await fresh({ poolSize: 3 });
+    const results = await Promise.all(Array.from({ length: 12 }, (_, i) => wh.query(`SELECT ${wh.dialect.param(1, 'number')} + 1 AS n`, [i])));
+    expect(results.map((r) => r[0].n)).toEqual(Array.from({ length: 12 }, (_, i) => i + 1));
+  });
+
+  it('refuses work after close', async () => {
+    const wh = await fresh();
+    await wh.close();
+    await wh.close(); // idempotent
+    expect(await rejection(wh.query('SELECT 1'))).toBeInstanceOf(Error);
+  });
+});
+
+function* generatedBatchWithBadRow(): Generator<SqlValue[]> {
+  for (let i = 0; i < 1000; i++) yield ['fb', `bad${i}`, '2026-01-01', i === 500 ? 'abc' : i, null];
+  yield ['fb', 'a', '2026-01-01', 123, 'would change the existing row'];
+}
+
+/** A statement that runs for seconds unless cancelled. */
+function slowSql(dialect: TestDialect): string {
+  return dialect === 'postgres' ? 'SELECT pg_sleep(5)' : 'SELECT count(*) AS n FROM range(100000000) a, range(100000) b WHERE a.range + b.range = -1';
+}
+
+/** PostgreSQL: the statement is gone from pg_stat_activity. DuckDB: the interrupted connection was freed (checked by the next query). */
+async function expectNothingRunning(wh: TestWarehouse, dialect: TestDialect): Promise<void> {
+  if (dialect !== 'postgres') return;
+  const rows = await wh.query(
+    `SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND state = 'active' AND query LIKE 'SELECT pg_sleep(5)%' AND pid <> pg_backend_pid()`,
+  );
+  expect(rows).toEqual([]);
+}
+
+/** Waits (by polling the database, not by time) until the slow statement runs, so the abort hits it mid-flight. */
+async function waitUntilRunning(wh: TestWarehouse, dialect: TestDialect): Promise<void> {
+  if (dialect !== 'postgres') {
+    // DuckDB gives no activity view across connections; yield a few times so the statement starts.
+    for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
+    return;
+  }
+  for (let i = 0; i < 500; i++) {
+    const rows = await wh.query(
+      `SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND state = 'active' AND query LIKE 'SELECT pg_sleep(5)%' AND pid <> pg_backend_pid()`,
+    );
+    if (rows.length > 0) return;
+  }
+  throw new Error('the slow statement never appeared in pg_stat_activity');
+}
