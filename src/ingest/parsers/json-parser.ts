@@ -35,13 +35,19 @@ function describe(value: unknown): string {
 }
 
 /** Flattens nested objects into `parent_child` fields; arrays and kept objects become JSON text. */
-export function flattenRecord(obj: Record<string, unknown>, keepAsJson?: ReadonlySet<string>, prefix = '', out: Record<string, unknown> = {}): Record<string, unknown> {
+export function flattenRecord(
+  obj: Record<string, unknown>,
+  keepAsJson?: ReadonlySet<string>,
+  keepArrays = false,
+  prefix = '',
+  out: Record<string, unknown> = {},
+): Record<string, unknown> {
   for (const [k, v] of Object.entries(obj)) {
     const name = prefix ? `${prefix}_${k}` : k;
-    if (Array.isArray(v)) out[name] = JSON.stringify(v);
+    if (Array.isArray(v)) out[name] = keepArrays ? v : JSON.stringify(v);
     else if (v !== null && typeof v === 'object') {
       if (keepAsJson?.has(name.trim().toLowerCase())) out[name] = JSON.stringify(v);
-      else flattenRecord(v as Record<string, unknown>, keepAsJson, name, out);
+      else flattenRecord(v as Record<string, unknown>, keepAsJson, keepArrays, name, out);
     } else out[name] = v;
   }
   return out;
@@ -116,7 +122,7 @@ export async function* parseJson(text: AsyncIterable<string>, options: ParseOpti
         const done = stack.pop()!;
         if (stack.length === 0) {
           records++;
-          ready.push({ line: recordLine, record: flattenRecord(done.value as Record<string, unknown>, options.keepAsJson) });
+          ready.push({ line: recordLine, record: flattenRecord(done.value as Record<string, unknown>, options.keepAsJson, options.keepArrays ?? false) });
         } else put(done.value);
         return;
       }

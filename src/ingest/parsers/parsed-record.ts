@@ -23,4 +23,6 @@ export interface ParseOptions {
    * whole as JSON text instead of being flattened — the target's `json` columns.
    */
   keepAsJson?: ReadonlySet<string>;
+  /** JSON only: keep arrays as arrays instead of JSON text (to tell them apart when scanning fields). Default false. */
+  keepArrays?: boolean;
 }
