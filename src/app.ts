@@ -72,7 +72,7 @@ export async function openApp(options: OpenAppOptions = {}): Promise<App> {
     await jobStore.init();
     const queue = openJobQueue({ redisUrl: config.redisUrl }, jobStore);
     closers.push(() => queue.close(10_000));
-    const keys = new KeyStore(warehouse);
+    const keys = new KeyStore(warehouse, { knownTeams: project.semantic.teams });
     await keys.init();
 
     const listeners: Array<(tables: string[]) => void> = [];
