@@ -1,0 +1,101 @@
+/**
+ * `sextant serve` (what `npm start` runs): opens the app, generates the demo data into an empty
+ * warehouse of the bundled example project, then runs the API role (HTTP server), the worker role (job
+ * handlers and schedules), or both, per SEXTANT_ROLE. SIGINT/SIGTERM shut down gracefully.
+ */
+import { once } from 'node:events';
+import { loadConfig, EXAMPLE_PROJECT } from '../config/env.js';
+import { openApp, type App } from '../app.js';
+import { createLogger } from '../log.js';
+import { demoIsLoaded, generateDemo } from '../demo/generate.js';
+import { assertListenAllowed } from '../auth/authenticate.js';
+import { recordingEvents } from '../jobs/job-store.js';
+import { buildHttpServer } from '../http/server.js';
+import { buildHttpDeps } from '../services.js';
+import { DEFAULT_DEMO_ROWS } from './demo.js';
+import { createProgressBar } from './progress-bar.js';
+
+const FIRST_QUERY = `{
+  social {
+    postPerformance(where: { metricDate: { gte: "2026-01-01", lt: "2026-04-01" } }) {
+      metricDate(grain: MONTH)
+      platform
+      impressions
+      engagements
+      engagementRate
+    }
+  }
+}`;
+
+/** Registers the job handlers and schedules of the worker role, and starts taking jobs. */
+async function startWorker(app: App): Promise<void> {
+  app.queue.handle('INGEST_FILE', app.ingest.handleIngestJob);
+  app.queue.handle('INBOX_SCAN', async () => {
+    const jobs = await app.ingest.scanInbox();
+    return { picked: jobs.length };
+  });
+  await app.queue.schedule({
+    id: 'inbox-scan',
+    everyMs: app.config.inboxScanMs,
+    job: () => ({ id: `inbox-scan-${Date.now()}`, type: 'INBOX_SCAN', payload: {}, attempts: 1 }),
+  });
+  await app.queue.start({ concurrency: app.config.workerConcurrency, events: recordingEvents(app.jobStore) });
+}
+
+export async function serveCommand(_args: string[]): Promise<number> {
+  const config = loadConfig();
+  const log = createLogger();
+  const app = await openApp({
+    config,
+    log,
+    checkColumns: true,
+    beforeColumnCheck: async (warehouse) => {
+      if (config.demo !== 'auto' || config.projectDir !== EXAMPLE_PROJECT || config.role === 'worker') return;
+      if (await demoIsLoaded(warehouse)) return;
+      const bar = createProgressBar('generating demo data');
+      const started = performance.now();
+      const result = await generateDemo(warehouse, { rows: DEFAULT_DEMO_ROWS, onProgress: (d, t) => bar.update(d, t, `${d.toLocaleString()} rows`) });
+      const total = Object.values(result.tables).reduce((a, b) => a + b, 0);
+      bar.finish(`${total.toLocaleString()} rows in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+    },
+  });
+
+  let stopping = false;
+  let server: Awaited<ReturnType<typeof buildHttpServer>> | undefined;
+  const shutdown = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info('shutting down', { signal });
+    await server?.close().catch(() => undefined);
+    await app.close();
+  };
+  try {
+    if (config.role !== 'api') await startWorker(app);
+    if (config.role !== 'worker') {
+      assertListenAllowed(config.host, await app.keys.count());
+      server = await buildHttpServer(buildHttpDeps(app, () => server!));
+      await server.listen({ host: config.host, port: config.port });
+      const address = server.server.address();
+      const port = typeof address === 'object' && address ? address.port : config.port;
+      const base = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
+      const keyless = (await app.keys.count()) === 0;
+      console.log(`\nSextant is serving ${config.projectDir === EXAMPLE_PROJECT ? 'the example project' : config.projectDir}`);
+      console.log(`  GraphQL:  ${base}/graphql${config.introspection ? '   (open it in a browser for the query page)' : ''}`);
+      console.log(`  health:   ${base}/health/ready     metrics: ${base}/metrics`);
+      console.log(
+        keyless
+          ? '  access:   no API key exists, so only this machine (loopback) is served, without keys. Create one with `npx sextant keys create --role admin`.'
+          : '  access:   every request needs an API key (Bearer, Basic password, or ?api_key=).',
+      );
+      console.log(`\nA first query to paste:\n\n${FIRST_QUERY}\n`);
+    } else {
+      console.log(`Sextant worker running (concurrency ${config.workerConcurrency}).`);
+    }
+  } catch (err) {
+    await shutdown('start-up failure');
+    throw err;
+  }
+  const signal = await Promise.race([once(process, 'SIGINT').then(() => 'SIGINT'), once(process, 'SIGTERM').then(() => 'SIGTERM')]);
+  await shutdown(signal);
+  return 0;
+}

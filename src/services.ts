@@ -1,0 +1,94 @@
+/**
+ * Wires the app's services into the faces: the operations API's small interfaces, embedded-mode
+ * uploads, authentication with the per-key rate limit, the GraphQL limits, and the result cache that
+ * loads invalidate. Kept apart from src/app.ts so that the app itself knows nothing of HTTP.
+ */
+import type { FastifyInstance } from 'fastify';
+import type { App } from './app.js';
+import { createAuthenticator } from './auth/authenticate.js';
+import { createRateLimiter, rateLimitSubject } from './auth/rate-limit.js';
+import { UserError } from './errors.js';
+import { graphqlLimitRules, graphqlParseOptions } from './http/limits/graphql-limits.js';
+import type { HttpDeps } from './http/http-deps.js';
+import type { OperationsServices, TargetInfo } from './resolvers/operations.js';
+import { ResultCache } from './resolvers/result-cache.js';
+import type { Target } from './ingest/targets.js';
+
+function targetInfo(t: Target): TargetInfo {
+  return { name: t.name, table: t.table, key: t.key, columns: t.columns.map((c) => ({ name: c.name, type: c.type, required: c.required === true, from: c.from })) };
+}
+
+/** The operations API over the app's job store, queue and ingestion service. */
+export function operationsServices(app: App): OperationsServices {
+  const targets = [...app.project.targets.values()].map(targetInfo);
+  const byName = new Map(targets.map((t) => [t.name, t]));
+  return {
+    jobs: { get: (id) => app.jobStore.get(id), list: (filter) => app.jobStore.list(filter) },
+    targets: { get: (name) => byName.get(name), list: () => targets },
+    ingest: {
+      createUpload: (input) => app.ingest.createUpload(input),
+      uploadTarget: (id) => app.ingest.uploadTarget(id),
+      completeUpload: (id) => app.ingest.completeUpload(id),
+      ingestObject: (input) => app.ingest.ingestObject(input),
+    },
+    control: {
+      // A retry is a new job with the same request: queue back ends keep the finished job under its id.
+      retry: async (id) => {
+        const job = await app.jobStore.get(id);
+        if (!job) throw new UserError('UNKNOWN_JOB', `no job with id "${id}"`);
+        if (job.status === 'QUEUED' || job.status === 'RUNNING') throw new UserError('BAD_USER_INPUT', `job ${id} is ${job.status}; only a finished job can be retried`);
+        const again = await app.jobStore.create({
+          type: job.type,
+          payload: { ...job.payload, retryOf: job.id },
+          team: job.team,
+          source: job.source,
+          target: job.target,
+          maxAttempts: job.maxAttempts,
+          createdBy: job.createdBy,
+        });
+        await app.queue.enqueue({ id: again.id, type: again.type, payload: again.payload, attempts: again.maxAttempts });
+        return again;
+      },
+      cancel: async (id) => {
+        const job = await app.jobStore.get(id);
+        if (!job) throw new UserError('UNKNOWN_JOB', `no job with id "${id}"`);
+        if (job.status === 'QUEUED' || job.status === 'RUNNING') {
+          await app.queue.cancel(id);
+          if (job.status === 'QUEUED') await app.jobStore.markCancelled(id);
+        }
+        return (await app.jobStore.get(id)) ?? job;
+      },
+    },
+  };
+}
+
+/** Everything the HTTP server needs, from the app. `server` is read lazily (after the build). */
+export function buildHttpDeps(app: App, server: () => FastifyInstance): HttpDeps {
+  void server;
+  const resultCache = new ResultCache({ ttlMs: app.config.resultCache ? 60_000 : 0 });
+  app.onTablesChanged((tables) => resultCache.invalidateTables(tables));
+  const authenticate = createAuthenticator({ keys: app.keys, allowKeyless: async () => (await app.keys.count()) === 0 });
+  const limiter = createRateLimiter({ perMinute: app.config.limits.rateLimitPerMinute });
+  return {
+    config: app.config,
+    project: app.project.semantic,
+    warehouse: app.warehouse,
+    store: app.store,
+    queue: app.queue,
+    operations: operationsServices(app),
+    uploads: app.ingest,
+    log: app.log,
+    resultCache,
+    authenticate: async (request) => {
+      const principal = await authenticate(request);
+      const decision = limiter.take(rateLimitSubject(principal, request.ip));
+      if (!decision.allowed) {
+        throw new UserError('RATE_LIMITED', `this API key sent more than ${decision.limit} requests a minute; retry in ${decision.retryAfterSeconds} s`, {
+          details: { retryAfterSeconds: decision.retryAfterSeconds },
+        });
+      }
+      return principal;
+    },
+    graphql: { validationRules: graphqlLimitRules(app.config), parseOptions: graphqlParseOptions(app.config) },
+  };
+}
