@@ -2,7 +2,7 @@
  * The warehouse tables of the example project (examples/agency/targets/*.yml), as TableSpecs.
  *
  * These are the tables the connectors and manual uploads of the agency write; the demo generator
- * fills them with made-up rows of the same shape. A test (test/integration/demo-tables.test.ts)
+ * fills them with made-up rows of the same shape. A test (test/integration/demo-project.test.ts)
  * checks that every spec here equals its target file, so the two cannot drift apart.
  */
 import type { ColumnTypeName, TableColumn, TableSpec } from '../warehouse/port.js';
