@@ -18,7 +18,8 @@ import {
   type Model,
 } from './types.js';
 import { formatPath, lineOf, type YamlPath } from './yaml-locator.js';
-import { embeddingProblem, significant, tokenizeSql } from './sql-tokens.js';
+import { embeddingProblem } from './sql-tokens.js';
+import { analyseDerived } from './derived-expr.js';
 
 /**
  * Names of models, dimensions, measures and joins: they become SQL aliases and GraphQL field names,
@@ -40,11 +41,6 @@ const RELATIONSHIPS = ['many_to_one'] as const;
 
 /** Measure types whose `sql` defaults to a column named like the measure. */
 const COLUMN_DEFAULT_TYPES: ReadonlySet<MeasureType> = new Set(['count_distinct', 'sum', 'avg', 'min', 'max', 'last']);
-
-/** Words a derived expression may use besides measure names and function calls. */
-const DERIVED_KEYWORDS = new Set([
-  'and', 'or', 'not', 'is', 'null', 'true', 'false', 'case', 'when', 'then', 'else', 'end', 'between', 'in', 'as', 'distinct',
-]);
 
 const TABLE_PATTERN = /^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$/;
 const MODEL_REF_PATTERN = /^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*$/;
@@ -415,7 +411,7 @@ function checkMeasureReferences(
   for (const m of measures) {
     if (m.type === 'ratio') deps.set(m.name, [m.numerator ?? '', m.denominator ?? '']);
     if (m.type === 'derived' && m.sql !== undefined) {
-      const refs = derivedReferences(m.sql);
+      const refs = analyseDerived(m.sql);
       const path = ['measures', m.name, 'sql'];
       for (const bad of refs.invalid) report.add(path, bad);
       for (const ref of refs.measures) {
@@ -459,32 +455,4 @@ function checkMeasureReferences(
       report.add(['measures', m.name], 'a last measure needs a time dimension to find the latest rows: add `time_dimension`, or a dimension of type time to the model');
     }
   }
-}
-
-/** Measure names a derived expression refers to, and what it may not contain. */
-export function derivedReferences(sql: string): { measures: string[]; invalid: string[] } {
-  const toks = significant(tokenizeSql(sql));
-  const measures: string[] = [];
-  const invalid: string[] = [];
-  for (let k = 0; k < toks.length; k++) {
-    const t = toks[k];
-    if (t.kind === 'quoted') {
-      invalid.push(`quoted identifier ${t.text} is not allowed; a derived expression may refer only to measures by name`);
-      continue;
-    }
-    if (t.kind !== 'word') continue;
-    const prev = toks[k - 1];
-    const next = toks[k + 1];
-    const lower = t.text.toLowerCase();
-    if (next?.text === '(') continue; // a function call such as nullif(…) or coalesce(…)
-    if (prev?.kind === 'word' && prev.text.toLowerCase() === 'as') continue; // a type in cast(x as double)
-    if (prev?.text === '::') continue; // a type in x::float8
-    if (prev?.text === '.' || next?.text === '.') {
-      invalid.push(`"${t.text}" is a qualified reference; a derived expression may refer only to measures of this model`);
-      continue;
-    }
-    if (DERIVED_KEYWORDS.has(lower)) continue;
-    if (!measures.includes(t.text)) measures.push(t.text);
-  }
-  return { measures, invalid };
 }

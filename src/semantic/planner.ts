@@ -36,8 +36,8 @@ import {
   type TimeGrain,
 } from './types.js';
 import { bindFilterValues, type BoundValue } from './filter-values.js';
-import { isPlainColumn, referencedTables, significant, tokenizeSql, withoutComments } from './sql-tokens.js';
-import { derivedReferences } from './model-file.js';
+import { isPlainColumn, referencedTables, withoutComments } from './sql-tokens.js';
+import { analyseDerived } from './derived-expr.js';
 
 function bad(message: string): UserError {
   return new UserError('BAD_USER_INPUT', message);
@@ -197,18 +197,11 @@ class Planner {
 
   /** A derived expression with each measure name replaced by its aggregated value, as a float. */
   private substitute(sql: string): string {
-    const refs = new Set(derivedReferences(sql).measures);
-    const tokens = tokenizeSql(sql);
-    const sig = significant(tokens);
-    return tokens
+    const expr = analyseDerived(sql);
+    return expr.tokens
       .map((t) => {
         if (t.kind === 'comment') return ' ';
-        if (t.kind !== 'word' || !refs.has(t.text) || !this.measures.has(t.text)) return t.text;
-        // Same classification as derivedReferences: a word followed by "(" is a function, after AS/:: a type.
-        const i = sig.indexOf(t);
-        const next = sig[i + 1];
-        const prev = sig[i - 1];
-        if (next?.text === '(' || prev?.text === '::' || prev?.text.toLowerCase() === 'as' || prev?.text === '.' || next?.text === '.') return t.text;
+        if (!expr.references.has(t)) return t.text;
         return `(${this.dialect.toFloat(this.aggregate(t.text))})`;
       })
       .join('');
