@@ -35,66 +35,82 @@ function timestampToIso(value: DuckDBValue): string {
   return String(value);
 }
 
+type Convert = (value: DuckDBValue) => SqlValue;
+
+const asNumber: Convert = (v) => Number(v);
+const asText: Convert = (v) => (typeof v === 'string' ? v : String(v));
+
 /**
- * DuckDB value → SqlValue. Big integers become numbers because the port promises JSON numbers
- * (measures are Float in GraphQL); beyond 2^53 they lose precision, which aggregates of marketing
- * counts do not reach. Nested values (lists, structs) become their JSON text.
+ * The conversion of one column type, chosen once per column (not per value): big integers become
+ * numbers because the port promises JSON numbers (measures are Float in GraphQL); beyond 2^53 they
+ * lose precision, which aggregates of marketing counts do not reach. Nested values (lists, structs)
+ * become their JSON text; TIME, INTERVAL, UUID, BLOB keep DuckDB's own text.
  */
-export const toSqlValue: DuckDBValueConverter<SqlValue> = (value: DuckDBValue, type: DuckDBType): SqlValue => {
-  if (value === null) return null;
+function converterFor(type: DuckDBType): Convert {
   switch (type.typeId) {
     case DuckDBTypeId.BOOLEAN:
-      return Boolean(value);
+      return (v) => Boolean(v);
     case DuckDBTypeId.TINYINT:
     case DuckDBTypeId.SMALLINT:
     case DuckDBTypeId.INTEGER:
     case DuckDBTypeId.UTINYINT:
     case DuckDBTypeId.USMALLINT:
     case DuckDBTypeId.UINTEGER:
+    case DuckDBTypeId.FLOAT:
+    case DuckDBTypeId.DOUBLE:
+      return (v) => v as number;
     case DuckDBTypeId.BIGINT:
     case DuckDBTypeId.UBIGINT:
     case DuckDBTypeId.HUGEINT:
     case DuckDBTypeId.UHUGEINT:
     case DuckDBTypeId.BIGNUM:
-    case DuckDBTypeId.FLOAT:
-    case DuckDBTypeId.DOUBLE:
-      return Number(value);
+      return asNumber;
     case DuckDBTypeId.DECIMAL:
-      return value instanceof DuckDBDecimalValue ? value.toDouble() : Number(value);
+      return (v) => (v instanceof DuckDBDecimalValue ? v.toDouble() : Number(v));
     case DuckDBTypeId.DATE:
       // DuckDBDateValue prints as YYYY-MM-DD (and `infinity` as itself).
-      return value instanceof DuckDBDateValue ? value.toString() : String(value);
+      return (v) => (v instanceof DuckDBDateValue ? v.toString() : String(v));
     case DuckDBTypeId.TIMESTAMP:
     case DuckDBTypeId.TIMESTAMP_TZ:
     case DuckDBTypeId.TIMESTAMP_S:
     case DuckDBTypeId.TIMESTAMP_MS:
     case DuckDBTypeId.TIMESTAMP_NS:
-      return timestampToIso(value);
+      return timestampToIso;
     case DuckDBTypeId.VARCHAR: // JSON is a VARCHAR with the alias JSON: its text is what we want
     case DuckDBTypeId.ENUM:
-      return typeof value === 'string' ? value : String(value);
+      return asText;
     case DuckDBTypeId.LIST:
     case DuckDBTypeId.STRUCT:
     case DuckDBTypeId.MAP:
     case DuckDBTypeId.ARRAY:
     case DuckDBTypeId.UNION:
     case DuckDBTypeId.VARIANT:
-      return JSON.stringify(JsonDuckDBValueConverter(value, type, JsonDuckDBValueConverter));
+      return (v) => JSON.stringify(JsonDuckDBValueConverter(v, type, JsonDuckDBValueConverter));
     default:
-      // TIME, INTERVAL, UUID, BLOB, BIT …: DuckDB's own text form.
-      return String(value);
+      return (v) => String(v);
   }
-};
+}
 
-/** Converts one chunk into row objects keyed by the result's (de-duplicated) column names. */
+/** DuckDB value → SqlValue (one value; rowsFromChunk converts whole columns). */
+export const toSqlValue: DuckDBValueConverter<SqlValue> = (value: DuckDBValue, type: DuckDBType): SqlValue =>
+  value === null ? null : converterFor(type)(value);
+
+/**
+ * Converts one chunk into row objects keyed by the result's (de-duplicated) column names, column by
+ * column: the library's row-wise conversion costs about twice as much per value.
+ */
 export function rowsFromChunk(chunk: DuckDBDataChunk, names: readonly string[]): Row[] {
-  const values = chunk.convertRows(toSqlValue);
-  const rows: Row[] = new Array(values.length);
-  for (let r = 0; r < values.length; r++) {
-    const source = values[r];
-    const row: Row = {};
-    for (let c = 0; c < names.length; c++) row[names[c]] = source[c] ?? null;
-    rows[r] = row;
+  const count = chunk.rowCount;
+  const rows: Row[] = new Array(count);
+  for (let r = 0; r < count; r++) rows[r] = {};
+  for (let c = 0; c < names.length; c++) {
+    const vector = chunk.getColumnVector(c);
+    const convert = converterFor(vector.type);
+    const name = names[c];
+    for (let r = 0; r < count; r++) {
+      const value = vector.getItem(r);
+      rows[r][name] = value === null ? null : convert(value);
+    }
   }
   return rows;
 }
