@@ -3,6 +3,8 @@
  * average, with bursts of up to `perMinute`. In memory, per process — the same trade-off as Hasura's
  * non-Redis rate limit: a deployment with N API processes allows N times the rate.
  */
+import { UserError } from '../errors.js';
+import type { Authenticator } from './authenticate.js';
 import type { Principal } from './principal.js';
 
 /** The limiter's answer for one request. */
@@ -72,5 +74,35 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
       const waitMs = (1 - b.tokens) / perMs;
       return { allowed: false, retryAfterSeconds: Math.max(1, Math.ceil(waitMs / 1000)), remaining: 0, limit: capacity };
     },
+  };
+}
+
+/**
+ * Wraps an authenticator so that every authenticated request takes a token from its key's bucket (or
+ * its client address's, when keyless), and every refused one from its address's bucket — so that
+ * guessing keys is throttled too. Over the limit it throws RATE_LIMITED with `details.retryAfterSeconds`,
+ * which the HTTP layer sends as `Retry-After`.
+ */
+export function withRateLimit(authenticate: Authenticator, limiter: RateLimiter): Authenticator {
+  const refuse = (decision: RateLimitDecision): UserError =>
+    new UserError(
+      'RATE_LIMITED',
+      `too many requests: the limit is ${decision.limit} requests a minute per API key; retry in ${decision.retryAfterSeconds} s`,
+      { details: { retryAfterSeconds: decision.retryAfterSeconds, limitPerMinute: decision.limit } },
+    );
+  return async (req) => {
+    let principal: Principal;
+    try {
+      principal = await authenticate(req);
+    } catch (err) {
+      if (err instanceof UserError && err.code === 'UNAUTHENTICATED') {
+        const decision = limiter.take(`ip:${req.ip ?? 'unknown'}`);
+        if (!decision.allowed) throw refuse(decision);
+      }
+      throw err;
+    }
+    const decision = limiter.take(rateLimitSubject(principal, req.ip));
+    if (!decision.allowed) throw refuse(decision);
+    return principal;
   };
 }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { createRateLimiter, rateLimitSubject } from '../../src/auth/rate-limit.js';
+import { createRateLimiter, rateLimitSubject, withRateLimit } from '../../src/auth/rate-limit.js';
+import { UserError } from '../../src/errors.js';
 import { LOOPBACK_PRINCIPAL } from '../../src/auth/principal.js';
 
 /** A clock the test moves by hand: the limiter's arithmetic is checked without waiting. */
@@ -60,5 +61,48 @@ describe('rate limiter', () => {
   it('names the bucket after the key, or the client address when keyless', () => {
     expect(rateLimitSubject({ keyId: 'abc', role: 'reader', teams: ['social'] }, '10.0.0.1')).toBe('key:abc');
     expect(rateLimitSubject(LOOPBACK_PRINCIPAL, '127.0.0.1')).toBe('ip:127.0.0.1');
+  });
+});
+
+describe('withRateLimit', () => {
+  const reader = { keyId: 'k1', role: 'reader' as const, teams: ['social'] };
+  const authenticate = async (req: { headers: Record<string, string | string[] | undefined>; ip?: string }) => {
+    if (req.headers.authorization === 'Bearer good') return reader;
+    throw new UserError('UNAUTHENTICATED', 'bad key');
+  };
+
+  async function outcome(p: Promise<unknown>): Promise<string> {
+    try {
+      await p;
+      return 'ok';
+    } catch (err) {
+      return err instanceof UserError ? err.code : String(err);
+    }
+  }
+
+  it('counts requests per key and refuses with RATE_LIMITED and a retry delay', async () => {
+    const c = clock();
+    const guarded = withRateLimit(authenticate, createRateLimiter({ perMinute: 3, now: c.now }));
+    const req = { headers: { authorization: 'Bearer good' }, ip: '10.0.0.1' };
+    for (let i = 0; i < 3; i++) expect(await outcome(guarded(req))).toBe('ok');
+    const error = await guarded(req).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(UserError);
+    expect((error as UserError).code).toBe('RATE_LIMITED');
+    expect((error as UserError).status).toBe(429);
+    expect((error as UserError).details).toEqual({ retryAfterSeconds: 20, limitPerMinute: 3 });
+    // Another client address does not help: the bucket belongs to the key.
+    expect(await outcome(guarded({ ...req, ip: '10.0.0.2' }))).toBe('RATE_LIMITED');
+    c.advance(20_000);
+    expect(await outcome(guarded(req))).toBe('ok');
+  });
+
+  it('throttles refused keys per client address', async () => {
+    const c = clock();
+    const guarded = withRateLimit(authenticate, createRateLimiter({ perMinute: 2, now: c.now }));
+    const bad = { headers: { authorization: 'Bearer guess' }, ip: '10.9.9.9' };
+    expect(await outcome(guarded(bad))).toBe('UNAUTHENTICATED');
+    expect(await outcome(guarded(bad))).toBe('UNAUTHENTICATED');
+    expect(await outcome(guarded(bad))).toBe('RATE_LIMITED');
+    expect(await outcome(guarded({ headers: { authorization: 'Bearer good' }, ip: '10.9.9.9' }))).toBe('ok');
   });
 });
