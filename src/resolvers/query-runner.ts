@@ -3,6 +3,7 @@
  * it can, and coalesces identical statements already in flight, so that N clients asking the same
  * question at once cost the warehouse one statement.
  */
+import { planQuery } from '../semantic/planner.js';
 import type { PlannedQuery, SemanticProject, SemanticQuery } from '../semantic/types.js';
 import type { Row, SqlDialect, Warehouse } from '../warehouse/port.js';
 import { ResultCache } from './result-cache.js';
@@ -29,7 +30,8 @@ export interface WarehouseQueryEvent {
 export interface QueryRunnerOptions {
   project: SemanticProject;
   warehouse: Warehouse;
-  plan: Planner;
+  /** The planner (default: the semantic layer's `planQuery`); replaceable to observe or fake planning. */
+  plan?: Planner;
   /** Shared across requests; omit to disable caching. */
   cache?: ResultCache;
   /** Statement timeout handed to the warehouse. */
@@ -49,7 +51,7 @@ export class QueryRunner {
   constructor(options: QueryRunnerOptions) {
     this.project = options.project;
     this.warehouse = options.warehouse;
-    this.planner = options.plan;
+    this.planner = options.plan ?? planQuery;
     this.cache = options.cache;
     this.timeoutMs = options.timeoutMs;
     this.onQuery = options.onQuery;

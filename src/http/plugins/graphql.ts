@@ -1,0 +1,129 @@
+/**
+ * `POST /graphql` and `GET /graphql`: Apollo Server through `executeHTTPGraphQLRequest`, one server per
+ * distinct set of readable teams (each over its own schema, see SchemaRegistry), created on first use.
+ * CSRF prevention stays on (a GET needs a content-type or `apollo-require-preflight` header) and
+ * batching stays off. `GET /graphql` from a browser (`Accept: text/html`) gets the query page.
+ */
+import { ApolloServer, HeaderMap, type ApolloServerPlugin, type HTTPGraphQLRequest } from '@apollo/server';
+import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import { Readable } from 'node:stream';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { can, visibleTeams } from '../../auth/principal.js';
+import { UserError } from '../../errors.js';
+import type { Logger } from '../../log.js';
+import type { QueryRunner } from '../../resolvers/query-runner.js';
+import { createRequestContext, type RequestContext } from '../../resolvers/request-context.js';
+import { SchemaRegistry } from '../../resolvers/schema-registry.js';
+import type { SemanticProject } from '../../semantic/types.js';
+import { createErrorFormatter } from '../graphql-errors.js';
+import type { Authenticate, GraphqlExtensions } from '../http-deps.js';
+import { PAGE_CSP } from './query-page.js';
+
+export interface GraphqlPluginOptions {
+  registry: SchemaRegistry;
+  runner: QueryRunner;
+  project: SemanticProject;
+  authenticate: Authenticate;
+  log: Logger;
+  introspection: boolean;
+  /** Hides "did you mean" suggestions in validation errors (production). */
+  hideSchemaDetails: boolean;
+  /** The HTML page served to browsers on GET /graphql; undefined: no page. */
+  queryPage: string | undefined;
+  extensions?: GraphqlExtensions;
+}
+
+/** Adds `extensions.sextant` (cache hits and freshness of every statement) to single responses. */
+const sextantExtensions: ApolloServerPlugin<RequestContext> = {
+  async requestDidStart() {
+    return {
+      async willSendResponse({ response, contextValue }) {
+        if (response.body.kind !== 'single' || contextValue.extensions.queries.length === 0) return;
+        const result = response.body.singleResult;
+        result.extensions = { ...result.extensions, sextant: contextValue.extensions };
+      },
+    };
+  },
+};
+
+/** True when a browser asks for a page rather than a client for JSON. */
+function wantsHtml(request: FastifyRequest): boolean {
+  const accept = String(request.headers.accept ?? '');
+  const query = request.query as Record<string, unknown> | undefined;
+  return request.method === 'GET' && accept.includes('text/html') && !query?.query;
+}
+
+function toHeaderMap(headers: FastifyRequest['headers']): HeaderMap {
+  const map = new HeaderMap();
+  for (const [key, value] of Object.entries(headers)) {
+    if (value !== undefined) map.set(key, Array.isArray(value) ? value.join(', ') : value);
+  }
+  return map;
+}
+
+export async function graphqlPlugin(app: FastifyInstance, options: GraphqlPluginOptions): Promise<void> {
+  const servers = new Map<string, Promise<ApolloServer<RequestContext>>>();
+  const formatError = createErrorFormatter(options.log);
+  const apolloLogger = {
+    debug: (m: unknown) => options.log.debug(String(m)),
+    info: (m: unknown) => options.log.info(String(m)),
+    warn: (m: unknown) => options.log.warn(String(m)),
+    error: (m: unknown) => options.log.error(String(m)),
+  };
+
+  const serverFor = (teams: readonly string[]): Promise<ApolloServer<RequestContext>> => {
+    const key = SchemaRegistry.key(teams);
+    let server = servers.get(key);
+    if (!server) {
+      const apollo = new ApolloServer<RequestContext>({
+        schema: options.registry.schemaFor(teams),
+        formatError,
+        includeStacktraceInErrorResponses: false,
+        introspection: options.introspection,
+        hideSchemaDetailsFromClientErrors: options.hideSchemaDetails,
+        allowBatchedHttpRequests: false,
+        csrfPrevention: true,
+        logger: apolloLogger,
+        ...(options.extensions?.validationRules ? { validationRules: options.extensions.validationRules } : {}),
+        ...(options.extensions?.parseOptions ? { parseOptions: options.extensions.parseOptions } : {}),
+        plugins: [ApolloServerPluginLandingPageDisabled(), sextantExtensions, ...(options.extensions?.plugins ?? [])],
+      });
+      server = apollo.start().then(() => apollo);
+      // A failed start is not cached: the next request tries again.
+      server.catch(() => servers.delete(key));
+      servers.set(key, server);
+    }
+    return server;
+  };
+
+  app.addHook('onClose', async () => {
+    for (const server of servers.values()) await (await server.catch(() => undefined))?.stop();
+  });
+
+  const handler = async (request: FastifyRequest, reply: FastifyReply) => {
+    if (wantsHtml(request) && options.queryPage !== undefined) {
+      return reply.type('text/html; charset=utf-8').header('cache-control', 'no-store').header('content-security-policy', PAGE_CSP).send(options.queryPage);
+    }
+    const principal = await options.authenticate(request);
+    if (!can(principal, 'read')) throw new UserError('FORBIDDEN', 'this API key may not read metrics');
+    const teams = visibleTeams(principal, options.project.teams);
+    const server = await serverFor(teams);
+    const httpGraphQLRequest: HTTPGraphQLRequest = {
+      method: request.method.toUpperCase(),
+      headers: toHeaderMap(request.headers),
+      search: new URL(request.url, 'http://localhost').search,
+      body: request.body,
+    };
+    const response = await server.executeHTTPGraphQLRequest({
+      httpGraphQLRequest,
+      context: async () => createRequestContext(options.runner, principal, teams, options.log),
+    });
+    for (const [key, value] of response.headers) void reply.header(key, value);
+    void reply.code(response.status ?? 200);
+    if (response.body.kind === 'complete') return reply.send(response.body.string);
+    // Incremental delivery (@defer) streams its parts.
+    return reply.send(Readable.from(response.body.asyncIterator));
+  };
+
+  app.route({ method: ['GET', 'POST'], url: '/graphql', handler });
+}

@@ -1,0 +1,106 @@
+/**
+ * The HTTP server, assembled from small single-purpose plugins: GraphQL (and its query page),
+ * health, Prometheus metrics, embedded-mode uploads, the landing page — plus whatever faces the
+ * composition root adds (`deps.plugins`). Errors leave in one shape, `{ error: { code, message } }`,
+ * with the status of their code; unexpected ones are masked and logged under an errorId.
+ */
+import { randomUUID } from 'node:crypto';
+import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
+import { LOOPBACK_PRINCIPAL } from '../auth/principal.js';
+import { isUserError, type ErrorCode } from '../errors.js';
+import { QueryRunner } from '../resolvers/query-runner.js';
+import { ResultCache } from '../resolvers/result-cache.js';
+import { SchemaRegistry } from '../resolvers/schema-registry.js';
+import type { HttpDeps } from './http-deps.js';
+import { graphqlPlugin } from './plugins/graphql.js';
+import { healthPlugin } from './plugins/health.js';
+import { instrumentRequests, metricsPlugin } from './plugins/metrics.js';
+import { queryPageHtml, queryPagePlugin } from './plugins/query-page.js';
+import { uploadsPlugin } from './plugins/uploads.js';
+import { PrometheusRegistry } from './prometheus.js';
+
+/** The challenge sent with a 401, so that BI tools prompt for Basic credentials (SPEC §5). */
+const WWW_AUTHENTICATE = 'Basic realm="sextant", charset="UTF-8"';
+
+/** fastify's own errors (body too large, bad JSON, wrong media type) in the error catalogue's terms. */
+function codeOfStatus(status: number): ErrorCode {
+  if (status === 413) return 'PAYLOAD_TOO_LARGE';
+  if (status === 404) return 'NOT_FOUND';
+  if (status === 401) return 'UNAUTHENTICATED';
+  if (status === 403) return 'FORBIDDEN';
+  if (status === 429) return 'RATE_LIMITED';
+  return 'BAD_USER_INPUT';
+}
+
+/** What buildHttpServer made besides the server, for the composition root and tests. */
+export interface HttpParts {
+  runner: QueryRunner;
+  resultCache: ResultCache;
+  metrics: PrometheusRegistry;
+  registry: SchemaRegistry;
+}
+
+/** Builds the server (not listening): `await app.listen({ host, port })`, or `app.inject()` in tests. */
+export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance & { sextant: HttpParts }> {
+  const { config, log } = deps;
+  const metrics = deps.metrics ?? new PrometheusRegistry();
+  const resultCache = deps.resultCache ?? new ResultCache();
+  const runner =
+    deps.runner ??
+    new QueryRunner({
+      project: deps.project,
+      warehouse: deps.warehouse,
+      cache: resultCache,
+      timeoutMs: config.limits.statementTimeoutMs,
+      ...(deps.plan ? { plan: deps.plan } : {}),
+      onQuery: (e) => metrics.warehouseDuration.observe({ model: e.model, outcome: e.ok ? 'ok' : 'error' }, e.durationMs / 1000),
+    });
+  const limits = { defaultRows: config.limits.defaultRows, maxRows: config.limits.maxRows };
+  const registry = new SchemaRegistry({ project: deps.project, warehouse: deps.warehouse, limits, operations: deps.operations });
+  const authenticate = deps.authenticate ?? (async () => LOOPBACK_PRINCIPAL);
+
+  const app: FastifyInstance = Fastify({ bodyLimit: config.limits.maxBodyBytes, logger: false, genReqId: () => randomUUID() });
+  const parts: HttpParts = { runner, resultCache, metrics, registry };
+  app.decorate('sextant', parts);
+
+  app.setErrorHandler((error: FastifyError, request, reply) => {
+    if (isUserError(error)) {
+      if (error.code === 'UNAUTHENTICATED') void reply.header('www-authenticate', WWW_AUTHENTICATE);
+      return reply.code(error.status).send({ error: { code: error.code, message: error.message } });
+    }
+    const status = error.statusCode ?? 500;
+    if (status >= 400 && status < 500) {
+      const code = codeOfStatus(status);
+      const message = status === 413 ? `the request body is larger than the limit of ${config.limits.maxBodyBytes} bytes` : error.message;
+      return reply.code(status).send({ error: { code, message } });
+    }
+    const errorId = randomUUID();
+    log.error('unexpected error in an HTTP request', { errorId, err: error, method: request.method, url: request.url });
+    return reply.code(500).send({ error: { code: 'INTERNAL_SERVER_ERROR', message: `Internal server error; quote errorId ${errorId} when reporting it`, errorId } });
+  });
+  app.setNotFoundHandler((request, reply) =>
+    reply.code(404).send({ error: { code: 'NOT_FOUND', message: `no route ${request.method} ${request.url.split('?')[0]}` } }),
+  );
+
+  instrumentRequests(app, metrics);
+  await app.register(healthPlugin, {
+    checks: { warehouse: () => deps.warehouse.ping(), objectStore: () => deps.store.ping(), queue: () => deps.queue.ping() },
+    log,
+  });
+  await app.register(metricsPlugin, { registry: metrics });
+  await app.register(graphqlPlugin, {
+    registry,
+    runner,
+    project: deps.project,
+    authenticate,
+    log,
+    introspection: config.introspection,
+    hideSchemaDetails: config.production && !config.introspection,
+    queryPage: config.introspection ? queryPageHtml() : undefined,
+    ...(deps.graphql ? { extensions: deps.graphql } : {}),
+  });
+  if (deps.uploads) await app.register(uploadsPlugin, { receiver: deps.uploads, maxUploadBytes: config.limits.maxUploadBytes });
+  for (const plugin of deps.plugins ?? []) await app.register(plugin);
+  await app.register(queryPagePlugin, { landing: !app.hasRoute({ method: 'GET', url: '/' }) });
+  return app as FastifyInstance & { sextant: HttpParts };
+}

@@ -1,0 +1,228 @@
+/**
+ * Resolvers of the fixed operations schema (schema/operations.graphql). They call the services the
+ * composition root injects through the small interfaces below, and decide visibility here, through
+ * src/auth/principal.ts: a job belongs to its target's team, and a job of another team is invisible
+ * (`job(id)` answers null) rather than forbidden, so that ids cannot be probed.
+ */
+import { UserError } from '../errors.js';
+import { assertCan, can, type Principal } from '../auth/principal.js';
+import type { JobListFilter, JobRecord } from '../jobs/job-store.js';
+import { JOB_STATUSES, JOB_TYPES, type JobStatus, type JobType } from '../jobs/port.js';
+import type { SemanticProject } from '../semantic/types.js';
+import { toSemanticQuery, type SemanticQueryInput } from './generic-metrics.js';
+import type { RowLimits } from './query-limits.js';
+import type { RequestContext } from './request-context.js';
+import type { FieldResolver, ResolverMap } from './resolver-map.js';
+
+/** An ingestion target as the operations API shows it. */
+export interface TargetInfo {
+  name: string;
+  /** `schema.table`; the schema is the team. */
+  table: string;
+  key: readonly string[];
+  columns: ReadonlyArray<{ name: string; type: string; required: boolean; from?: string | undefined }>;
+}
+
+/** What `createUpload` answers. */
+export interface UploadTicket {
+  id: string;
+  uploadUrl: string;
+  expiresAt: Date | string;
+}
+
+export const EXPORT_FORMATS = ['XLSX', 'CSV'] as const;
+export type ExportFormat = (typeof EXPORT_FORMATS)[number];
+
+/** The services the operations API calls; the composition root wires the real ones. */
+export interface OperationsServices {
+  jobs: {
+    get(id: string): Promise<JobRecord | undefined>;
+    list(filter: JobListFilter): Promise<JobRecord[]>;
+  };
+  /** Ingestion targets by name. */
+  targets: { get(name: string): TargetInfo | undefined; list(): readonly TargetInfo[] };
+  ingest: {
+    createUpload(input: { target: string; filename: string; contentType?: string; createdBy?: string | null }): Promise<UploadTicket>;
+    /** The target of an upload, or undefined when no upload has that id. */
+    uploadTarget(id: string): Promise<string | undefined>;
+    completeUpload(id: string): Promise<JobRecord>;
+    ingestObject(input: { target: string; key: string; createdBy?: string | null }): Promise<JobRecord>;
+  };
+  control: {
+    retry(id: string): Promise<JobRecord>;
+    cancel(id: string): Promise<JobRecord>;
+  };
+  /** Export jobs; absent until exports are built. */
+  exports?: {
+    exportQuery(input: { query: ReturnType<typeof toSemanticQuery>; format: ExportFormat; team: string; createdBy?: string | null }): Promise<JobRecord>;
+    /** A URL the client can download a finished export from. */
+    downloadUrl(job: JobRecord): Promise<string | null>;
+  };
+  /** Connector instances (sources/*.yml); absent until sources are built. */
+  sources?: {
+    list(): ReadonlyArray<{ name: string; type: string; schedule: string | null; targets: readonly string[]; lastRun?: JobRecord | null }>;
+    run(input: { name: string; from?: string; to?: string; createdBy?: string | null }): Promise<JobRecord>;
+  };
+  /** Scheduled exports (reports/*.yml); absent until reports are built. */
+  reports?: {
+    list(): ReadonlyArray<{ name: string; team: string; format: ExportFormat; schedule: string | null; lastRun?: JobRecord | null }>;
+    run(input: { name: string; createdBy?: string | null }): Promise<JobRecord>;
+  };
+}
+
+/** The team of a target: the schema of its table (`social.manual_posts` → `social`). */
+export function targetTeam(target: Pick<TargetInfo, 'table'>): string {
+  return target.table.split('.')[0];
+}
+
+/** True when the principal may see the job: jobs without a team (platform jobs) only to all-team keys. */
+export function jobVisible(principal: Principal, job: Pick<JobRecord, 'team'>): boolean {
+  if (job.team === null) return principal.teams === '*' && can(principal, 'read');
+  return can(principal, 'read', job.team);
+}
+
+const MAX_JOBS = 1000;
+
+export interface OperationsOptions {
+  services: OperationsServices;
+  project: SemanticProject;
+  limits: RowLimits;
+}
+
+/** Resolvers of the operations schema. */
+export function operationsResolvers({ services, project, limits }: OperationsOptions): ResolverMap<RequestContext> {
+  /** A visible target by name; another team's target answers like an unknown one. */
+  const visibleTarget = (principal: Principal, name: string): TargetInfo => {
+    const target = services.targets.get(name);
+    if (!target || !can(principal, 'read', targetTeam(target))) {
+      const known = services.targets.list().filter((t) => can(principal, 'read', targetTeam(t))).map((t) => t.name).sort();
+      throw new UserError('UNKNOWN_TARGET', `no target named "${name}"; expected one of: ${known.join(', ') || '(none visible to this key)'}`);
+    }
+    return target;
+  };
+
+  const visibleJob = async (principal: Principal, id: string): Promise<JobRecord> => {
+    const job = await services.jobs.get(id);
+    if (!job || !jobVisible(principal, job)) throw new UserError('UNKNOWN_JOB', `no job with id "${id}"`);
+    return job;
+  };
+
+  /** Retrying or cancelling a job needs the right to ingest for its team (admins: any job). */
+  const assertControl = (principal: Principal, job: JobRecord) => {
+    if (job.team === null) assertCan(principal, 'admin');
+    else assertCan(principal, 'ingest', job.team);
+  };
+
+  const Query = {
+    jobs: async (_: unknown, args: { status?: JobStatus | null; type?: JobType | null; source?: string | null; limit?: number | null }, ctx: RequestContext) => {
+      const limit = args.limit ?? 50;
+      if (!Number.isInteger(limit) || limit < 1 || limit > MAX_JOBS) {
+        throw new UserError('BAD_USER_INPUT', `limit: expected a whole number from 1 to ${MAX_JOBS}, got ${limit}`);
+      }
+      if (args.status && !JOB_STATUSES.includes(args.status)) throw new UserError('BAD_USER_INPUT', `status: unknown status "${args.status}"`);
+      if (args.type && !JOB_TYPES.includes(args.type)) throw new UserError('BAD_USER_INPUT', `type: unknown job type "${args.type}"`);
+      const teams: JobListFilter['teams'] = ctx.principal.teams === '*' ? '*' : ctx.teams;
+      const jobs = await services.jobs.list({
+        limit,
+        teams,
+        ...(args.status ? { status: args.status } : {}),
+        ...(args.type ? { type: args.type } : {}),
+        ...(args.source ? { source: args.source } : {}),
+      });
+      // The store already filters by team; filtering again keeps a store bug from leaking jobs.
+      return jobs.filter((j) => jobVisible(ctx.principal, j));
+    },
+    job: async (_: unknown, args: { id: string }, ctx: RequestContext) => {
+      const job = await services.jobs.get(args.id);
+      return job && jobVisible(ctx.principal, job) ? job : null;
+    },
+    sources: (_: unknown, __: unknown, ctx: RequestContext) =>
+      (services.sources?.list() ?? []).filter((s) => s.targets.every((t) => {
+        const target = services.targets.get(t);
+        return target !== undefined && can(ctx.principal, 'read', targetTeam(target));
+      })),
+    targets: (_: unknown, __: unknown, ctx: RequestContext) => services.targets.list().filter((t) => can(ctx.principal, 'read', targetTeam(t))),
+    reports: (_: unknown, __: unknown, ctx: RequestContext) => (services.reports?.list() ?? []).filter((r) => can(ctx.principal, 'read', r.team)),
+  };
+
+  const Mutation = {
+    runSource: async (_: unknown, args: { name: string; from?: string | null; to?: string | null }, ctx: RequestContext) => {
+      const source = services.sources?.list().find((s) => s.name === args.name);
+      if (!services.sources || !source) {
+        throw new UserError('BAD_USER_INPUT', `no source named "${args.name}": this project configures no sources${services.sources ? ' of that name' : ' yet (sources/<name>.yml)'}`);
+      }
+      for (const t of source.targets) {
+        const target = visibleTarget(ctx.principal, t);
+        assertCan(ctx.principal, 'ingest', targetTeam(target));
+      }
+      if (args.from && args.to && args.from > args.to) throw new UserError('BAD_USER_INPUT', `from (${args.from}) is after to (${args.to})`);
+      return services.sources.run({ name: args.name, ...(args.from ? { from: args.from } : {}), ...(args.to ? { to: args.to } : {}), createdBy: ctx.principal.keyId ?? null });
+    },
+    createUpload: async (_: unknown, args: { target: string; filename: string; contentType?: string | null }, ctx: RequestContext) => {
+      const target = visibleTarget(ctx.principal, args.target);
+      assertCan(ctx.principal, 'ingest', targetTeam(target));
+      if (args.filename.trim() === '') throw new UserError('BAD_USER_INPUT', 'filename: expected the name of the file being uploaded, got an empty string');
+      return services.ingest.createUpload({
+        target: target.name,
+        filename: args.filename,
+        ...(args.contentType ? { contentType: args.contentType } : {}),
+        createdBy: ctx.principal.keyId ?? null,
+      });
+    },
+    completeUpload: async (_: unknown, args: { id: string }, ctx: RequestContext) => {
+      const targetName = await services.ingest.uploadTarget(args.id);
+      const target = targetName === undefined ? undefined : services.targets.get(targetName);
+      if (!target || !can(ctx.principal, 'read', targetTeam(target))) throw new UserError('NOT_FOUND', `no upload with id "${args.id}"`);
+      assertCan(ctx.principal, 'ingest', targetTeam(target));
+      return services.ingest.completeUpload(args.id);
+    },
+    ingestObject: async (_: unknown, args: { target: string; key: string }, ctx: RequestContext) => {
+      const target = visibleTarget(ctx.principal, args.target);
+      const team = targetTeam(target);
+      assertCan(ctx.principal, 'ingest', team);
+      // Object keys carry no team, so a team-scoped key may only load files kept for a target of its
+      // own team (its inbox or its raw inputs); otherwise it could read another team's raw files.
+      if (ctx.principal.teams !== '*') {
+        const [area, owner] = args.key.split('/');
+        const ownerTarget = owner === undefined ? undefined : services.targets.get(owner);
+        if (!(area === 'inbox' || area === 'raw') || !ownerTarget || !can(ctx.principal, 'ingest', targetTeam(ownerTarget))) {
+          throw new UserError('FORBIDDEN', `this API key may only ingest objects under inbox/<target>/ or raw/<target>/ for targets of its teams, not "${args.key}"`);
+        }
+      }
+      return services.ingest.ingestObject({ target: target.name, key: args.key, createdBy: ctx.principal.keyId ?? null });
+    },
+    exportQuery: async (_: unknown, args: { query: SemanticQueryInput; format: ExportFormat }, ctx: RequestContext) => {
+      const query = toSemanticQuery(project, args.query, ctx.teams, limits);
+      const team = project.models.get(query.model)!.team;
+      assertCan(ctx.principal, 'read', team);
+      if (!services.exports) throw new UserError('BAD_USER_INPUT', 'exports are not available yet: use Query.metrics and save the rows yourself');
+      return services.exports.exportQuery({ query, format: args.format, team, createdBy: ctx.principal.keyId ?? null });
+    },
+    runReport: async (_: unknown, args: { name: string }, ctx: RequestContext) => {
+      const report = services.reports?.list().find((r) => r.name === args.name && can(ctx.principal, 'read', r.team));
+      if (!services.reports || !report) {
+        throw new UserError('BAD_USER_INPUT', `no report named "${args.name}": this project configures no reports${services.reports ? ' of that name' : ' yet (reports/<name>.yml)'}`);
+      }
+      return services.reports.run({ name: report.name, createdBy: ctx.principal.keyId ?? null });
+    },
+    retryJob: async (_: unknown, args: { id: string }, ctx: RequestContext) => {
+      const job = await visibleJob(ctx.principal, args.id);
+      assertControl(ctx.principal, job);
+      return services.control.retry(job.id);
+    },
+    cancelJob: async (_: unknown, args: { id: string }, ctx: RequestContext) => {
+      const job = await visibleJob(ctx.principal, args.id);
+      assertControl(ctx.principal, job);
+      return services.control.cancel(job.id);
+    },
+  };
+
+  const Job = {
+    downloadUrl: async (job: JobRecord) => (job.resultKey && services.exports ? services.exports.downloadUrl(job) : null),
+    errors: (job: JobRecord) => job.errors.map((e) => ({ line: e.line ?? null, column: e.column ?? null, message: e.message })),
+  };
+  const TargetColumn = { from: (c: { name: string; from?: string | undefined }) => c.from ?? c.name };
+
+  const asResolvers = (fields: Record<string, unknown>) => fields as Record<string, FieldResolver<RequestContext>>;
+  return { Query: asResolvers(Query), Mutation: asResolvers(Mutation), Job: asResolvers(Job), TargetColumn: asResolvers(TargetColumn) };
+}
