@@ -5,10 +5,8 @@
  */
 import type { FastifyInstance } from 'fastify';
 import type { App } from './app.js';
-import { createAuthenticator } from './auth/authenticate.js';
-import { createRateLimiter, rateLimitSubject } from './auth/rate-limit.js';
+import { createAccessControl } from './auth/access-control.js';
 import { UserError } from './errors.js';
-import { graphqlLimitRules, graphqlParseOptions } from './http/limits/graphql-limits.js';
 import type { HttpDeps } from './http/http-deps.js';
 import type { OperationsServices, TargetInfo } from './resolvers/operations.js';
 import { ResultCache } from './resolvers/result-cache.js';
@@ -67,8 +65,8 @@ export function buildHttpDeps(app: App, server: () => FastifyInstance): HttpDeps
   void server;
   const resultCache = new ResultCache({ ttlMs: app.config.resultCache ? 60_000 : 0 });
   app.onTablesChanged((tables) => resultCache.invalidateTables(tables));
-  const authenticate = createAuthenticator({ keys: app.keys, allowKeyless: async () => (await app.keys.count()) === 0 });
-  const limiter = createRateLimiter({ perMinute: app.config.limits.rateLimitPerMinute });
+  // Keys (or keyless loopback), the per-key rate limit, and the GraphQL operation limits.
+  const access = createAccessControl({ keys: app.keys, config: app.config });
   return {
     config: app.config,
     project: app.project.semantic,
@@ -79,16 +77,7 @@ export function buildHttpDeps(app: App, server: () => FastifyInstance): HttpDeps
     uploads: app.ingest,
     log: app.log,
     resultCache,
-    authenticate: async (request) => {
-      const principal = await authenticate(request);
-      const decision = limiter.take(rateLimitSubject(principal, request.ip));
-      if (!decision.allowed) {
-        throw new UserError('RATE_LIMITED', `this API key sent more than ${decision.limit} requests a minute; retry in ${decision.retryAfterSeconds} s`, {
-          details: { retryAfterSeconds: decision.retryAfterSeconds },
-        });
-      }
-      return principal;
-    },
-    graphql: { validationRules: graphqlLimitRules(app.config), parseOptions: graphqlParseOptions(app.config) },
+    authenticate: access.authenticate,
+    graphql: access.graphql,
   };
 }
