@@ -18,7 +18,7 @@ import {
   type Model,
 } from './types.js';
 import { formatPath, lineOf, type YamlPath } from './yaml-locator.js';
-import { embeddingProblem } from './sql-tokens.js';
+import { aggregateCall, embeddingProblem, isSelect } from './sql-tokens.js';
 import { analyseDerived } from './derived-expr.js';
 
 /**
@@ -135,7 +135,13 @@ function describe(v: unknown): string {
   return `${typeof v} ${JSON.stringify(v)}`;
 }
 
-function checkSqlText(sql: string, path: YamlPath, report: FileReport): boolean {
+/**
+ * What a `sql:` is: a model's query, a per-row expression (dimensions and the inputs of aggregating
+ * measures, which the planner aggregates itself) or a derived expression over measures.
+ */
+type SqlRole = 'query' | 'dimension' | 'row' | 'derived';
+
+function checkSqlText(sql: string, path: YamlPath, report: FileReport, role: SqlRole): boolean {
   if (sql.trim() === '') {
     report.add(path, 'must not be empty');
     return false;
@@ -143,6 +149,22 @@ function checkSqlText(sql: string, path: YamlPath, report: FileReport): boolean 
   const problem = embeddingProblem(sql);
   if (problem) {
     report.add(path, problem);
+    return false;
+  }
+  if (role === 'query' && !isSelect(sql)) {
+    report.add(path, 'must be a query starting with SELECT or WITH');
+    return false;
+  }
+  const agg = role === 'query' ? undefined : aggregateCall(sql);
+  if (agg !== undefined) {
+    report.add(
+      path,
+      role === 'dimension'
+        ? `a dimension is a per-row expression that results are grouped by; ${agg}(…) belongs in a measure`
+        : role === 'row'
+          ? `must be a per-row expression; the measure type does the aggregation, so ${agg}(…) does not belong here`
+          : `refers to measures by name; ${agg}(…) would aggregate an aggregate — define a measure of that type instead`,
+    );
     return false;
   }
   return true;
@@ -170,7 +192,7 @@ function buildModel(raw: Raw, report: FileReport, team: string, defaultName: str
   if (table !== undefined && !TABLE_PATTERN.test(table)) {
     report.add(['table'], `"${table}" is not a table name; expected schema.table made of letters, digits and _`);
   }
-  if (sql !== undefined) checkSqlText(sql, ['sql'], report);
+  if (sql !== undefined) checkSqlText(sql, ['sql'], report, 'query');
 
   const grain = parseGrain(raw, report);
   const section = (key: 'dimensions' | 'measures' | 'joins'): Array<[string, unknown]> => {
@@ -269,7 +291,7 @@ function parseDimension(name: string, def: unknown, report: FileReport): Dimensi
     report.add([...path, 'type'], `unknown dimension type ${JSON.stringify(type)}; expected one of: ${DIMENSION_TYPES.join(', ')}`);
   } else okType = type as DimensionType;
   const sql = optionalString(def, 'sql', path, report);
-  if (sql !== undefined) checkSqlText(sql, [...path, 'sql'], report);
+  if (sql !== undefined) checkSqlText(sql, [...path, 'sql'], report, 'dimension');
   const description = optionalString(def, 'description', path, report);
   if (!okType || !isValidName(name)) return [];
   const dim: Dimension = { name, type: okType, sql: sql ?? name };
@@ -304,7 +326,7 @@ function parseMeasure(name: string, def: unknown, report: FileReport, measureNam
   }
 
   let ok = okType !== undefined && isValidName(name);
-  if (sql !== undefined && !checkSqlText(sql, [...path, 'sql'], report)) ok = false;
+  if (sql !== undefined && okType !== 'ratio' && !checkSqlText(sql, [...path, 'sql'], report, okType === 'derived' ? 'derived' : 'row')) ok = false;
   if (okType === 'ratio') {
     if (sql !== undefined) report.add([...path, 'sql'], 'a ratio takes `numerator` and `denominator` (measure names), not `sql`');
     for (const [key, ref] of [['numerator', numerator], ['denominator', denominator]] as const) {

@@ -139,3 +139,25 @@ export function referencedTables(sql: string): string[] {
   }
   return [...found];
 }
+
+/** Aggregate functions of PostgreSQL, DuckDB and Redshift that a per-row expression must not call. */
+const AGGREGATES = new Set([
+  'sum', 'count', 'avg', 'min', 'max', 'stddev', 'stddev_pop', 'stddev_samp', 'variance', 'var_pop', 'var_samp', 'array_agg',
+  'string_agg', 'listagg', 'median', 'percentile_cont', 'percentile_disc', 'bool_or', 'bool_and', 'any_value', 'approximate',
+]);
+
+/** The first aggregate function the SQL calls, if any (e.g. `sum` in `sum(x) / 2`). */
+export function aggregateCall(sql: string): string | undefined {
+  const toks = significant(tokenizeSql(sql));
+  for (let k = 0; k < toks.length - 1; k++) {
+    const t = toks[k];
+    if (t.kind === 'word' && AGGREGATES.has(t.text.toLowerCase()) && toks[k + 1].text === '(' && toks[k - 1]?.text !== '.') return t.text;
+  }
+  return undefined;
+}
+
+/** True when the SQL reads as a query (starts with SELECT or WITH). */
+export function isSelect(sql: string): boolean {
+  const first = significant(tokenizeSql(sql))[0];
+  return first?.kind === 'word' && ['select', 'with'].includes(first.text.toLowerCase());
+}

@@ -54,6 +54,7 @@ describe('loadSemanticProject on a broken project', () => {
   const expected: Array<[file: string, path: string | undefined, message: RegExp, line?: number]> = [
     // syntax
     ['models/social/syntax.yml', undefined, /YAML syntax error/, 4],
+    ['models/social/dup_keys.yml', undefined, /YAML syntax error: Map keys must be unique/, 6],
     // unknown keys, at every level
     ['models/social/post_performance.yml', 'colour', /unknown key "colour"; expected one of: name, description, table/, 4],
     ['models/social/post_performance.yml', 'dimensions.weird.size', /unknown key "size"/, 12],
@@ -73,6 +74,10 @@ describe('loadSemanticProject on a broken project', () => {
     ['models/social/post_performance.yml', 'measures.spend.format', /unknown format "dollars"; expected one of: integer, decimal, percent, currency, duration/, 19],
     // sql that could carry a second statement
     ['models/social/post_performance.yml', 'dimensions.account.sql', /without ";"/, 11],
+    ['models/social/sql_shapes.yml', 'sql', /must be a query starting with SELECT or WITH/, 2],
+    ['models/social/sql_shapes.yml', 'dimensions.total.sql', /per-row expression that results are grouped by; sum\(…\) belongs in a measure/, 6],
+    ['models/social/sql_shapes.yml', 'measures.amount.sql', /the measure type does the aggregation, so max\(…\)/, 8],
+    ['models/social/sql_shapes.yml', 'measures.doubled.sql', /would aggregate an aggregate/, 9],
     // ratios
     ['models/social/post_performance.yml', 'measures.engagement_rate.numerator', /^unknown measure "engagment"/, 16],
     ['models/social/post_performance.yml', 'measures.self_rate.numerator', /cannot use itself/, 17],
