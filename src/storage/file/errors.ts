@@ -25,17 +25,16 @@ export function isAbort(err: unknown): boolean {
 }
 
 /**
- * Translates a file system error raised while working on `key`. Missing objects become NOT_FOUND;
- * keys that the folder layout cannot hold become BAD_USER_INPUT; the rest keep their cause and
- * gain the key and the operation in the message (they are operator problems: disk full, permissions).
+ * Translates a file system error raised while working on `key`. `writing`: the error came from
+ * creating the key's file (put, the target of a move), where a clash with the folder layout is the
+ * likely cause. Missing objects become NOT_FOUND; keys the folder layout cannot hold become
+ * BAD_USER_INPUT; the rest keep their cause and gain the key and the operation in the message (they
+ * are operator problems: disk full, permissions).
  */
-export function translateFileError(err: unknown, operation: string, key: string): Error {
+export function translateFileError(err: unknown, operation: string, key: string, writing = false): Error {
   if (err instanceof UserError || isAbort(err)) return err as Error;
   const code = errnoCode(err);
-  if (isMissing(err) && operation !== 'put') {
-    return new UserError('NOT_FOUND', `Object ${JSON.stringify(key)} does not exist in the object store.`, { details: { key }, cause: err });
-  }
-  if (code === 'ENOTDIR' || code === 'EISDIR' || code === 'EEXIST') {
+  if (writing && (code === 'ENOTDIR' || code === 'EISDIR' || code === 'EEXIST' || code === 'ENOTEMPTY')) {
     // S3 allows both "a" and "a/b" as keys; a folder cannot hold a file and a directory of one name.
     return new UserError(
       'BAD_USER_INPUT',
@@ -43,6 +42,9 @@ export function translateFileError(err: unknown, operation: string, key: string)
         'Expected keys where no object key is also the start of another key followed by "/".',
       { details: { key }, cause: err },
     );
+  }
+  if (isMissing(err) && !writing) {
+    return new UserError('NOT_FOUND', `Object ${JSON.stringify(key)} does not exist in the object store.`, { details: { key }, cause: err });
   }
   if (code === 'ENAMETOOLONG') {
     return new UserError('BAD_USER_INPUT', `Object key ${JSON.stringify(key)} is too long for the folder store: expected each segment to be at most 255 bytes.`, {

@@ -6,12 +6,14 @@
  *   object or the complete new one, and an aborted or failed put leaves nothing (rename(2) is atomic
  *   within one file system, and tmp/ is inside dir so it is the same file system).
  * - `meta/<hh>/<sha256(key)>.json` — a sidecar with the content type and the MD5 etag. Hashing the key
- *   keeps sidecar names short and flat whatever the key. The sidecar records the inode of the file it
- *   describes; rename keeps the inode, a new put makes a new one, so a sidecar left stale by a crash or
- *   a race is recognised and ignored: metadata may go missing but is never wrong.
+ *   keeps sidecar names short and flat whatever the key. The sidecar records the identity of the file
+ *   it describes (inode, size, mtime in ns): rename keeps all three, a new file changes them (inode
+ *   numbers alone are reused at once on ext4 and tmpfs), so a sidecar left stale by a crash, a race or
+ *   a hand-edited file is recognised and ignored: metadata may go missing but is never wrong.
  */
 import { createHash, randomUUID } from 'node:crypto';
 import { constants as fsConstants } from 'node:fs';
+import type { BigIntStats } from 'node:fs';
 import { access, mkdir, open, readdir, readFile, rename, rm, rmdir, stat, unlink, writeFile } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
@@ -31,13 +33,26 @@ const STALE_TMP_MS = 24 * 60 * 60 * 1000;
 const NAME_MAX = 255;
 
 interface Sidecar {
-  ino: number;
+  /** `<ino>:<size>:<mtimeNs>` of the file the sidecar describes. */
+  file: string;
   etag?: string;
   contentType?: string;
 }
 
+/** The identity a sidecar is matched against (bigint stats: mtime to the nanosecond). */
+function fileIdentity(st: BigIntStats): string {
+  return `${st.ino}:${st.size}:${st.mtimeNs}`;
+}
+
 function abortReason(signal: AbortSignal): unknown {
   return signal.reason ?? new DOMException('The operation was aborted', 'AbortError');
+}
+
+/** Marks an error of the body stream, so that it is not mistaken for a file system error. */
+class BodyError extends Error {
+  constructor(override readonly cause: unknown) {
+    super('body stream failed');
+  }
 }
 
 function toBuffer(chunk: unknown): Buffer {
@@ -80,10 +95,10 @@ class FileObjectStore implements ObjectStore {
     return join(this.metaDir, hash.slice(0, 2), `${hash}.json`);
   }
 
-  private async readSidecar(key: string, ino: number): Promise<Sidecar | undefined> {
+  private async readSidecar(key: string, st: BigIntStats): Promise<Sidecar | undefined> {
     try {
       const parsed = JSON.parse(await readFile(this.metaPathOf(key), 'utf8')) as Sidecar;
-      return parsed.ino === ino ? parsed : undefined;
+      return parsed.file === fileIdentity(st) ? parsed : undefined;
     } catch {
       // A missing or unreadable sidecar only costs the content type and etag, never the object.
       return undefined;
@@ -134,8 +149,17 @@ class FileObjectStore implements ObjectStore {
       if (body instanceof Readable) {
         // Aborting destroys the body, which ends the loop below with the AbortError.
         if (signal) addAbortSignal(signal, body);
-        for await (const chunk of body) {
-          const buf = toBuffer(chunk);
+        const iterator = body[Symbol.asyncIterator]();
+        for (;;) {
+          let next: IteratorResult<unknown>;
+          try {
+            next = await iterator.next();
+          } catch (err) {
+            // The caller's stream failed (a client went away): its error is the one to report, as is.
+            throw new BodyError(err);
+          }
+          if (next.done) break;
+          const buf = toBuffer(next.value);
           md5.update(buf);
           size += buf.length;
           await fh.write(buf);
@@ -148,23 +172,24 @@ class FileObjectStore implements ObjectStore {
       }
       // Durable before visible: "nothing is lost" must survive a power cut right after put() returns.
       await fh.sync();
-      const st = await fh.stat();
+      const st = await fh.stat({ bigint: true });
       await fh.close();
       fh = undefined;
       if (signal?.aborted) throw abortReason(signal);
 
       const etag = md5.digest('hex');
-      const sidecar: Sidecar = { ino: st.ino, etag, ...(contentType === undefined ? {} : { contentType }) };
+      const sidecar: Sidecar = { file: fileIdentity(st), etag, ...(contentType === undefined ? {} : { contentType }) };
       await writeFile(metaTmp, JSON.stringify(sidecar));
       await this.renameInto(tmp, path);
       await this.renameInto(metaTmp, this.metaPathOf(key));
-      return { key, size, lastModified: st.mtime, etag, ...(contentType === undefined ? {} : { contentType }) };
+      return { key, size, lastModified: new Date(Number(st.mtimeMs)), etag, ...(contentType === undefined ? {} : { contentType }) };
     } catch (err) {
       await fh?.close().catch(() => undefined);
       await rm(tmp, { force: true }).catch(() => undefined);
       await rm(metaTmp, { force: true }).catch(() => undefined);
       if (signal?.aborted) throw abortReason(signal);
-      throw translateFileError(err, 'put', key);
+      if (err instanceof BodyError) throw err.cause;
+      throw translateFileError(err, 'put', key, true);
     }
   }
 
@@ -185,10 +210,10 @@ class FileObjectStore implements ObjectStore {
   async head(key: string): Promise<ObjectInfo | undefined> {
     const path = this.pathOf(key);
     try {
-      const st = await stat(path);
+      const st = await stat(path, { bigint: true });
       if (!st.isFile()) return undefined;
-      const meta = await this.readSidecar(key, st.ino);
-      const info: ObjectInfo = { key, size: st.size, lastModified: st.mtime };
+      const meta = await this.readSidecar(key, st);
+      const info: ObjectInfo = { key, size: Number(st.size), lastModified: new Date(Number(st.mtimeMs)) };
       if (meta?.etag !== undefined) info.etag = meta.etag;
       if (meta?.contentType !== undefined) info.contentType = meta.contentType;
       return info;
@@ -266,7 +291,8 @@ class FileObjectStore implements ObjectStore {
       // rename keeps the inode, so the sidecar moved after it stays valid for the moved object.
       await this.renameInto(from, to);
     } catch (err) {
-      throw translateFileError(err, 'move', errnoCode(err) === 'ENOENT' ? fromKey : toKey);
+      // ENOENT: the source went away meanwhile; anything else is about the target's place in the folder.
+      throw errnoCode(err) === 'ENOENT' ? translateFileError(err, 'move', fromKey) : translateFileError(err, 'move', toKey, true);
     }
     try {
       await this.renameInto(this.metaPathOf(fromKey), this.metaPathOf(toKey));

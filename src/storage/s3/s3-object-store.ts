@@ -118,6 +118,8 @@ class S3ObjectStore implements ObjectStore {
       return this.info(key, size, out.ETag, contentType);
     } catch (err) {
       if (signal?.aborted) throw abortReason(signal);
+      // An error of the caller's stream (a client went away) is reported as it is, not as an S3 failure.
+      if (bytes instanceof Readable && bytes.errored) throw bytes.errored;
       throw translateS3Error(err, { operation: 'put', bucket: this.bucket, key });
     }
   }
