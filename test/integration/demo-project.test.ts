@@ -14,7 +14,7 @@ import { RecordConverter } from '../../src/ingest/convert.js';
 import { parseRecords } from '../../src/ingest/parsers/parse-records.js';
 import { loadTargets } from '../../src/ingest/targets.js';
 import { checkModelColumns, loadSemanticProject } from '../../src/semantic/load.js';
-import { FORMATS, MEASURE_TYPES } from '../../src/semantic/types.js';
+import { FORMATS, MEASURE_TYPES, type SemanticProject } from '../../src/semantic/types.js';
 import type { TableColumn } from '../../src/warehouse/port.js';
 
 interface TargetFile {
@@ -76,23 +76,31 @@ describe('the agency targets and the demo tables', () => {
   });
 });
 
+/** The example project's models, failing the test when they do not load. */
+async function agencyModels(): Promise<SemanticProject> {
+  const { project, problems } = await loadSemanticProject(EXAMPLE_PROJECT);
+  if (!project) throw new Error(`the agency models did not load: ${JSON.stringify(problems)}`);
+  return project;
+}
+
 describe('the agency models', () => {
   it('load without a problem, four teams with at least two models each', async () => {
-    const { project, problems } = await loadSemanticProject(EXAMPLE_PROJECT);
+    const { problems } = await loadSemanticProject(EXAMPLE_PROJECT);
     expect(problems).toEqual([]);
+    const project = await agencyModels();
     expect([...project.teams].sort()).toEqual(['email', 'listening', 'social', 'web']);
     for (const team of project.teams) expect([...project.models.values()].filter((m) => m.team === team).length, team).toBeGreaterThanOrEqual(2);
   });
 
   it('read only tables the targets write and only columns those tables have', async () => {
-    const { project } = await loadSemanticProject(EXAMPLE_PROJECT);
+    const project = await agencyModels();
     const tables = new Map(DEMO_TABLES.map((s) => [s.table, s.columns.map((c) => c.name)]));
     for (const m of project.models.values()) expect(tables.has(m.table ?? ''), `${m.id} reads ${m.table}`).toBe(true);
     expect(await checkModelColumns(project, async (table) => tables.get(table))).toEqual([]);
   });
 
   it('use every measure type and every format, and every manual table has a model', async () => {
-    const { project } = await loadSemanticProject(EXAMPLE_PROJECT);
+    const project = await agencyModels();
     const models = [...project.models.values()];
     const types = new Set(models.flatMap((m) => m.measures.map((x) => x.type)));
     const formats = new Set(models.flatMap((m) => m.measures.map((x) => x.format)));
@@ -103,7 +111,7 @@ describe('the agency models', () => {
   });
 
   it('define social.post_performance as SPEC §2.1 shows it, joined to social.accounts', async () => {
-    const { project } = await loadSemanticProject(EXAMPLE_PROJECT);
+    const project = await agencyModels();
     const m = project.models.get('social.post_performance')!;
     expect(m.table).toBe('social.post_daily');
     expect(m.grain).toEqual(['platform', 'post_id', 'metric_date']);
