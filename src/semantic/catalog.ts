@@ -2,6 +2,7 @@
  * The catalog: a plain-data description of every team's models for `Query.catalog`, `sextant check`
  * and the console. Freshness (`lastLoadedAt`) is added by the face that knows the load history.
  */
+import { referencedTables } from './sql-tokens.js';
 import { TIME_GRAINS, type Dimension, type DimensionType, type Format, type MeasureType, type SemanticProject, type TimeGrain } from './types.js';
 
 /** A dimension as the catalog lists it. */
@@ -36,7 +37,7 @@ export interface CatalogModel {
   name: string;
   team: string;
   description?: string;
-  /** Tables the model reads (its `table`), for freshness lookups; empty for `sql:` models. */
+  /** Tables the model reads (its `table`, or those named after FROM/JOIN in its `sql`), for freshness lookups. */
   tables: string[];
   dimensions: CatalogDimension[];
   measures: CatalogMeasure[];
@@ -74,7 +75,7 @@ export function describeCatalog(project: SemanticProject): Catalog {
       id: model.id,
       name: model.name,
       team: model.team,
-      tables: model.table !== undefined ? [model.table] : [],
+      tables: model.table !== undefined ? [model.table] : referencedTables(model.sql ?? ''),
       dimensions: dims(model.dimensions),
       measures: model.measures.map((m) => {
         const out: CatalogMeasure = { name: m.name, type: m.type };

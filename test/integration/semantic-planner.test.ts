@@ -105,6 +105,18 @@ describe.each(DIALECTS)('semantic planner on %s', (dialect) => {
   it('has the tables and columns the fixture models name', async () => {
     const describe = async (t: string) => (await wh.describeTable(t))?.map((c) => c.name);
     expect(await checkModelColumns(project, describe)).toEqual([]);
+    // A model that names a missing column and one over a missing table are both reported.
+    const pp = project.models.get('social.post_performance');
+    if (!pp) throw new Error('fixture model missing');
+    const broken: SemanticProject = {
+      teams: project.teams,
+      models: new Map([
+        ['social.post_performance', { ...pp, dimensions: [...pp.dimensions, { name: 'colour', type: 'string', sql: 'colour' }] }],
+        ['social.gone', { ...pp, id: 'social.gone', name: 'gone', file: 'models/social/gone.yml', table: 'social.gone', joins: [] }],
+      ]),
+    };
+    const problems = await checkModelColumns(broken, describe);
+    expect(problems.map((p) => `${p.file} → ${p.path}`)).toEqual(['models/social/post_performance.yml → dimensions.colour.sql', 'models/social/gone.yml → table']);
   });
 
   it('computes every post measure over the whole table', async () => {

@@ -239,6 +239,7 @@ describe('describeCatalog', () => {
     expect(pp?.measures.find((m) => m.name === 'engagement_rate')).toEqual({ name: 'engagement_rate', type: 'ratio', format: 'percent' });
     expect(pp?.joins[0]).toMatchObject({ name: 'accounts', model: 'social.accounts' });
     expect(pp?.joins[0].dimensions.map((d) => d.name)).toEqual(['account_id', 'region', 'account_name', 'verified']);
+    expect(catalog.teams[1].models[0]).toMatchObject({ id: 'web.sessions', tables: ['web.sessions'] });
     // Plain data: survives JSON.
     expect(JSON.parse(JSON.stringify(catalog))).toEqual(catalog);
   });
