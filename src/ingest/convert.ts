@@ -175,6 +175,8 @@ export function sourceFieldOf(column: TargetColumn): string {
 /** Turns an input field name into a column name for `evolve` (snake_case SQL identifier). */
 export function columnNameForField(field: string): string {
   let name = field
+    .normalize('NFKD')
+    .replace(/[\u0300-\u036f]/g, '')
     .trim()
     .toLowerCase()
     .replace(/[^a-z0-9]+/g, '_')
