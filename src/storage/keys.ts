@@ -89,12 +89,11 @@ function truncateUtf8(value: string, maxBytes: number): string {
  */
 export function sanitizeFilename(filename: string): string {
   const base = filename.split(/[/\\]/).pop() ?? '';
-  let name = base
+  const name = base
     .normalize('NFC')
     .replace(new RegExp(CONTROL.source, 'gu'), '')
     .replace(/[^\p{L}\p{M}\p{N}._-]+/gu, '_')
-    .replace(/^[._]+/u, '')
-    .replace(/[._]+$/u, '');
+    .replace(/^\.+/u, '');
   // Keep a short alphanumeric extension (what parsers dispatch on) and cut the stem instead.
   const dot = name.lastIndexOf('.');
   let stem = name;
@@ -103,10 +102,9 @@ export function sanitizeFilename(filename: string): string {
     stem = name.slice(0, dot);
     ext = name.slice(dot);
   }
-  stem = truncateUtf8(stem, MAX_FILENAME_BYTES - Buffer.byteLength(ext, 'utf8')).replace(/[._-]+$/u, '');
-  if (stem === '') stem = 'file';
-  name = stem + ext;
-  return name;
+  const trim = (s: string): string => s.replace(/^[._]+/u, '').replace(/[._-]+$/u, '');
+  stem = trim(truncateUtf8(trim(stem), MAX_FILENAME_BYTES - Buffer.byteLength(ext, 'utf8')));
+  return (stem === '' ? 'file' : stem) + ext;
 }
 
 /** Checks one key segment that comes from configuration or ids (not from a file name). */

@@ -16,7 +16,18 @@ interface S3ErrorShape {
 export function s3ErrorCode(err: unknown): { code: string | undefined; status: number | undefined } {
   if (typeof err !== 'object' || err === null) return { code: undefined, status: undefined };
   const e = err as S3ErrorShape;
-  const code = typeof e.Code === 'string' ? e.Code : typeof e.name === 'string' ? e.name : undefined;
+  // Only an S3 answer (one with $metadata) is named after its code; a network error carries an errno code.
+  const errno = (err as { code?: unknown }).code;
+  const code =
+    typeof e.Code === 'string'
+      ? e.Code
+      : e.$metadata !== undefined && typeof e.name === 'string'
+        ? e.name
+        : typeof errno === 'string'
+          ? errno
+          : typeof e.name === 'string' && e.name !== 'Error'
+            ? e.name
+            : undefined;
   const status = typeof e.$metadata?.httpStatusCode === 'number' ? e.$metadata.httpStatusCode : undefined;
   return { code, status };
 }
