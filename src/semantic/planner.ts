@@ -81,6 +81,14 @@ function addressable(model: Model, project: SemanticProject): Map<string, Addres
   return out;
 }
 
+/** A join the query needs: its subquery alias and the joined dimensions it projects (name → column alias). */
+interface JoinInUse {
+  alias: string;
+  join: Join;
+  model: Model;
+  cols: Map<string, string>;
+}
+
 /** Builds the statement; one instance per plan. */
 class Planner {
   readonly params: unknown[] = [];
@@ -88,7 +96,7 @@ class Planner {
   /** Source expressions projected by the inner select: SQL text → alias. */
   private readonly srcCols = new Map<string, string>();
   /** Joins in use, by join name. */
-  private readonly joins = new Map<string, { alias: string; join: Join; model: Model; cols: Map<string, string> }>();
+  private readonly joins = new Map<string, JoinInUse>();
   /** Inputs of aggregating measures, by measure name → base alias. */
   private readonly inputs = new Map<string, string>();
   /** Base select items beyond the dimensions: `expr as alias`. */
@@ -103,7 +111,6 @@ class Planner {
 
   constructor(
     private readonly model: Model,
-    private readonly members: Map<string, Addressable>,
     private readonly dialect: SqlDialect,
   ) {
     this.q = (n) => dialect.quoteIdent(n);
@@ -136,7 +143,7 @@ class Planner {
     return alias;
   }
 
-  private useJoin(join: Join, model: Model): { alias: string; join: Join; model: Model; cols: Map<string, string> } {
+  private useJoin(join: Join, model: Model): JoinInUse {
     let j = this.joins.get(join.name);
     if (!j) {
       j = { alias: `_j${this.joins.size}`, join, model, cols: new Map() };
@@ -310,7 +317,7 @@ export function planQuery(project: SemanticProject, query: SemanticQuery, dialec
   }
   const members = addressable(model, project);
   const measureNames = new Set(model.measures.map((m) => m.name));
-  const p = new Planner(model, members, dialect);
+  const p = new Planner(model, dialect);
   const validDims = (): string => [...members.keys()].join(', ') || '(none)';
   const validMeasures = (): string => [...measureNames].join(', ') || '(none)';
 
