@@ -35,6 +35,14 @@ describe('CSV parser', () => {
     ]);
   });
 
+  it('skips rows of bare delimiters that spreadsheets leave at the end', async () => {
+    const rows = await parse('id,name\n1,a\n,\n2,b\n,\n ,\n', 'excel.csv');
+    expect(rows).toEqual([
+      { line: 2, record: { id: '1', name: 'a' } },
+      { line: 4, record: { id: '2', name: 'b' } },
+    ]);
+  });
+
   it('strips a UTF-8 BOM', async () => {
     const rows = await parse(Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from('id,name\n1,Zoë\n')]), 'bom.csv');
     expect(rows).toEqual([{ line: 2, record: { id: '1', name: 'Zoë' } }]);

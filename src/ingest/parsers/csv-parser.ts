@@ -131,6 +131,9 @@ export async function* parseCsv(text: AsyncIterable<string>, options: ParseOptio
         options.onHeader?.(keep.map((i) => header![i]));
         continue;
       }
+      // Spreadsheet exports end with rows of bare delimiters (",,,,"): they are not records. (Skipped
+      // here rather than by csv-parse, whose skipping would hide their lines from the bookkeeping.)
+      if (record.every((f) => f.trim() === '')) continue;
       const out: Record<string, unknown> = {};
       for (const i of keep) out[header[i]] = record[i];
       rows++;
