@@ -9,6 +9,7 @@ import { unwrapResolverError } from '@apollo/server/errors';
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 import { isUserError } from '../errors.js';
 import type { Logger } from '../log.js';
+import { isLimitError, LIMIT_ERROR_CODE } from './limits/graphql-limits.js';
 
 /** Apollo's `formatError` hook for Sextant. */
 export function createErrorFormatter(log: Logger): (formatted: GraphQLFormattedError, error: unknown) => GraphQLFormattedError {
@@ -28,6 +29,8 @@ export function createErrorFormatter(log: Logger): (formatted: GraphQLFormattedE
     }
     if (original instanceof GraphQLError) {
       const { stacktrace: _dropped, ...extensions } = formatted.extensions ?? {};
+      // Apollo files every validation error under GRAPHQL_VALIDATION_FAILED; limit rejections keep their own code.
+      if (isLimitError(original)) extensions.code = LIMIT_ERROR_CODE;
       return { ...formatted, extensions };
     }
     const errorId = randomUUID();

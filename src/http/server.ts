@@ -64,15 +64,20 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance &
   app.decorate('sextant', parts);
 
   app.setErrorHandler((error: FastifyError, request, reply) => {
+    // GraphQL clients read `errors[].extensions.code` (GraphQL over HTTP); the other faces read `{ error }`.
+    const body = (code: string, message: string) =>
+      request.url.startsWith('/graphql') ? { errors: [{ message, extensions: { code } }] } : { error: { code, message } };
     if (isUserError(error)) {
       if (error.code === 'UNAUTHENTICATED') void reply.header('www-authenticate', WWW_AUTHENTICATE);
-      return reply.code(error.status).send({ error: { code: error.code, message: error.message } });
+      const retryAfter = error.details?.retryAfterSeconds;
+      if (error.code === 'RATE_LIMITED' && typeof retryAfter === 'number') void reply.header('retry-after', String(retryAfter));
+      return reply.code(error.status).send(body(error.code, error.message));
     }
     const status = error.statusCode ?? 500;
     if (status >= 400 && status < 500) {
       const code = codeOfStatus(status);
       const message = status === 413 ? `the request body is larger than the limit of ${config.limits.maxBodyBytes} bytes` : error.message;
-      return reply.code(status).send({ error: { code, message } });
+      return reply.code(status).send(body(code, message));
     }
     const errorId = randomUUID();
     log.error('unexpected error in an HTTP request', { errorId, err: error, method: request.method, url: request.url });
