@@ -198,6 +198,26 @@ columns:
     expect(rows[1]).toMatchObject({ id: 2, day: '2026-03-02', seen_at: null, converted: false, revenue: 7, source_medium: null, tags: null });
   });
 
+  it('a cancelled load stops reading and leaves the table as it was', async () => {
+    const posts = target(POSTS);
+    await store.put('raw/posts/good.csv', postsCsv(1, 100));
+    await loadObject({ warehouse, store }, { target: posts, key: 'raw/posts/good.csv', runId: 'r1' });
+    const before = await count();
+    await store.put('raw/posts/big.csv', postsCsv(1, 50_000, { factor: 9 }));
+    const controller = new AbortController();
+    let seen = 0;
+    const failed = loadObject(
+      { warehouse, store },
+      { target: posts, key: 'raw/posts/big.csv', runId: 'r2', signal: controller.signal, onProgress: (rows) => {
+        seen = rows;
+        controller.abort(new Error('cancelled by the test'));
+      } },
+    );
+    await expect(failed).rejects.toThrow('cancelled by the test');
+    expect(seen).toBeLessThan(50_000);
+    expect(await count()).toEqual(before);
+  });
+
   it('a malformed file fails as a whole and leaves the table as it was', async () => {
     const posts = target(POSTS);
     await store.put('raw/posts/good.csv', postsCsv(1, 100));
