@@ -11,7 +11,7 @@ import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { UserError } from '../../src/errors.js';
 import { BullMqJobQueue } from '../../src/jobs/bullmq/bullmq-job-queue.js';
-import { JobStore } from '../../src/jobs/job-store.js';
+import { JobStore, requestOf } from '../../src/jobs/job-store.js';
 import { LocalJobQueue } from '../../src/jobs/local/local-job-queue.js';
 import { UnrecoverableJobError } from '../../src/jobs/port.js';
 import type { JobEvents, JobHandler, JobQueue, JobRequest } from '../../src/jobs/port.js';
@@ -94,9 +94,9 @@ function untilAborted(signal: AbortSignal): Promise<never> {
 const job = (payload: Record<string, unknown> = {}, more: Partial<JobRequest> = {}): JobRequest => ({ id: randomUUID(), type: 'INGEST_FILE', payload, ...more });
 
 interface Backend {
-  /** A new queue on this test's backend: same store or Redis queue each time. */
+  /** A new queue on this test's backend: same store, same Redis queue each time. */
   open(): JobQueue;
-  /** What the queue recorded, when it records (the in-process queue always does). */
+  /** Where the queue records jobs: always for the in-process queue, on request for BullMQ. */
   store?: JobStore;
   cleanup(): Promise<void>;
 }
@@ -104,17 +104,38 @@ interface Backend {
 const ADAPTERS = ['local', 'bullmq'] as const;
 type Adapter = (typeof ADAPTERS)[number];
 
-async function backend(kind: Adapter): Promise<Backend> {
+async function openStore(dialect: 'duckdb' | 'postgres'): Promise<{ store: JobStore; warehouse: Warehouse }> {
+  const warehouse: Warehouse = await freshWarehouse(dialect);
+  const store = new JobStore(warehouse);
+  await store.init();
+  return { store, warehouse };
+}
+
+/**
+ * The backend of one test. The in-process queue keeps its jobs in a fresh DuckDB warehouse; BullMQ gets a
+ * fresh queue name, and a store on a fresh PostgreSQL database (what a multi-process deployment shares)
+ * when the test looks at records.
+ */
+async function backend(kind: Adapter, options: { store?: boolean } = {}): Promise<Backend> {
   if (kind === 'local') {
-    const warehouse: Warehouse = await freshWarehouse('duckdb');
-    const store = new JobStore(warehouse);
-    await store.init();
+    const { store, warehouse } = await openStore('duckdb');
     return { open: () => new LocalJobQueue({ store }), store, cleanup: () => warehouse.close() };
   }
   const queueName = `t-${randomUUID()}`;
+  const recorded = options.store ? await openStore('postgres') : undefined;
   return {
-    open: () => new BullMqJobQueue({ connection: testRedisUrl(), queueName, prefix: 'sxt-test', cancelPollMs: 25, lockDurationMs: 2_000, stalledIntervalMs: 1_000 }),
-    cleanup: async () => undefined,
+    open: () =>
+      new BullMqJobQueue({
+        connection: testRedisUrl(),
+        queueName,
+        prefix: 'sxt-test',
+        cancelPollMs: 25,
+        lockDurationMs: 2_000,
+        stalledIntervalMs: 1_000,
+        ...(recorded ? { store: recorded.store } : {}),
+      }),
+    ...(recorded ? { store: recorded.store } : {}),
+    cleanup: async () => recorded?.warehouse.close(),
   };
 }
 
@@ -122,8 +143,8 @@ describe.each(ADAPTERS)('JobQueue conformance: %s', (kind) => {
   const opened: JobQueue[] = [];
   let b: Backend | undefined;
 
-  async function setup(): Promise<{ queue: JobQueue; events: Recorder; b: Backend }> {
-    b = await backend(kind);
+  async function setup(options: { store?: boolean } = {}): Promise<{ queue: JobQueue; events: Recorder; b: Backend }> {
+    b = await backend(kind, options);
     const queue = b.open();
     opened.push(queue);
     return { queue, events: new Recorder(), b };
@@ -390,62 +411,94 @@ describe.each(ADAPTERS)('JobQueue conformance: %s', (kind) => {
     expect(events.kinds(j.id)).toEqual(['active(1)']);
   });
 
-  if (kind === 'local') {
-    it('runs a job interrupted by a restart again, to completion, exactly once', async () => {
-      const { queue, events, b } = await setup();
-      const completions: string[] = [];
-      const started = deferred();
-      queue.handle('INGEST_FILE', async (ctx) => {
-        started.resolve();
-        await untilAborted(ctx.signal);
-      });
-      await queue.start({ concurrency: 1, events });
-      const j = job({ file: 'big.csv' });
-      const waiting = job({ file: 'next.csv' });
-      await queue.enqueue(j);
-      await started.promise;
-      await queue.enqueue(waiting);
-      await queue.close(50);
-      expect((await b.store?.get(j.id))?.status).toBe('RUNNING');
-      expect((await b.store?.get(waiting.id))?.status).toBe('QUEUED');
-
-      const again = b.open();
-      opened.push(again);
-      const events2 = new Recorder();
-      const attempts: number[] = [];
-      again.handle('INGEST_FILE', async (ctx) => {
-        attempts.push(ctx.attempt);
-        completions.push(ctx.id);
-        return { rowsLoaded: 10 };
-      });
-      await again.start({ concurrency: 1, events: events2 });
-      await events2.completed(j.id);
-      await events2.completed(waiting.id);
-      expect(completions.sort()).toEqual([j.id, waiting.id].sort());
-      expect(attempts).toEqual([1, 1]);
-      const record = await b.store?.get(j.id);
-      expect(record).toMatchObject({ status: 'SUCCEEDED', rowsLoaded: 10, attempts: 1, progress: 100 });
-      expect((await b.store?.pending())?.length).toBe(0);
+  it('runs a job interrupted by shutdown again on the next start, to completion, exactly once', async () => {
+    const { queue, events, b } = await setup({ store: true });
+    const store = b.store as JobStore;
+    const started = deferred();
+    queue.handle('INGEST_FILE', async (ctx) => {
+      started.resolve();
+      await untilAborted(ctx.signal);
     });
+    await queue.start({ concurrency: 1, events });
+    const j = job({ file: 'big.csv' });
+    const waiting = job({ file: 'next.csv' });
+    await queue.enqueue(j);
+    await started.promise;
+    await queue.enqueue(waiting);
+    await queue.close(50);
+    expect((await store.get(j.id))?.status).toBe('RUNNING');
+    expect((await store.get(waiting.id))?.status).toBe('QUEUED');
 
-    it('records every job it runs in the store', async () => {
-      const { queue, events, b } = await setup();
-      queue.handle('INGEST_FILE', async (ctx) => {
-        if (ctx.payload.bad) throw new UserError('ROW_INVALID', 'bad rows', { problems: [{ file: 'a.csv', line: 3, column: 'Date', message: 'expected a date' }] });
-        await ctx.progress(50);
-        return { rowsRead: 2, rowsLoaded: 2 };
-      });
-      await queue.start({ concurrency: 1, events });
-      const good = job();
-      const bad = job({ bad: true });
-      await queue.enqueue(good);
-      await queue.enqueue(bad);
-      await events.completed(good.id);
-      await events.finallyFailed(bad.id);
-      expect(await b.store?.get(good.id)).toMatchObject({ status: 'SUCCEEDED', rowsRead: 2, rowsLoaded: 2, attempts: 1, progress: 100 });
-      expect(await b.store?.get(bad.id)).toMatchObject({ status: 'FAILED', attempts: 1, errors: [{ line: 3, column: 'Date', message: 'a.csv: expected a date' }] });
+    const again = b.open();
+    opened.push(again);
+    const events2 = new Recorder();
+    const runs: Array<[string, number]> = [];
+    again.handle('INGEST_FILE', async (ctx) => {
+      runs.push([ctx.id, ctx.attempt]);
+      return { rowsLoaded: 10 };
     });
-  }
+    await again.start({ concurrency: 1, events: events2 });
+    await events2.completed(j.id);
+    await events2.completed(waiting.id);
+    // The interrupted attempt is run again as the same attempt: a shutdown is not the job's failure.
+    expect(runs.sort()).toEqual([[j.id, 1], [waiting.id, 1]].sort());
+    expect(await store.get(j.id)).toMatchObject({ status: 'SUCCEEDED', rowsLoaded: 10, attempts: 1, progress: 100 });
+    expect(await store.pending()).toEqual([]);
+  });
+
+  it('records every job it runs in the store', async () => {
+    const { queue, events, b } = await setup({ store: true });
+    const store = b.store as JobStore;
+    const blocker = deferred();
+    queue.handle('INGEST_FILE', async (ctx) => {
+      if (ctx.payload.bad) throw new UserError('ROW_INVALID', 'bad rows', { problems: [{ file: 'a.csv', line: 3, column: 'Date', message: 'expected a date' }] });
+      if (ctx.payload.block) await blocker.promise;
+      await ctx.progress(50);
+      return { rowsRead: 2, rowsLoaded: 2 };
+    });
+    await queue.start({ concurrency: 1, events });
+    const good = job();
+    const bad = job({ bad: true });
+    const blocking = job({ block: true });
+    const cancelled = job();
+    await queue.enqueue(good);
+    await queue.enqueue(bad);
+    await queue.enqueue(blocking);
+    await events.completed(good.id);
+    await events.finallyFailed(bad.id);
+    expect(await store.get(good.id)).toMatchObject({ status: 'SUCCEEDED', rowsRead: 2, rowsLoaded: 2, attempts: 1, progress: 100 });
+    expect(await store.get(bad.id)).toMatchObject({ status: 'FAILED', attempts: 1, errors: [{ line: 3, column: 'Date', message: 'a.csv: expected a date' }] });
+
+    await events.waitFor((e) => e.kind === 'active' && e.id === blocking.id);
+    expect((await store.get(blocking.id))?.status).toBe('RUNNING');
+    await queue.enqueue(cancelled);
+    expect(await queue.cancel(cancelled.id)).toBe(true);
+    expect((await store.get(cancelled.id))?.status).toBe('CANCELLED');
+    blocker.resolve();
+    await events.completed(blocking.id);
+    expect((await store.get(blocking.id))?.status).toBe('SUCCEEDED');
+  });
+
+  it('runs a finished job again once its record is requeued (retryJob)', async () => {
+    const { queue, events, b } = await setup({ store: true });
+    const store = b.store as JobStore;
+    let calls = 0;
+    queue.handle('INGEST_FILE', async () => {
+      calls++;
+      if (calls === 1) throw new UnrecoverableJobError('the target table was locked');
+      return { rowsLoaded: 1 };
+    });
+    await queue.start({ concurrency: 1, events });
+    const record = await store.create({ type: 'INGEST_FILE', payload: { key: 'inbox/x.csv' }, team: 'social' });
+    await queue.enqueue(requestOf(record));
+    await events.finallyFailed(record.id);
+    expect((await store.get(record.id))?.status).toBe('FAILED');
+    await store.requeue(record.id);
+    await queue.enqueue(requestOf(record));
+    await events.completed(record.id);
+    expect(calls).toBe(2);
+    expect(await store.get(record.id)).toMatchObject({ status: 'SUCCEEDED', errors: [], rowsLoaded: 1 });
+  });
 
   if (kind === 'bullmq') {
     it('runs a job again when its worker process is killed mid-job, and completes it once', async () => {

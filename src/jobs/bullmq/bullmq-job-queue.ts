@@ -63,6 +63,7 @@ export class BullMqJobQueue implements JobQueue {
   readonly #queue: Queue;
   readonly #handlers = new Map<JobType, JobHandler>();
   readonly #active = new Map<string, Active>();
+  readonly #idleWaiters: Array<() => void> = [];
   #worker: Worker | undefined;
   #workerRedis: Redis | undefined;
   #events: Required<JobEvents>;
@@ -109,6 +110,12 @@ export class BullMqJobQueue implements JobQueue {
   async enqueue(job: JobRequest, options: { delayMs?: number } = {}): Promise<void> {
     // BullMQ forbids ':' in custom ids (it separates key parts) and takes all-digit ids for its own counters.
     if (job.id.includes(':') || /^\d+$/.test(job.id)) throw new Error(`job id "${job.id}" cannot be a BullMQ job id (no ":" and not only digits)`);
+    if (this.#opts.store) {
+      // As the in-process queue: the record exists from enqueue on, and a finished record is not run again
+      // (`store.requeue(id)` first, as retryJob does).
+      const record = await this.#opts.store.ensure(job);
+      if (!isOpenStatus(record.status)) return;
+    }
     const existing = await this.#queue.getJob(job.id);
     if (existing) {
       const state = await existing.getState();
@@ -167,19 +174,38 @@ export class BullMqJobQueue implements JobQueue {
     if (this.#closed) return;
     this.#closed = true;
     if (this.#worker) {
-      const closing = this.#worker.close();
-      if (!(await settlesWithin(closing, timeoutMs))) {
+      // Not `worker.close()` first: it waits for active jobs with no timeout, and a later `close(true)`
+      // returns that same pending promise. Pausing stops fetching without waiting.
+      await this.#worker.pause(true);
+      if (!(await this.#drained(timeoutMs))) {
         for (const a of this.#active.values()) {
           a.interrupted = true;
           a.controller.abort(new Error('the job queue is shutting down'));
         }
-        // Handlers are asked to stop through their signal; one that ignores it is left to the stall check.
-        if (!(await settlesWithin(closing, Math.min(timeoutMs, 5_000)))) await this.#worker.close(true);
+        await this.#drained(Math.min(timeoutMs, 5_000));
       }
+      // A handler that ignored its signal keeps its job locked until the lock expires; the stall check
+      // of another worker then runs it again.
+      await this.#worker.close(this.#active.size > 0);
     }
     clearInterval(this.#poll);
     await this.#queue.close();
     await Promise.all([this.#redis, this.#workerRedis].map((r) => r?.quit().catch(() => r.disconnect())));
+  }
+
+  /** True once no handler of this process runs; false when `ms` passed first. */
+  async #drained(ms: number): Promise<boolean> {
+    if (this.#active.size === 0) return true;
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<false>((resolve) => {
+      timer = setTimeout(() => resolve(false), ms);
+    });
+    const idle = new Promise<true>((resolve) => this.#idleWaiters.push(() => resolve(true)));
+    try {
+      return await Promise.race([idle, timedOut]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   #cancelKey(id: string): string {
@@ -211,17 +237,18 @@ export class BullMqJobQueue implements JobQueue {
     const request: JobRequest = { id, type, payload, attempts, backoffMs: backoffDelay(job) };
     const attempt = job.attemptsMade + 1;
 
-    if (this.#opts.store) {
-      // A record finished elsewhere (cancelled while BullMQ still held the job) is not run again.
-      const record = await this.#opts.store.ensure(request);
-      if (!isOpenStatus(record.status)) return null;
-    }
+    // Registered first, so that `close()` counts this job from the moment BullMQ hands it over.
     const active: Active = { controller: new AbortController(), cancelled: false, interrupted: false };
-    if ((await this.#redis.exists(this.#cancelKey(id))) === 1) active.cancelled = true;
     this.#active.set(id, active);
     const onBullAbort = () => active.controller.abort(bullSignal?.reason);
     bullSignal?.addEventListener('abort', onBullAbort, { once: true });
     try {
+      if (this.#opts.store) {
+        // A record finished elsewhere (cancelled while BullMQ still held the job) is not run again.
+        const record = await this.#opts.store.ensure(request);
+        if (!isOpenStatus(record.status)) return null;
+      }
+      if ((await this.#redis.exists(this.#cancelKey(id))) === 1) active.cancelled = true;
       await this.#events.onActive(id, attempt, request);
       const handler = this.#handlers.get(type);
       const ctx: JobContext = {
@@ -258,6 +285,7 @@ export class BullMqJobQueue implements JobQueue {
     } finally {
       bullSignal?.removeEventListener('abort', onBullAbort);
       this.#active.delete(id);
+      if (this.#active.size === 0) for (const wake of this.#idleWaiters.splice(0)) wake();
     }
   }
 
@@ -287,16 +315,4 @@ function jobOptions(job: Pick<JobRequest, 'attempts' | 'backoffMs'>) {
 function backoffDelay(job: Job): number | undefined {
   const b = job.opts.backoff;
   return typeof b === 'number' ? b : b?.delay;
-}
-
-async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<false>((resolve) => {
-    timer = setTimeout(() => resolve(false), ms);
-  });
-  try {
-    return await Promise.race([promise.then(() => true as const), timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
