@@ -37,7 +37,7 @@ import {
 } from './types.js';
 import { bindFilterValues, type BoundValue } from './filter-values.js';
 import { isPlainColumn, referencedTables, withoutComments } from './sql-tokens.js';
-import { analyseDerived } from './derived-expr.js';
+import { analyseDerived, type DerivedExpression } from './derived-expr.js';
 
 function bad(message: string): UserError {
   return new UserError('BAD_USER_INPUT', message);
@@ -60,13 +60,38 @@ interface SelectedDim {
   alias: string;
 }
 
+/**
+ * Tokenising results per model SQL text. Only model SQL (a fixed set loaded at start-up) is ever a
+ * key — never a client string — so the caches are bounded by the project's size.
+ */
+const strippedCache = new Map<string, string>();
+const derivedCache = new Map<string, DerivedExpression>();
+
+function stripped(sql: string): string {
+  let out = strippedCache.get(sql);
+  if (out === undefined) {
+    out = withoutComments(sql);
+    strippedCache.set(sql, out);
+  }
+  return out;
+}
+
+function derived(sql: string): DerivedExpression {
+  let out = derivedCache.get(sql);
+  if (out === undefined) {
+    out = analyseDerived(sql);
+    derivedCache.set(sql, out);
+  }
+  return out;
+}
+
 /** SQL text of a model expression: a plain column is quoted, anything else parenthesised without comments. */
 function renderExpr(sql: string, dialect: SqlDialect): string {
-  return isPlainColumn(sql) ? dialect.quoteIdent(sql.trim()) : `(${withoutComments(sql)})`;
+  return isPlainColumn(sql) ? dialect.quoteIdent(sql.trim()) : `(${stripped(sql)})`;
 }
 
 function fromClause(model: Model, dialect: SqlDialect): string {
-  return model.table !== undefined ? dialect.quoteTable(model.table) : `(${withoutComments(model.sql ?? '')}) ${dialect.quoteIdent('_m')}`;
+  return model.table !== undefined ? dialect.quoteTable(model.table) : `(${stripped(model.sql ?? '')}) ${dialect.quoteIdent('_m')}`;
 }
 
 /** What the planner needs to know about the members of one model. */
@@ -204,7 +229,7 @@ class Planner {
 
   /** A derived expression with each measure name replaced by its aggregated value, as a float. */
   private substitute(sql: string): string {
-    const expr = analyseDerived(sql);
+    const expr = derived(sql);
     return expr.tokens
       .map((t) => {
         if (t.kind === 'comment') return ' ';
