@@ -131,7 +131,7 @@ function optionalString(obj: Raw, key: string, path: YamlPath, report: FileRepor
 function describe(v: unknown): string {
   if (Array.isArray(v)) return 'a list';
   if (v === null) return 'null';
-  if (typeof v === 'object') return 'a mapping';
+  if (typeof v === 'object') return Object.keys(v).length === 0 ? 'an empty mapping' : 'a mapping';
   return `${typeof v} ${JSON.stringify(v)}`;
 }
 

@@ -68,6 +68,7 @@ describe('loadSemanticProject on a broken project', () => {
     // duplicates across dimensions, measures and joins
     ['models/social/post_performance.yml', 'measures.impressions', /duplicate name "impressions": already used in dimensions/, 14],
     ['models/social/dupes.yml', 'measures.total', /duplicate name "total"/],
+    ['models/social/dupes.yml', 'joins.id', /duplicate name "id": already used in dimensions/, 11],
     // types and formats
     ['models/social/post_performance.yml', 'dimensions.region.type', /unknown dimension type "geography"; expected one of: string, number, boolean, time/, 10],
     ['models/social/post_performance.yml', 'measures.median_x.type', /unknown measure type "median"/, 18],
@@ -101,6 +102,8 @@ describe('loadSemanticProject on a broken project', () => {
     ['models/social/post_performance.yml', 'joins.owners.on', /grain of social.accounts exactly \(\[account_id\]\).*got \[region\]/, 29],
     ['models/web/bad_join.yml', 'joins.accounts.on', /got \[account_id, region\]/, 9],
     ['models/web/bad_join.yml', 'joins.nowhere.model', /not a model reference; expected team.model/, 10],
+    ['models/web/bad_join.yml', 'joins.weird.on.Bad Key', /"Bad Key" is not a column name of this model; expected snake_case/, 11],
+    ['models/web/bad_join.yml', 'joins.empty_on.on', /must be a non-empty mapping.*got an empty mapping/, 12],
   ];
 
   it.each(expected)('%s → %s: %s', async (file, p, message, line) => {
