@@ -7,8 +7,8 @@
  * tests cannot show that a tampered URL is refused; they show that a URL works and that it expires.
  */
 import { ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { randomUUID } from 'node:crypto';
-import type { Readable } from 'node:stream';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { Readable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { UserError } from '../../src/errors.js';
 import type { ObjectStore } from '../../src/storage/port.js';
@@ -24,7 +24,29 @@ function options(prefix: string, overrides: Partial<S3ObjectStoreOptions> = {}):
 }
 
 function rawClient(): S3Client {
-  return new S3Client({ endpoint: testS3().endpoint, region: 'us-east-1', credentials, forcePathStyle: true });
+  return new S3Client({
+    endpoint: testS3().endpoint,
+    region: 'us-east-1',
+    credentials,
+    forcePathStyle: true,
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+    responseChecksumValidation: 'WHEN_REQUIRED',
+  });
+}
+
+/** A client that records each command it sends, with the byte size of UploadPart bodies. */
+function recordingClient(): { client: S3Client; sent: Array<{ command: string; bytes?: number }> } {
+  const client = rawClient();
+  const sent: Array<{ command: string; bytes?: number }> = [];
+  client.middlewareStack.add(
+    (next, context) => async (args) => {
+      const body = (args.input as { Body?: unknown }).Body;
+      sent.push({ command: context.commandName ?? '?', ...(context.commandName === 'UploadPartCommand' && body instanceof Uint8Array ? { bytes: body.byteLength } : {}) });
+      return next(args);
+    },
+    { step: 'initialize', name: 'recordCommands' },
+  );
+  return { client, sent };
 }
 
 async function readAll(stream: Readable): Promise<Buffer> {
@@ -166,5 +188,59 @@ describe('S3 object store', () => {
     await store.move(from, 'raw/social/q1.csv');
     expect((await readAll(await store.get('raw/social/q1.csv'))).toString()).toBe('a,b\n');
     expect(await store.head(from)).toBeUndefined();
+  });
+
+  it('sends a small buffer with one PutObject, and a stream in parts of at least 5 MiB', async () => {
+    const { client, sent } = recordingClient();
+    clients.push(client);
+    const recorded = await openS3ObjectStore(options(prefix, { client }));
+    await recorded.put('small.bin', randomBytes(1024));
+    expect(sent.map((c) => c.command)).toEqual(['PutObjectCommand']);
+
+    sent.length = 0;
+    let i = 0;
+    const body = new Readable({
+      read() {
+        this.push(i++ < 30 ? randomBytes(1024 * 1024) : null);
+      },
+    });
+    await recorded.put('stream.bin', body);
+    const commands = sent.map((c) => c.command);
+    expect(commands[0]).toBe('CreateMultipartUploadCommand');
+    expect(commands.at(-1)).toBe('CompleteMultipartUploadCommand');
+    expect(commands).not.toContain('PutObjectCommand');
+    const parts = sent.filter((c) => c.command === 'UploadPartCommand').map((c) => c.bytes ?? 0);
+    expect(parts.reduce((a, b) => a + b, 0)).toBe(30 * 1024 * 1024);
+    expect(parts.length).toBeGreaterThan(1);
+    for (const size of parts.slice(0, -1)) expect(size).toBeGreaterThanOrEqual(5 * 1024 * 1024);
+
+    // close() leaves a client it did not create open.
+    await recorded.close();
+    expect(await recorded.head('small.bin')).toMatchObject({ size: 1024 });
+  });
+
+  it('asks S3 to abort the multipart upload when a put is aborted', async () => {
+    const { client, sent } = recordingClient();
+    clients.push(client);
+    const recorded = await openS3ObjectStore(options(prefix, { client }));
+    const controller = new AbortController();
+    let pushed = 0;
+    // 20 MiB, then stall: the first part has gone up (or is going) when the abort arrives.
+    const body = new Readable({
+      read() {
+        if (pushed < 20) {
+          pushed++;
+          this.push(randomBytes(1024 * 1024));
+          if (pushed === 20) queueMicrotask(() => controller.abort());
+        }
+      },
+    });
+    await expect(recorded.put('aborted.bin', body, { signal: controller.signal })).rejects.toMatchObject({ name: 'AbortError' });
+    const commands = sent.map((c) => c.command);
+    expect(commands[0]).toBe('CreateMultipartUploadCommand');
+    // s3rver answers AbortMultipartUpload with 405 (not implemented); Amazon S3 discards the parts.
+    expect(commands).toContain('AbortMultipartUploadCommand');
+    expect(commands).not.toContain('CompleteMultipartUploadCommand');
+    expect(await recorded.head('aborted.bin')).toBeUndefined();
   });
 });

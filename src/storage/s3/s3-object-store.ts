@@ -33,6 +33,11 @@ export interface S3ObjectStoreOptions {
   credentials?: { accessKeyId: string; secretAccessKey: string };
   /** `http://host/bucket/key` instead of `http://bucket.host/key`; most S3-compatible stores need it. */
   forcePathStyle?: boolean;
+  /**
+   * A client to use instead of creating one (endpoint, region, credentials and forcePathStyle are then
+   * the client's own). The caller keeps it: close() leaves it open.
+   */
+  client?: S3Client;
 }
 
 /**
@@ -72,6 +77,7 @@ class S3ObjectStore implements ObjectStore {
     private readonly client: S3Client,
     private readonly bucket: string,
     private readonly base: string,
+    private readonly ownsClient: boolean,
   ) {
     this.description = `s3://${bucket}${base === '' ? '' : `/${base.slice(0, -1)}`}`;
   }
@@ -243,7 +249,7 @@ class S3ObjectStore implements ObjectStore {
   }
 
   async close(): Promise<void> {
-    this.client.destroy();
+    if (this.ownsClient) this.client.destroy();
   }
 }
 
@@ -254,6 +260,7 @@ class S3ObjectStore implements ObjectStore {
 export async function openS3ObjectStore(options: S3ObjectStoreOptions): Promise<ObjectStore> {
   if (!options.bucket) throw new UserError('CONFIG_INVALID', 'The S3 object store needs a bucket: expected s3://bucket/prefix.');
   const base = normalisePrefix(options.prefix);
+  if (options.client !== undefined) return new S3ObjectStore(options.client, options.bucket, base, false);
   const config: S3ClientConfig = {
     region: options.region,
     // The SDK's default CRC32 checksums (since 3.729) put checksum parameters into pre-signed URLs and
@@ -264,5 +271,5 @@ export async function openS3ObjectStore(options: S3ObjectStoreOptions): Promise<
   if (options.endpoint !== undefined) config.endpoint = options.endpoint;
   if (options.forcePathStyle !== undefined) config.forcePathStyle = options.forcePathStyle;
   if (options.credentials !== undefined) config.credentials = options.credentials;
-  return new S3ObjectStore(new S3Client(config), options.bucket, base);
+  return new S3ObjectStore(new S3Client(config), options.bucket, base, true);
 }
