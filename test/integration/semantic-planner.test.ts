@@ -208,6 +208,25 @@ describe.each(DIALECTS)('semantic planner on %s', (dialect) => {
       expect(byMonth.reduce((a, r) => a + (r.followers as number), 0)).toBeLessThan(sumAll / 3);
     });
 
+    it('composes with ratios and derived measures, which divide the period balance', async () => {
+      const rows = await run(query({
+        model: 'social.account_daily', measures: ['followers_per_account', 'followers_vs_peak'], dimensions: [{ name: 'metric_date', grain: 'quarter' }],
+      }));
+      const period = (r: AccountDayRow): string => truncate('quarter', r.metric_date);
+      const last = lastFollowers(ad, period, period);
+      const expected = new Map([...groupBy(ad, period)].map(([k, rs]) => {
+        const f = last.get(k) ?? null;
+        const accounts = new Set(rs.map((r) => r.account_id)).size;
+        const peaks = rs.map((r) => r.follower_count).filter((x): x is number => x !== null);
+        const peak = peaks.length === 0 ? null : Math.max(...peaks);
+        return [k, {
+          followers_per_account: f === null || accounts === 0 ? null : f / accounts,
+          followers_vs_peak: f === null || peak === null || peak === 0 ? null : f / peak,
+        }];
+      }));
+      expectGroups(rows, ['metric_date__quarter'], expected, ['followers_per_account', 'followers_vs_peak']);
+    });
+
     it('without the time dimension selected, the filtered range is one period', async () => {
       const filters: FilterNode[] = [{ member: 'metric_date', operator: 'LT', values: ['2026-01-01'] }];
       const rows = await run(query({ model: 'social.account_daily', measures: ['followers'], dimensions: [{ name: 'platform' }], filters }));
