@@ -81,7 +81,7 @@ async function main(): Promise<void> {
       const up = await gql(`${base}/graphql`, `mutation($f: String!) { createUpload(target: "social_manual_posts", filename: $f, contentType: "text/csv") { id uploadUrl } }`, { f: 'posts.csv' });
       const put = await fetch(up.createUpload.uploadUrl, {
         method: 'PUT',
-        body: createReadStream(csv) as unknown as BodyInit,
+        body: createReadStream(csv) as unknown as ReadableStream,
         headers: { 'content-type': 'text/csv', 'content-length': String(size) },
         duplex: 'half',
       } as RequestInit);
