@@ -141,6 +141,27 @@ describe('folder object store', () => {
     expect(await keys(store, 'inbox/')).toEqual(['inbox/social/c.csv']);
   });
 
+  it('lets a reader that opened before an overwrite read the old object whole', async () => {
+    const old = Buffer.alloc(1024 * 1024, 1);
+    await store.put('r/data.bin', old);
+    const reader = await store.get('r/data.bin');
+    await store.put('r/data.bin', Buffer.alloc(2 * 1024 * 1024, 2));
+    expect((await readAll(reader)).equals(old)).toBe(true);
+    expect((await store.head('r/data.bin'))?.size).toBe(2 * 1024 * 1024);
+  });
+
+  it('never loses a put into a folder that a concurrent delete empties', async () => {
+    // delete() prunes folders it leaves empty; a put racing into the same folder must still land. (Whether
+    // a run hits the narrow window between put's mkdir and its rename, which put retries, is up to timing.)
+    for (let i = 0; i < 100; i++) {
+      await store.put(`p/${i}/old`, 'o');
+      await Promise.all([store.delete(`p/${i}/old`), store.put(`p/${i}/new`, 'n')]);
+    }
+    const listed = await keys(store, 'p/');
+    expect(listed).toHaveLength(100);
+    expect(listed.every((k) => k.endsWith('/new'))).toBe(true);
+  });
+
   it('ignores metadata that belongs to a file replaced behind its back', async () => {
     await store.put('m/report.csv', 'old', { contentType: 'text/csv' });
     // A new file (new inode) written by hand over the object: the sidecar no longer describes it.
