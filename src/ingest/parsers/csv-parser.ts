@@ -5,7 +5,7 @@
  * field — is INPUT_INVALID with the file and the line where the offending row starts.
  */
 import { Readable, pipeline } from 'node:stream';
-import { CsvError, parse, type InfoRecord, type Options } from 'csv-parse';
+import { CsvError, Parser } from 'csv-parse';
 import { UserError } from '../../errors.js';
 import { DEFAULT_MAX_FIELD_BYTES, type ParsedRecord, type ParseOptions } from './parsed-record.js';
 
@@ -34,6 +34,45 @@ function lineBreaksIn(fields: readonly string[]): number {
     n += f.match(/\r\n|\r|\n/g)?.length ?? 0;
   }
   return n;
+}
+
+/** A record and the physical line where it starts. */
+interface LocatedRow {
+  line: number;
+  record: string[];
+}
+
+/**
+ * csv-parse's Parser, tagging each record with its start line as it is pushed — synchronously, while
+ * `info` describes exactly that record, and before the stream buffers it (a stream that errors drops
+ * what it buffered, so the bookkeeping must not depend on what the consumer has read). Cheaper than
+ * `on_record`, which builds an info snapshot per record.
+ */
+class LocatingParser extends Parser {
+  /** Line where the last record ended. */
+  lastEnd = 0;
+  /** Empty lines csv-parse had skipped when the last record ended. */
+  lastEmpty = 0;
+  /** Fields of the first record (the header). */
+  headerWidth: number | undefined;
+
+  /** The line where the next record starts, given the empty lines skipped so far. */
+  nextStart(emptyLines: number): number {
+    return this.lastEnd + 1 + (emptyLines - this.lastEmpty);
+  }
+
+  override push(chunk: unknown, encoding?: BufferEncoding): boolean {
+    if (chunk === null) return super.push(null, encoding);
+    const record = chunk as string[];
+    // csv-parse counts the line where a record ends, and `\r\n` inside quotes twice; the start line is
+    // recomputed from the previous record's end and the empty lines skipped since.
+    const line = this.nextStart(this.info.empty_lines);
+    this.lastEnd = line + lineBreaksIn(record);
+    this.lastEmpty = this.info.empty_lines;
+    this.headerWidth ??= record.length;
+    const located: LocatedRow = { line, record };
+    return super.push(located, encoding);
+  }
 }
 
 function delimiterName(d: CsvDelimiter): string {
@@ -82,30 +121,13 @@ export async function* parseCsv(text: AsyncIterable<string>, options: ParseOptio
     }
   }
 
-  let prevEnd = 0;
-  let prevEmpty = 0;
-  let headerWidth: number | undefined;
-  // Runs synchronously as csv-parse completes each record, so the line bookkeeping is current when a
-  // later record fails (the stream drops records it had buffered once it errors).
-  const locate = (record: string[], info: InfoRecord): { line: number; record: string[] } => {
-    // csv-parse reports the line where a record ends and counts `\r\n` inside quotes twice; the
-    // start line is recomputed from the previous record's end and the empty lines skipped since.
-    const start = prevEnd + 1 + (info.empty_lines - prevEmpty);
-    prevEnd = start + lineBreaksIn(record);
-    prevEmpty = info.empty_lines;
-    headerWidth ??= record.length;
-    return { line: start, record };
-  };
-  const csvOptions: Options<{ line: number; record: string[] }, string[]> = {
+  const parser = new LocatingParser({
     delimiter,
     bom: true,
     skip_empty_lines: true,
     max_record_size: maxField,
     relax_column_count: false,
-    on_record: locate,
-  };
-  // csv-parse types `on_record` only for its `columns` overload; the record shape is ours to pick.
-  const parser = parse(csvOptions as unknown as Options);
+  });
   const source = Readable.from(all(), { objectMode: true });
   // Errors surface through the parser's iterator below; the callback only has to exist.
   pipeline(source, parser, () => undefined);
@@ -114,7 +136,7 @@ export async function* parseCsv(text: AsyncIterable<string>, options: ParseOptio
   let keep: number[] = [];
   let rows = 0;
   try {
-    for await (const item of parser as AsyncIterable<{ line: number; record: string[] }>) {
+    for await (const item of parser as AsyncIterable<LocatedRow>) {
       const { record, line: start } = item;
       if (!header) {
         header = record.map((h) => h.trim());
@@ -143,7 +165,7 @@ export async function* parseCsv(text: AsyncIterable<string>, options: ParseOptio
     if (err instanceof UserError) throw err;
     if (err instanceof CsvError) {
       const e = err as CsvError & { empty_lines?: number; record?: unknown[] };
-      const line = prevEnd + 1 + ((typeof e.empty_lines === 'number' ? e.empty_lines : prevEmpty) - prevEmpty);
+      const line = parser.nextStart(typeof e.empty_lines === 'number' ? e.empty_lines : parser.lastEmpty);
       switch (err.code) {
         case 'CSV_RECORD_INCONSISTENT_FIELDS_LENGTH':
         case 'CSV_RECORD_INCONSISTENT_COLUMNS': {
@@ -151,7 +173,7 @@ export async function* parseCsv(text: AsyncIterable<string>, options: ParseOptio
           throw inputInvalid(
             file,
             line,
-            `the row has ${got ?? 'a different number of'} fields but the header has ${headerWidth ?? '?'} (separated by ${delimiterName(delimiter)}); a value containing ${delimiterName(delimiter)} must be quoted`,
+            `the row has ${got ?? 'a different number of'} fields but the header has ${parser.headerWidth ?? '?'} (separated by ${delimiterName(delimiter)}); a value containing ${delimiterName(delimiter)} must be quoted`,
           );
         }
         case 'CSV_QUOTE_NOT_CLOSED':
