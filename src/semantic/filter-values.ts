@@ -71,6 +71,8 @@ export function bindFilterValues(
 function bindValue(member: string, target: FilterTarget, v: ClientValue): BoundValue {
   switch (target) {
     case 'string':
+      // PostgreSQL text cannot hold U+0000 (it fails the statement), so no stored value can match one: refuse it alike on every dialect.
+      if (typeof v === 'string' && v.includes('\u0000')) throw bad(`filter on "${member}": a value may not contain the NUL character (U+0000)`);
       if (typeof v === 'string') return { value: v, type: 'string' };
       if (typeof v === 'number' && Number.isFinite(v)) return { value: String(v), type: 'string' };
       throw bad(`filter on "${member}": expected a string, got ${JSON.stringify(v)}`);

@@ -6,7 +6,7 @@ import { readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { ProblemCollector, type Problem } from '../errors.js';
 import type { Model, SemanticProject } from './types.js';
-import { isValidName, parseModelFile } from './model-file.js';
+import { camelName, isValidName, parseModelFile } from './model-file.js';
 import { formatPath, type YamlPath } from './yaml-locator.js';
 
 type LineAt = (path: YamlPath, at?: 'key' | 'value') => number | undefined;
@@ -63,10 +63,20 @@ export async function loadSemanticProject(projectDir: string): Promise<LoadedSem
   }
 
   const byId = new Map<string, Model>();
+  // GraphQL type names join team and model in PascalCase (social + post_performance → SocialPostPerformance…),
+  // so distinct ids can still meet there (social_a.b and social.a_b); each must be unique.
+  const typeNames = new Map<string, Model>();
   for (const m of models) {
     const first = byId.get(m.id);
-    if (first) problems.add(located(m, lines, ['name'], `model ${m.id} is already defined in ${first.file}`));
-    else byId.set(m.id, m);
+    if (first) {
+      problems.add(located(m, lines, ['name'], `model ${m.id} is already defined in ${first.file}`));
+      continue;
+    }
+    byId.set(m.id, m);
+    const typeName = pascal(m.team) + pascal(m.name);
+    const clash = typeNames.get(typeName);
+    if (clash) problems.add(located(m, lines, ['name'], `models ${m.id} and ${clash.id} (${clash.file}) both become the GraphQL type ${typeName}…; rename one`));
+    else typeNames.set(typeName, m);
   }
   for (const m of byId.values()) checkJoins(m, byId, problems, lines);
 
@@ -110,6 +120,11 @@ export async function assertValidProject(projectDir: string): Promise<SemanticPr
   collector.throwIfAny('MODEL_INVALID', `The semantic models in ${projectDir} are invalid`);
   if (!project) throw new Error('unreachable: no project and no problem');
   return project;
+}
+
+function pascal(name: string): string {
+  const c = camelName(name);
+  return c.charAt(0).toUpperCase() + c.slice(1);
 }
 
 function located(model: Model, lines: ReadonlyMap<Model, LineAt>, path: YamlPath, message: string): Problem {

@@ -33,6 +33,15 @@ export function isValidName(name: unknown): name is string {
   return typeof name === 'string' && NAME_PATTERN.test(name) && !name.includes('__');
 }
 
+/** The camelCase form a name takes in GraphQL (`engagement_rate` → `engagementRate`). */
+export function camelName(name: string): string {
+  return name
+    .split('_')
+    .filter(Boolean)
+    .map((p, i) => (i === 0 ? p : p.charAt(0).toUpperCase() + p.slice(1)))
+    .join('');
+}
+
 const MODEL_KEYS = ['name', 'description', 'table', 'sql', 'grain', 'dimensions', 'measures', 'joins'] as const;
 const DIMENSION_KEYS = ['type', 'sql', 'description'] as const;
 const MEASURE_KEYS = ['type', 'sql', 'numerator', 'denominator', 'time_dimension', 'format', 'description'] as const;
@@ -213,12 +222,21 @@ function buildModel(raw: Raw, report: FileReport, team: string, defaultName: str
 
   // Every name lives in one namespace: they are all fields of the same GraphQL row type.
   const seen = new Map<string, string>();
+  const fields = new Map<string, string>();
   for (const [section, entries] of [['dimensions', dimEntries], ['measures', measureEntries], ['joins', joinEntries]] as const) {
     for (const [n] of entries) {
       if (!isValidName(n)) report.add([section, n], nameMessage(section.slice(0, -1) + ' name', n), 'key');
       const first = seen.get(n);
-      if (first !== undefined) report.add([section, n], `duplicate name "${n}": already used in ${first}`, 'key');
-      else seen.set(n, section);
+      if (first !== undefined) {
+        report.add([section, n], `duplicate name "${n}": already used in ${first}`, 'key');
+        continue;
+      }
+      seen.set(n, section);
+      // Distinct snake_case names can still meet in camelCase (a_b1, a_b_1 → aB1): one GraphQL field.
+      const field = camelName(n);
+      const other = fields.get(field);
+      if (other !== undefined) report.add([section, n], `"${n}" and "${other}" both become the GraphQL field "${field}"; rename one`, 'key');
+      else fields.set(field, n);
     }
   }
 

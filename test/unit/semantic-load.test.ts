@@ -65,6 +65,9 @@ describe('loadSemanticProject on a broken project', () => {
     ['models/social/post_performance.yml', 'dimensions.Post-Type', /not a valid name; expected snake_case/, 8],
     ['models/social/dupes.yml', 'measures.a__b', /must not contain "__"/],
     ['models/Bad-Team', undefined, /team folder "Bad-Team" is not a valid name/],
+    // names that meet in GraphQL's camelCase / PascalCase
+    ['models/social_a/b.yml', 'dimensions.a_b_1', /"a_b_1" and "a_b1" both become the GraphQL field "aB1"/, 6],
+    ['models/social_a/b.yml', 'name', /models social_a.b and social.a_b \(models\/social\/a_b.yml\) both become the GraphQL type SocialAB/, 1],
     // duplicates across dimensions, measures and joins
     ['models/social/post_performance.yml', 'measures.impressions', /duplicate name "impressions": already used in dimensions/, 14],
     ['models/social/dupes.yml', 'measures.total', /duplicate name "total"/],
