@@ -27,18 +27,21 @@ export interface Harness {
   project: SemanticProject;
   /** SQL of every statement the API sent through `warehouse.query`. */
   statements: string[];
+  /** The same statements with their parameters. */
+  calls: Array<{ sql: string; params: readonly unknown[] }>;
   /** Everything the server logged at error level (masked errors are logged here in full). */
   errors: Array<{ msg: string; fields: Record<string, unknown> | undefined }>;
   close(): Promise<void>;
 }
 
 /** Counts `query` calls; everything else goes straight through. */
-function counting(warehouse: Warehouse, statements: string[]): Warehouse {
+function counting(warehouse: Warehouse, statements: string[], calls: Harness['calls']): Warehouse {
   return new Proxy(warehouse, {
     get(target, prop, receiver) {
       if (prop === 'query') {
         return (sql: string, params?: readonly unknown[], options?: Parameters<Warehouse['query']>[2]): Promise<Row[]> => {
           statements.push(sql);
+          calls.push({ sql, params: params ?? [] });
           return target.query(sql, params, options);
         };
       }
@@ -88,12 +91,16 @@ export interface HarnessOptions {
   deps?: Partial<HttpDeps>;
   /** Skips the demo data (tests that need an empty warehouse). */
   empty?: boolean;
+  /** Fills the warehouse instead of the demo generator (golden tests' fixed dataset). */
+  seed?: (warehouse: Warehouse) => Promise<void>;
 }
 
 export async function startHarness(dialect: TestDialect, options: HarnessOptions = {}): Promise<Harness> {
   const raw = await freshWarehouse(dialect);
-  if (!options.empty) await generateDemo(raw, { rows: DEMO_ROWS, seed: DEMO_SEED });
+  if (options.seed) await options.seed(raw);
+  else if (!options.empty) await generateDemo(raw, { rows: DEMO_ROWS, seed: DEMO_SEED });
   const statements: string[] = [];
+  const calls: Harness['calls'] = [];
   const errors: Harness['errors'] = [];
   const log: Logger = {
     debug: () => undefined,
@@ -105,7 +112,7 @@ export async function startHarness(dialect: TestDialect, options: HarnessOptions
     },
     child: () => log,
   };
-  const warehouse = counting(raw, statements);
+  const warehouse = counting(raw, statements, calls);
   const project = await exampleProject();
   const config: Config = loadConfig({ SEXTANT_WAREHOUSE: 'duckdb::memory:', ...options.env });
   const app = await buildHttpServer({
@@ -125,6 +132,7 @@ export async function startHarness(dialect: TestDialect, options: HarnessOptions
     raw,
     project,
     statements,
+    calls,
     errors,
     close: async () => {
       await app.close();
