@@ -9,7 +9,13 @@ import type { JobQueue } from './port.js';
  * The queue of this deployment. Either one records every job it runs in `store`, so the composition
  * root passes no recording events of its own to `start()`.
  */
-export function openJobQueue(config: { redisUrl?: string | undefined }, store: JobStore, options: { logger?: Logger } = {}): JobQueue {
-  if (config.redisUrl) return new BullMqJobQueue({ connection: config.redisUrl, store, logger: options.logger });
+export function openJobQueue(
+  config: { redisUrl?: string | undefined },
+  store: JobStore,
+  options: { logger?: Logger; /** BullMQ only (tests isolate themselves with these). */ queueName?: string; prefix?: string } = {},
+): JobQueue {
+  if (config.redisUrl) {
+    return new BullMqJobQueue({ connection: config.redisUrl, store, logger: options.logger, queueName: options.queueName, prefix: options.prefix });
+  }
   return new LocalJobQueue({ store, logger: options.logger });
 }

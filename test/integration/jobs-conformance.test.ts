@@ -362,6 +362,55 @@ describe.each(ADAPTERS)('JobQueue conformance: %s', (kind) => {
     expect(ticks).toBeLessThanOrEqual(atUnschedule + 1);
   });
 
+  it('replaces a schedule registered again under the same id', async () => {
+    const { queue, events } = await setup();
+    const ticks: number[] = [];
+    queue.handle('RUN_SOURCE', async (ctx) => void ticks.push(ctx.payload.version as number));
+    await queue.start({ concurrency: 1, events });
+    const every = (version: number) => ({ id: 'pull-ga4', everyMs: 100, job: () => ({ id: randomUUID(), type: 'RUN_SOURCE' as const, payload: { version } }) });
+    await queue.schedule(every(1));
+    await until(() => ticks.includes(1));
+    await queue.schedule(every(2));
+    await until(() => ticks.filter((v) => v === 2).length >= 3);
+    await queue.unschedule('pull-ga4');
+    // One tick of the old schedule may have been due already; after the new one fired, only it fires.
+    const firstNew = ticks.indexOf(2);
+    expect(ticks.slice(firstNew).filter((v) => v === 1).length).toBeLessThanOrEqual(1);
+    expect(ticks.slice(firstNew + 2).every((v) => v === 2)).toBe(true);
+  });
+
+  it('records each scheduled tick as a job of its own', async () => {
+    const { queue, events, b } = await setup({ store: true });
+    const store = b.store as JobStore;
+    let ticks = 0;
+    queue.handle('RUN_SOURCE', async () => {
+      ticks++;
+      return { rowsLoaded: 7 };
+    });
+    await queue.start({ concurrency: 1, events });
+    await queue.schedule({ id: 'pull-mailchimp', everyMs: 100, job: () => ({ id: randomUUID(), type: 'RUN_SOURCE', payload: { source: 'mailchimp', team: 'email' } }) });
+    await events.waitFor((e) => e.kind === 'completed' && events.events.filter((x) => x.kind === 'completed').length >= 2);
+    await queue.unschedule('pull-mailchimp');
+    const records = (await store.list({ limit: 50, type: 'RUN_SOURCE', teams: ['email'] })).filter((r) => r.status === 'SUCCEEDED');
+    expect(records.length).toBeGreaterThanOrEqual(2);
+    expect(new Set(records.map((r) => r.id)).size).toBe(records.length);
+    for (const r of records) expect(r).toMatchObject({ source: 'mailchimp', team: 'email', rowsLoaded: 7, payload: { source: 'mailchimp', team: 'email' } });
+    expect(ticks).toBeGreaterThanOrEqual(2);
+  });
+
+  it('returns from close even when a handler ignores its signal', async () => {
+    const { queue, events } = await setup();
+    const started = deferred();
+    queue.handle('INGEST_FILE', async () => {
+      started.resolve();
+      await new Promise(() => undefined);
+    });
+    await queue.start({ concurrency: 1, events });
+    await queue.enqueue(job());
+    await started.promise;
+    await queue.close(100);
+  });
+
   it('rejects a schedule that is neither a valid cron pattern nor an interval', async () => {
     const { queue } = await setup();
     const tick = () => job();
