@@ -306,16 +306,6 @@ describe.each(adapters)('object store conformance: $name', ({ open, byteOrder: l
     expect(await keys(store, 'fail/')).toEqual([]);
   });
 
-  it('ends concurrent puts to one key with one of them, whole', async () => {
-    const bodies = Array.from({ length: 8 }, (_, i) => Buffer.alloc(256 * 1024 + i, i + 1));
-    await Promise.all(bodies.map((body) => store.put('race/same.bin', body)));
-    const got = await readAll(await store.get('race/same.bin'));
-    const winner = bodies.find((b) => b.equals(got));
-    expect(winner).toBeDefined();
-    expect((await store.head('race/same.bin'))?.size).toBe(winner?.length);
-    expect(await keys(store, 'race/')).toEqual(['race/same.bin']);
-  });
-
   it('rejects keys that could escape or that no store can hold, with BAD_USER_INPUT', async () => {
     const bad = ['../escape.txt', 'a/../../b', '/etc/passwd', 'a//b', 'a/', '', '.', 'a/./b', 'nul\u0000byte', 'line\nbreak', 'back\\slash', 'x'.repeat(1025)];
     for (const key of bad) {

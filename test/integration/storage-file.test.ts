@@ -141,6 +141,18 @@ describe('folder object store', () => {
     expect(await keys(store, 'inbox/')).toEqual(['inbox/social/c.csv']);
   });
 
+  it('ends concurrent puts to one key with one of them, whole', async () => {
+    // Folder store only: s3rver writes objects in place (lib/stores/filesystem.js putObject), so
+    // concurrent PUTs of one key interleave there; Amazon S3 documents them as last-writer-wins.
+    const bodies = Array.from({ length: 8 }, (_, i) => Buffer.alloc(256 * 1024 + i, i + 1));
+    await Promise.all(bodies.map((body) => store.put('race/same.bin', body)));
+    const got = await readAll(await store.get('race/same.bin'));
+    const winner = bodies.find((b) => b.equals(got));
+    expect(winner).toBeDefined();
+    expect((await store.head('race/same.bin'))?.size).toBe(winner?.length);
+    expect(await keys(store, 'race/')).toEqual(['race/same.bin']);
+  });
+
   it('lets a reader that opened before an overwrite read the old object whole', async () => {
     const old = Buffer.alloc(1024 * 1024, 1);
     await store.put('r/data.bin', old);

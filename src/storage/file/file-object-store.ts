@@ -48,6 +48,23 @@ function abortReason(signal: AbortSignal): unknown {
   return signal.reason ?? new DOMException('The operation was aborted', 'AbortError');
 }
 
+/**
+ * Flushes a folder's entries, so that a rename survives a power cut as the file's data does
+ * (fsync(2): syncing a file does not persist its directory entry). Best effort: some file systems
+ * refuse to sync a directory, and the object is already in place.
+ */
+async function syncDir(dir: string): Promise<void> {
+  let fh: FileHandle | undefined;
+  try {
+    fh = await open(dir, 'r');
+    await fh.sync();
+  } catch {
+    // Durability is lost only on a power cut; refusing the put would lose the data for sure.
+  } finally {
+    await fh?.close().catch(() => undefined);
+  }
+}
+
 /** Marks an error of the body stream, so that it is not mistaken for a file system error. */
 class BodyError extends Error {
   constructor(override readonly cause: unknown) {
@@ -181,7 +198,9 @@ class FileObjectStore implements ObjectStore {
       const sidecar: Sidecar = { file: fileIdentity(st), etag, ...(contentType === undefined ? {} : { contentType }) };
       await writeFile(metaTmp, JSON.stringify(sidecar));
       await this.renameInto(tmp, path);
-      await this.renameInto(metaTmp, this.metaPathOf(key));
+      // Committed: from here on nothing may fail the put.
+      await syncDir(dirname(path));
+      await this.renameInto(metaTmp, this.metaPathOf(key)).catch(() => rm(metaTmp, { force: true }).catch(() => undefined));
       return { key, size, lastModified: new Date(Number(st.mtimeMs)), etag, ...(contentType === undefined ? {} : { contentType }) };
     } catch (err) {
       await fh?.close().catch(() => undefined);
