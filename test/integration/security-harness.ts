@@ -46,6 +46,8 @@ export interface SecurityServer {
   server: FastifyInstance;
   /** `http://127.0.0.1:<port>` */
   base: string;
+  /** The PostgreSQL database's URL (postgres dialect only), for a second connection. */
+  pgUrl: string | undefined;
   /** POSTs a GraphQL request (JSON) with an optional key as a Bearer token. */
   gql(query: string, options?: { key?: string; variables?: Record<string, unknown>; headers?: Record<string, string> }): Promise<HttpAnswer>;
   /** Any HTTP request to the server. */
@@ -114,6 +116,7 @@ export async function startSecurityServer(options: SecurityServerOptions): Promi
     app,
     server: s,
     base,
+    pgUrl: pg?.url,
     gql: async (query, o = {}) =>
       answer(
         await fetch(`${base}/graphql`, {
