@@ -14,12 +14,13 @@ import { ProblemCollector, UserError } from '../../src/errors.js';
 import { IngestService } from '../../src/ingest/ingest-service.js';
 import { parseTarget, type Target } from '../../src/ingest/targets.js';
 import { JobStore, type JobRecord } from '../../src/jobs/job-store.js';
+import { BullMqJobQueue } from '../../src/jobs/bullmq/bullmq-job-queue.js';
 import { LocalJobQueue } from '../../src/jobs/local/local-job-queue.js';
 import { openFileObjectStore } from '../../src/storage/file/file-object-store.js';
 import type { ObjectStore } from '../../src/storage/port.js';
 import { openS3ObjectStore } from '../../src/storage/s3/s3-object-store.js';
 import type { Warehouse } from '../../src/warehouse/port.js';
-import { testS3 } from '../support/env.js';
+import { testRedisUrl, testS3 } from '../support/env.js';
 import { DIALECTS, freshWarehouse } from '../support/warehouses.js';
 
 const POSTS_YAML = (extra = '') => `
@@ -309,6 +310,48 @@ describe('IngestService with an S3 store', () => {
       await queue.close(1000);
       await warehouse.close();
       await store.close();
+    }
+  });
+});
+
+describe('IngestService with the BullMQ queue (Redis) and PostgreSQL', () => {
+  it('runs uploads as BullMQ jobs: a good file succeeds, a bad row fails once with line and column', async () => {
+    const warehouse = await freshWarehouse('postgres');
+    const dir = await mkdtemp(join(tmpdir(), 'sextant-ingest-bull-'));
+    const store = await openFileObjectStore(dir);
+    const jobs = new JobStore(warehouse);
+    await jobs.init();
+    const queue = new BullMqJobQueue({ connection: testRedisUrl(), queueName: `ingest-${randomUUID()}`, prefix: 'sxt-ingest-test', store: jobs });
+    try {
+      const service = new IngestService({
+        warehouse,
+        store,
+        jobs,
+        queue,
+        targets: new Map([['social_manual_posts', target('social_manual_posts', POSTS_YAML())]]),
+        maxUploadBytes: 1024 * 1024,
+        publicBaseUrl: 'http://sextant.test',
+      });
+      queue.handle('INGEST_FILE', service.handleIngestJob);
+      await queue.start({ concurrency: 2 });
+      const upload = async (body: string): Promise<JobRecord> => {
+        const ticket = await service.createUpload({ target: 'social_manual_posts', filename: 'posts.csv' });
+        await service.receiveUpload({ ...urlParts(ticket.uploadUrl), body: Readable.from([Buffer.from(body)]) });
+        return service.completeUpload(ticket.id);
+      };
+      const good = await upload(CSV);
+      const bad = await upload(BAD_CSV);
+      expect(await finished(jobs, good.id)).toMatchObject({ status: 'SUCCEEDED', rowsRead: 3, rowsLoaded: 3 });
+      const failed = await finished(jobs, bad.id);
+      expect(failed).toMatchObject({ status: 'FAILED', attempts: 1 });
+      expect(failed.errors).toEqual([{ line: 3, column: 'impressions', message: 'expected integer, got "lots"' }]);
+      const [{ n }] = await warehouse.query('SELECT count(*) AS n FROM social.manual_posts');
+      expect(Number(n)).toBe(3);
+    } finally {
+      await queue.close(2000);
+      await warehouse.close();
+      await store.close();
+      await rm(dir, { recursive: true, force: true });
     }
   });
 });
