@@ -165,6 +165,16 @@ describe('team scoping: a social reader key sees nothing of email', () => {
     expect(complete.body.errors?.[0].extensions?.code).toMatch(/^(FORBIDDEN|NOT_FOUND)$/);
   });
 
+  it('in exports, retries and cancels', async () => {
+    const exported = await svc.gql('mutation { exportQuery(query: { model: "email.campaigns", measures: ["sends"] }, format: CSV) { id } }', { key: keys.socialIngest });
+    expect(exported.body.errors?.[0].extensions?.code).toMatch(/^(UNKNOWN_MODEL|FORBIDDEN)$/);
+    for (const op of ['retryJob', 'cancelJob']) {
+      const res = await svc.gql(`mutation { ${op}(id: "${emailJobId}") { id } }`, { key: keys.socialIngest });
+      expect(res.body.errors?.[0].extensions?.code).toMatch(/^(UNKNOWN_JOB|FORBIDDEN)$/);
+    }
+    expect((await svc.app.jobStore.get(emailJobId))?.status).toBe('QUEUED');
+  });
+
   it('in signed upload URLs: a URL whose id or signature was changed is refused', async () => {
     const ticket = await svc.gql('mutation { createUpload(target: "social_manual_posts", filename: "p.csv") { id uploadUrl } }', { key: keys.socialIngest });
     const url = new URL(ticket.body.data.createUpload.uploadUrl as string);
