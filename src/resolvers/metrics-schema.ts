@@ -119,7 +119,7 @@ export function toMetricsRows(result: QueryRunResult): MetricsRow[] {
   });
 }
 
-function modelResolvers(b: ModelBinding, limits: RowLimits): ResolverMap<RequestContext> {
+function modelResolvers(b: ModelBinding): ResolverMap<RequestContext> {
   const n = b.names;
   const row: Record<string, FieldResolver<RequestContext>> = {};
   for (const [field, d] of b.dimensions) {
@@ -208,7 +208,7 @@ export function buildMetricsSchema(project: SemanticProject, teams: readonly str
       teamSdl += `  ${b.fieldName}(where: ${b.names.where}, having: ${b.names.having}, orderBy: [${b.names.orderBy}!], "Rows to return; default ${options.limits.defaultRows}, at most ${options.limits.maxRows}." limit: Int, offset: Int = 0): [${b.names.row}!]!\n`;
       teamResolvers[b.fieldName] = modelField(b, options.limits);
       typeDefs += modelTypeDefs(b);
-      resolvers = { ...resolvers, ...modelResolvers(b, options.limits) };
+      resolvers = { ...resolvers, ...modelResolvers(b) };
     }
     typeDefs += `${teamSdl}}\n\n`;
     resolvers[teamType] = teamResolvers;
