@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadSemanticProject } from '../../src/semantic/load.js';
 import { checkModelColumns } from '../../src/semantic/check-columns.js';
+import { checkModelQueries } from '../../src/semantic/check-queries.js';
 import { planQuery } from '../../src/semantic/planner.js';
 import type { FilterNode, OrderBy, SemanticProject, SemanticQuery, TimeGrain } from '../../src/semantic/types.js';
 import type { ColumnTypeName, ParamType, Row, Warehouse } from '../../src/warehouse/port.js';
@@ -117,6 +118,32 @@ describe.each(DIALECTS)('semantic planner on %s', (dialect) => {
     };
     const problems = await checkModelColumns(broken, describe);
     expect(problems.map((p) => `${p.file} → ${p.path}`)).toEqual(['models/social/post_performance.yml → dimensions.colour.sql', 'models/social/gone.yml → table']);
+  });
+
+  it('has every member of every model accepted by the warehouse, and names the members it rejects', async () => {
+    const run = (sql: string, params: readonly unknown[]): Promise<unknown> => wh.query(sql, params);
+    expect(await checkModelQueries(project, wh.dialect, run)).toEqual([]);
+    const pp = project.models.get('social.post_performance');
+    if (!pp) throw new Error('fixture model missing');
+    const broken: SemanticProject = {
+      teams: project.teams,
+      models: new Map([
+        ...project.models,
+        ['social.post_performance', {
+          ...pp,
+          dimensions: [...pp.dimensions, { name: 'typo', type: 'number', sql: 'likes + coments' }],
+          measures: [...pp.measures, { name: 'first_day', type: 'min', sql: 'metric_date' }],
+        }],
+      ]),
+    };
+    const problems = await checkModelQueries(broken, wh.dialect, run);
+    // PostgreSQL type-checks while planning, so min(date) as a float fails without rows; DuckDB only
+    // fails such a cast when a row reaches it, which a `limit 0` check never gives it.
+    expect(problems.map((p) => `${p.file} → ${p.path}`)).toEqual([
+      'models/social/post_performance.yml → dimensions.typo',
+      ...(dialect === 'postgres' ? ['models/social/post_performance.yml → measures.first_day'] : []),
+    ]);
+    expect(problems[0].message).toMatch(/^the warehouse rejects it: .*coments/i);
   });
 
   it('computes every post measure over the whole table', async () => {
