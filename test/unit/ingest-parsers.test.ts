@@ -64,6 +64,20 @@ describe('CSV parser', () => {
     ]);
   });
 
+  it('reads CR-only and mixed line endings, counting each break once', async () => {
+    expect(await parse('id,v\r1,a\r2,b\r', 'mac.csv')).toEqual([
+      { line: 2, record: { id: '1', v: 'a' } },
+      { line: 3, record: { id: '2', v: 'b' } },
+    ]);
+    const mixed = await parse('id,v\r\n1,"x\ny"\n2,b\r\n\r\n3,c', 'mixed.csv');
+    expect(mixed.map((r) => r.line)).toEqual([2, 4, 6]);
+    // Whatever the chunking, a CRLF split across two chunks is one line break.
+    const crlf = 'id,v\r\n1,a\r\n2,"b\r\nc"\r\n\r\n3,d\r\n';
+    for (let size = 1; size <= 12; size++) {
+      expect((await parse(crlf, 'crlf.csv', {}, size)).map((r) => [r.line, r.record.v])).toEqual([[2, 'a'], [3, 'b\r\nc'], [6, 'd']]);
+    }
+  });
+
   it('decodes UTF-16LE and UTF-16BE with a BOM', async () => {
     const text = 'id,name\n1,Zoë ✓\n';
     const le = Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(text, 'utf16le')]);
@@ -180,6 +194,12 @@ describe('JSON parser', () => {
     expect(formatOfName('x.bin')).toBeUndefined();
     expect(await parse('  [{"a": 1}]', 'upload')).toEqual([{ line: 1, record: { a: 1 } }]);
     expect(await parse('a\n1\n', 'upload')).toEqual([{ line: 2, record: { a: '1' } }]);
+  });
+
+  it('reads JSON with a UTF-8 BOM and UTF-16LE JSON', async () => {
+    const text = '[{"id": 1, "name": "Zoë"}]';
+    expect(await parse(Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(text)]), 'bom.json')).toEqual([{ line: 1, record: { id: 1, name: 'Zoë' } }]);
+    expect(await parse(Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(text, 'utf16le')]), 'le.json')).toEqual([{ line: 1, record: { id: 1, name: 'Zoë' } }]);
   });
 
   it('rejects JSON cut off mid-way', async () => {

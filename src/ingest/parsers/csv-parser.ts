@@ -124,6 +124,8 @@ export async function* parseCsv(text: AsyncIterable<string>, options: ParseOptio
   const parser = new LocatingParser({
     delimiter,
     bom: true,
+    // Files stitched together from several sources mix line endings; any of them ends a record.
+    record_delimiter: ['\r\n', '\n', '\r'],
     skip_empty_lines: true,
     max_record_size: maxField,
     relax_column_count: false,
