@@ -136,6 +136,23 @@ describe.each(DIALECTS)('typed metrics on %s', (dialect) => {
     }
   });
 
+  it('returns hour buckets as ISO UTC timestamps with sums per hour', async () => {
+    const sent = await h.raw.query('select send_time, emails_sent from email.campaign_daily where send_time is not null');
+    const expected = new Map<string, number>();
+    for (const r of sent) {
+      const d = new Date(String(r.send_time).replace(' ', 'T').replace(/(T\d{2}:\d{2}:\d{2}(\.\d+)?)$/, '$1Z'));
+      d.setUTCMinutes(0, 0, 0);
+      const hour = `${d.toISOString().slice(0, 19)}Z`;
+      expected.set(hour, (expected.get(hour) ?? 0) + Number(r.emails_sent ?? 0));
+    }
+    expect(expected.size).toBeGreaterThan(1);
+    const res = await gql(h.app, `{ email { campaigns(orderBy: [{ sendDate: ASC }], limit: 50000) { sendDate(grain: HOUR) sends } } }`);
+    expect(res.body.errors).toBeUndefined();
+    const rows = (res.body.data!.email as { campaigns: Array<{ sendDate: string | null; sends: number }> }).campaigns.filter((r) => r.sendDate !== null);
+    for (const r of rows) expect(r.sendDate).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:00:00Z$/);
+    expect(new Map(rows.map((r) => [r.sendDate!, r.sends]))).toEqual(expected);
+  });
+
   it('reports cache hits in extensions.sextant and serves a repeated question from the cache', async () => {
     const q = `{ social { postPerformance(where: { platform: { equals: "instagram" } }) { postType posts } } }`;
     const first = await gql(h.app, q);
