@@ -142,4 +142,5 @@ async function isDirectory(p: string): Promise<boolean> {
   }
 }
 
+/** Re-exported for the composition root, which checks the loaded project against the warehouse. */
 export { checkModelColumns, type DescribeColumns } from './check-columns.js';

@@ -5,8 +5,10 @@
  * plain column, and (3) refuse a second statement (`;`) inside a model's SQL.
  */
 
+/** What a token is: literals, identifiers (`word`, or `quoted`), punctuation, or what carries no meaning. */
 export type SqlTokenKind = 'space' | 'comment' | 'string' | 'quoted' | 'number' | 'word' | 'punct';
 
+/** One token, with its exact text so that tokens join back into the original SQL. */
 export interface SqlToken {
   kind: SqlTokenKind;
   text: string;
