@@ -144,7 +144,7 @@ describe('S3 object store', () => {
     const client = rawClient();
     clients.push(client);
     const { bucket } = testS3();
-    await client.send(new PutObjectCommand({ Bucket: bucket, Key: `${prefix}/inbox/social/`, Body: '' }));
+    await client.send(new PutObjectCommand({ Bucket: bucket, Key: `${prefix}/inbox/social/`, Body: Buffer.alloc(0), ContentLength: 0 }));
     await store.put('inbox/social/posts.csv', 'p');
     expect(await keys(store, 'inbox/')).toEqual(['inbox/social/posts.csv']);
   });
