@@ -4,6 +4,9 @@
  * handlers and schedules), or both, per SEXTANT_ROLE. SIGINT/SIGTERM shut down gracefully.
  */
 import { once } from 'node:events';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parse, print } from 'graphql';
 import { loadConfig, EXAMPLE_PROJECT } from '../config/env.js';
 import { openApp, type App } from '../app.js';
 import { createLogger } from '../log.js';
@@ -15,17 +18,11 @@ import { buildHttpDeps } from '../services.js';
 import { DEFAULT_DEMO_ROWS } from './demo.js';
 import { createProgressBar } from './progress-bar.js';
 
-const FIRST_QUERY = `{
-  social {
-    postPerformance(where: { metricDate: { gte: "2026-01-01", lt: "2026-04-01" } }) {
-      metricDate(grain: MONTH)
-      platform
-      impressions
-      engagements
-      engagementRate
-    }
-  }
-}`;
+/** A project may ship the query its users should try first; the example project does. */
+function firstQuery(projectDir: string): string | undefined {
+  const file = join(projectDir, 'queries', 'first-query.graphql');
+  return existsSync(file) ? print(parse(readFileSync(file, 'utf8'))) : undefined;
+}
 
 /** Registers the job handlers and schedules of the worker role, and starts taking jobs. */
 async function startWorker(app: App): Promise<void> {
@@ -87,7 +84,8 @@ export async function serveCommand(_args: string[]): Promise<number> {
           ? '  access:   no API key exists, so only this machine (loopback) is served, without keys. Create one with `npx sextant keys create --role admin`.'
           : '  access:   every request needs an API key (Bearer, Basic password, or ?api_key=).',
       );
-      console.log(`\nA first query to paste:\n\n${FIRST_QUERY}\n`);
+      const first = firstQuery(config.projectDir);
+      if (first) console.log(`\nA first query to paste:\n\n${first}\n`);
     } else {
       console.log(`Sextant worker running (concurrency ${config.workerConcurrency}).`);
     }
