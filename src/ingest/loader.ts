@@ -7,16 +7,8 @@
 import { UserError } from '../errors.js';
 import type { ObjectStore } from '../storage/port.js';
 import type { ColumnTypeName, MergeResult, SqlValue, TableColumn, TableSpec, Warehouse } from '../warehouse/port.js';
-import {
-  RecordConverter,
-  columnNameForField,
-  formatRowError,
-  isMissing,
-  normaliseField,
-  sourceFieldOf,
-  type EvolvedColumn,
-  type RowError,
-} from './convert.js';
+import { RecordConverter, columnNameForField, formatRowError, sourceFieldOf, type EvolvedColumn, type RowError } from './convert.js';
+import { isMissing, normaliseField } from './convert-value.js';
 import { parseRecords, type InputFormat } from './parsers/parse-records.js';
 import type { ParsedRecord } from './parsers/parsed-record.js';
 import { LINEAGE_COLUMNS, tableSpecOf, type Target } from './targets.js';

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Document } from 'yaml';
 import { ProblemCollector, type Problem } from '../errors.js';
 import { COLUMN_TYPES, type ColumnTypeName, type SqlValue, type TableSpec } from '../warehouse/port.js';
-import { convertValue, normaliseField } from './convert.js';
+import { convertValue, normaliseField } from './convert-value.js';
 
 export const ON_ERROR_MODES = ['reject', 'skip'] as const;
 /** What a bad row does: `reject` fails the whole file, `skip` loads the good rows and lists the bad. */

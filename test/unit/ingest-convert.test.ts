@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ProblemCollector } from '../../src/errors.js';
-import { RecordConverter, columnNameForField, convertValue, formatRowError } from '../../src/ingest/convert.js';
+import { RecordConverter, columnNameForField, formatRowError } from '../../src/ingest/convert.js';
+import { convertValue } from '../../src/ingest/convert-value.js';
 import { parseTarget, type Target } from '../../src/ingest/targets.js';
 
 function target(columns: string, extra = ''): Target {
