@@ -42,7 +42,8 @@ describe('sending a key', () => {
   });
 
   it('answers 401 UNAUTHENTICATED with a Basic challenge without a key, or with a bad one', async () => {
-    for (const headers of [{}, { authorization: 'Bearer sx_000000000000_' + 'A'.repeat(43) }, { authorization: basic('u', 'guess') }]) {
+    const variants: Array<Record<string, string>> = [{}, { authorization: 'Bearer sx_000000000000_' + 'A'.repeat(43) }, { authorization: basic('u', 'guess') }];
+    for (const headers of variants) {
       const res = await post('/graphql', headers);
       expect(res.status).toBe(401);
       expect(res.headers.get('www-authenticate')).toMatch(/^Basic realm="sextant"/);
