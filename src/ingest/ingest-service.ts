@@ -9,7 +9,7 @@ import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { Readable } from 'node:stream';
-import { assertCan, type Principal } from '../auth/principal.js';
+import { assertCan, can, type Principal } from '../auth/principal.js';
 import { UserError, isUserError } from '../errors.js';
 import { jobErrorsOf, type JobPatch, type JobRecord, type JobStore } from '../jobs/job-store.js';
 import type { JobContext, JobHandler, JobQueue } from '../jobs/port.js';
@@ -300,6 +300,15 @@ export class IngestService {
     const target = this.target(input.target);
     if (input.principal) assertCan(input.principal, 'ingest', teamOfTarget(target));
     const key = assertObjectKey(input.key);
+    if (input.principal && input.principal.teams !== '*') {
+      // Keys carry no team: a team-scoped key may only load files kept for a target of its own teams
+      // (their inbox or raw inputs), or it could copy another team's raw files into its tables.
+      const [area, owner] = key.split('/');
+      const ownerTarget = owner === undefined ? undefined : this.#targets.get(owner);
+      if (!(area === 'inbox' || area === 'raw') || !ownerTarget || !can(input.principal, 'ingest', teamOfTarget(ownerTarget))) {
+        throw new UserError('FORBIDDEN', `this API key may only ingest objects under inbox/<target>/ or raw/<target>/ for targets of its teams, not "${key}"`);
+      }
+    }
     if (!(await this.#store.head(key))) throw new UserError('NOT_FOUND', `no object "${key}" in the object store`);
     return this.#createJob({ target, key, filename: basename(key), createdBy: input.createdBy ?? input.principal?.keyId ?? null });
   }

@@ -238,6 +238,15 @@ describe.each(DIALECTS)('IngestService on %s', (dialect) => {
     expect((await failure(service.ingestObject({ target: 'social_manual_posts', key: '../etc/passwd' }))).code).toBe('BAD_USER_INPUT');
     await store.put('raw/social_manual_posts/x/a.csv', CSV);
     expect((await failure(service.ingestObject({ target: 'social_manual_posts', key: 'raw/social_manual_posts/x/a.csv', principal: WEB_INGEST }))).code).toBe('FORBIDDEN');
+    expect((await service.ingestObject({ target: 'social_manual_posts', key: 'raw/social_manual_posts/x/a.csv', principal: SOCIAL_INGEST })).status).toBe('QUEUED');
+    // A social key cannot pull another team's raw file (or one outside raw/ and inbox/) into its table.
+    await store.put('raw/web_sessions/x/secret.csv', CSV);
+    await store.put('exports/x.csv', CSV);
+    const web = make([target('social_manual_posts', POSTS_YAML()), target('web_sessions', POSTS_YAML().replace('social.manual_posts', 'web.sessions'))]);
+    expect((await failure(web.ingestObject({ target: 'social_manual_posts', key: 'raw/web_sessions/x/secret.csv', principal: SOCIAL_INGEST }))).code).toBe('FORBIDDEN');
+    expect((await failure(web.ingestObject({ target: 'social_manual_posts', key: 'exports/x.csv', principal: SOCIAL_INGEST }))).code).toBe('FORBIDDEN');
+    const admin: Principal = { keyId: 'admin', role: 'admin', teams: '*' };
+    expect((await web.ingestObject({ target: 'social_manual_posts', key: 'exports/x.csv', principal: admin })).status).toBe('QUEUED');
   });
 
   it('ingests a local file in-process, keeping it in the store first', async () => {
