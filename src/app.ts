@@ -16,6 +16,7 @@ import { KeyStore } from './auth/key-store.js';
 import { IngestService } from './ingest/ingest-service.js';
 import { tableSpecOf } from './ingest/targets.js';
 import { checkModelColumns } from './semantic/load.js';
+import { checkModelQueries } from './semantic/check-queries.js';
 import { ProblemCollector } from './errors.js';
 
 export interface App {
@@ -63,6 +64,10 @@ export async function openApp(options: OpenAppOptions = {}): Promise<App> {
       const problems = new ProblemCollector();
       const describe = async (table: string) => (await warehouse.describeTable(table))?.map((c) => c.name);
       for (const p of await checkModelColumns(project.semantic, describe)) problems.add(p);
+      // Columns first (clear messages); once they exist, the warehouse compiles every member (limit 0).
+      if (problems.empty) {
+        for (const p of await checkModelQueries(project.semantic, warehouse.dialect, (sql, params) => warehouse.query(sql, params))) problems.add(p);
+      }
       problems.throwIfAny('MODEL_INVALID', `The project ${config.projectDir} does not match the warehouse`);
     }
 
