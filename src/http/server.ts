@@ -56,7 +56,7 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance &
       onQuery: (e) => metrics.warehouseDuration.observe({ model: e.model, outcome: e.ok ? 'ok' : 'error' }, e.durationMs / 1000),
     });
   const limits = { defaultRows: config.limits.defaultRows, maxRows: config.limits.maxRows };
-  const registry = new SchemaRegistry({ project: deps.project, warehouse: deps.warehouse, limits, operations: deps.operations });
+  const registry = new SchemaRegistry({ project: deps.project, runner, limits, operations: deps.operations });
   const authenticate = deps.authenticate ?? (async () => LOOPBACK_PRINCIPAL);
 
   const app: FastifyInstance = Fastify({ bodyLimit: config.limits.maxBodyBytes, logger: false, genReqId: () => randomUUID() });

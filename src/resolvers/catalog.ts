@@ -3,7 +3,7 @@
  * descriptions, joins — and how fresh each model's table is (`lastLoadedAt`, the latest `_loaded_at`).
  */
 import type { Model, SemanticProject } from '../semantic/types.js';
-import type { Warehouse } from '../warehouse/port.js';
+import type { QueryRunner } from './query-runner.js';
 import { camelCase } from './names.js';
 import type { RequestContext } from './request-context.js';
 import type { FieldResolver, ResolverMap } from './resolver-map.js';
@@ -16,12 +16,15 @@ const LOADED_AT = '_loaded_at';
  * The latest `_loaded_at` of a model's table, or null when the model reads SQL rather than a table,
  * the table has no such column (it was not loaded by Sextant) or it is empty.
  */
-export async function lastLoadedAt(warehouse: Warehouse, model: Model): Promise<string | null> {
+export async function lastLoadedAt(runner: Pick<QueryRunner, 'warehouse' | 'cachedQuery'>, model: Model): Promise<string | null> {
   if (!model.table) return null;
+  const warehouse = runner.warehouse;
   const columns = await warehouse.describeTable(model.table);
   if (!columns?.some((c) => c.name === LOADED_AT)) return null;
   const d = warehouse.dialect;
-  const rows = await warehouse.query(`SELECT max(${d.quoteIdent(LOADED_AT)}) AS ${d.quoteIdent('v')} FROM ${d.quoteTable(model.table)}`);
+  // Cached like metrics and dropped by the same invalidation after a load: a max() over a large
+  // table is not free, and the catalog is read often (the query page asks it on every load).
+  const rows = await runner.cachedQuery(`SELECT max(${d.quoteIdent(LOADED_AT)}) AS ${d.quoteIdent('v')} FROM ${d.quoteTable(model.table)}`, [], [model.table]);
   const v = rows[0]?.v;
   return v === null || v === undefined ? null : String(v);
 }
@@ -46,7 +49,7 @@ function catalogModel(model: Model) {
 type CatalogModelValue = ReturnType<typeof catalogModel>;
 
 /** Resolvers of `Query.catalog` and its freshness field. */
-export function catalogResolvers(project: SemanticProject, warehouse: Warehouse): ResolverMap<RequestContext> {
+export function catalogResolvers(project: SemanticProject, runner: Pick<QueryRunner, 'warehouse' | 'cachedQuery'>): ResolverMap<RequestContext> {
   const catalog = (_parent: unknown, _args: unknown, ctx: RequestContext) => {
     const teams = ctx.teams
       .map((team) => ({ name: team, fieldName: camelCase(team), models: teamModels(project, team).map(catalogModel) }))
@@ -55,6 +58,6 @@ export function catalogResolvers(project: SemanticProject, warehouse: Warehouse)
   };
   return {
     Query: { catalog: catalog as FieldResolver<RequestContext> },
-    CatalogModel: { lastLoadedAt: ((parent: CatalogModelValue) => lastLoadedAt(warehouse, parent.source)) as FieldResolver<RequestContext> },
+    CatalogModel: { lastLoadedAt: ((parent: CatalogModelValue) => lastLoadedAt(runner, parent.source)) as FieldResolver<RequestContext> },
   };
 }

@@ -108,12 +108,14 @@ function dimensionValue(row: MetricsRow, member: string, dimension: Dimension, g
 
 /** Warehouse rows of a planned query → rows keyed by {@link columnKey}. */
 export function toMetricsRows(result: QueryRunResult): MetricsRow[] {
-  const columns = result.planned.columns.map((c) => ({ from: c.key, to: columnKey(c.name, c.grain), measure: c.kind === 'measure' }));
+  // Measures and number dimensions leave as JSON numbers whatever the driver returned (PostgreSQL's
+  // numeric and bigint arrive as strings unless parsed), so every face sees the same types.
+  const columns = result.planned.columns.map((c) => ({ from: c.key, to: columnKey(c.name, c.grain), numeric: c.kind === 'measure' || c.type === 'number' }));
   return result.rows.map((row: Row) => {
     const out = new Map<string, SqlValue>();
     for (const c of columns) {
       const value = row[c.from];
-      out.set(c.to, c.measure ? toNumber(value) : (value ?? null));
+      out.set(c.to, c.numeric ? toNumber(value) : (value ?? null));
     }
     return out;
   });

@@ -79,6 +79,20 @@ export class QueryRunner {
     return { planned, rows, cacheHit: false, computedAt };
   }
 
+  /**
+   * Runs a statement the caller built itself (the catalog's freshness), through the same cache:
+   * `tables` are the tables it reads, so a load invalidates it like any metrics answer.
+   */
+  async cachedQuery(sql: string, params: readonly unknown[], tables: readonly string[]): Promise<Row[]> {
+    const key = ResultCache.key(sql, params);
+    const cached = this.cache?.get(key);
+    if (cached) return cached.rows;
+    const version = this.cache?.version(tables) ?? 0;
+    const rows = await this.warehouse.query(sql, params, this.timeoutMs === undefined ? undefined : { timeoutMs: this.timeoutMs });
+    this.cache?.set(key, tables, { rows, computedAt: new Date() }, version);
+    return rows;
+  }
+
   private async execute(model: string, planned: PlannedQuery, key: string): Promise<{ rows: Row[]; computedAt: Date }> {
     const version = this.cache?.version(planned.tables) ?? 0;
     const started = performance.now();

@@ -9,11 +9,11 @@ import { makeExecutableSchema, type IExecutableSchemaDefinition } from '@graphql
 import type { GraphQLSchema } from 'graphql';
 import { REPO_ROOT } from '../config/env.js';
 import type { SemanticProject } from '../semantic/types.js';
-import type { Warehouse } from '../warehouse/port.js';
 import { catalogResolvers } from './catalog.js';
 import { genericMetricsResolvers } from './generic-metrics.js';
 import { buildMetricsSchema } from './metrics-schema.js';
 import { operationsResolvers, type OperationsServices } from './operations.js';
+import type { QueryRunner } from './query-runner.js';
 import type { RowLimits } from './query-limits.js';
 import type { RequestContext } from './request-context.js';
 import { mergeResolvers, type ResolverMap } from './resolver-map.js';
@@ -32,7 +32,8 @@ const TimeGrain = { HOUR: 'hour', DAY: 'day', WEEK: 'week', MONTH: 'month', QUAR
 
 export interface SchemaRegistryOptions {
   project: SemanticProject;
-  warehouse: Warehouse;
+  /** Reads the catalog's freshness (through the result cache). */
+  runner: Pick<QueryRunner, 'warehouse' | 'cachedQuery'>;
   limits: RowLimits;
   operations: OperationsServices;
 }
@@ -47,7 +48,7 @@ export class SchemaRegistry {
     this.common = mergeResolvers<RequestContext>(
       { Date: DateScalar, DateTime: DateTimeScalar, TimeValue: TimeValueScalar, JSON: JsonScalar, TimeGrain },
       genericMetricsResolvers(options.project, options.limits),
-      catalogResolvers(options.project, options.warehouse),
+      catalogResolvers(options.project, options.runner),
       operationsResolvers({ services: options.operations, project: options.project, limits: options.limits }),
     );
   }

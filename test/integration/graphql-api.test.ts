@@ -106,6 +106,19 @@ describe.each(DIALECTS)('metrics, catalog and scoping on %s', (dialect) => {
     expect(post.lastLoadedAt).toBe(new Date(`${String(v).replace(' ', 'T').replace(/Z?$/, 'Z')}`).toISOString());
   });
 
+  it('reads freshness through the result cache, again after a load invalidates the table', async () => {
+    const q = `{ catalog { models { id lastLoadedAt } } }`;
+    const maxOf = () => h.statements.filter((s) => /max\("_loaded_at"\)/.test(s) && s.includes('"post_daily"')).length;
+    await gql(h.app, q);
+    const before = maxOf();
+    const again = await gql(h.app, q);
+    expect(again.body.errors).toBeUndefined();
+    expect(maxOf()).toBe(before);
+    h.app.sextant.resultCache.invalidateTables(['social.post_daily']);
+    await gql(h.app, q);
+    expect(maxOf()).toBe(before + 1);
+  });
+
   it('shows a social reader only social: no email types in introspection, email models unknown', async () => {
     const res = await gql(h.app, `{ __schema { types { name } queryType { fields { name } } } }`, undefined, asSocial);
     expect(res.body.errors).toBeUndefined();

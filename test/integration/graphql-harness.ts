@@ -15,7 +15,7 @@ import type { Row, Warehouse } from '../../src/warehouse/port.js';
 import { freshWarehouse, type TestDialect } from '../support/warehouses.js';
 
 /** Demo rows of every harness: small, fixed, so numbers are the same on every run. */
-export const DEMO_ROWS = 3000;
+export const DEMO_ROWS = 20_000;
 export const DEMO_SEED = 7;
 
 export interface Harness {

@@ -69,7 +69,7 @@ function setup() {
   };
   const warehouse = { dialect: duckdbDialect, query: async () => [] } as unknown as Warehouse;
   const runner = new QueryRunner({ project, warehouse, plan });
-  const registry = new SchemaRegistry({ project, warehouse, limits: { defaultRows: 1000, maxRows: 5000 }, operations: NO_OPERATIONS });
+  const registry = new SchemaRegistry({ project, runner, limits: { defaultRows: 1000, maxRows: 5000 }, operations: NO_OPERATIONS });
   const run = async (source: string, variableValues?: Record<string, unknown>, teams: readonly string[] = ['email', 'social']) =>
     graphql({
       schema: registry.schemaFor(teams),
