@@ -4,7 +4,7 @@
  * failing and skipping loads, local files, the inbox and access checks. DuckDB and PostgreSQL.
  */
 import { randomUUID } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -190,6 +190,8 @@ describe.each(DIALECTS)('IngestService on %s', (dialect) => {
     const declared = await failure(small.receiveUpload({ id, sig, exp, body: Readable.from([Buffer.from('x')]), contentLength: 5000 }));
     expect(declared.code).toBe('PAYLOAD_TOO_LARGE');
     expect(await keys(store, '')).toEqual([]);
+    // Not even a temporary file is left in the store's folder.
+    expect((await readdir(join(dir, 'objects'), { recursive: true, withFileTypes: true })).filter((e) => e.isFile()).map((e) => e.name)).toEqual([]);
     const nothing = await failure(small.completeUpload(ticket.id));
     expect(nothing.code).toBe('INPUT_INVALID');
     expect(nothing.message).toMatch(/nothing was uploaded/);
