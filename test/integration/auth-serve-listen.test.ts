@@ -1,0 +1,100 @@
+/**
+ * SPEC §5 at the command line: with no key, `sextant serve` refuses to listen beyond loopback and says
+ * why; `sextant keys create` prints a key once; then the service listens on every interface and asks
+ * for that key. Runs the real CLI (src/main.ts through tsx) as child processes.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const ROOT = join(import.meta.dirname, '..', '..');
+const TSX = join(ROOT, 'node_modules', 'tsx', 'dist', 'cli.mjs');
+
+let dir: string;
+let env: NodeJS.ProcessEnv;
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'sextant-serve-'));
+  env = {
+    PATH: process.env.PATH,
+    HOME: process.env.HOME,
+    SEXTANT_WAREHOUSE: `duckdb:${join(dir, 'warehouse.duckdb')}`,
+    SEXTANT_OBJECT_STORE: `file:${join(dir, 'objects')}`,
+    SEXTANT_DEMO: 'off',
+    SEXTANT_LOG_LEVEL: 'error',
+    PORT: '0',
+  };
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+function start(args: string[], extraEnv: Record<string, string> = {}): { child: ChildProcess; output: () => string; exit: Promise<number | null> } {
+  const child = spawn(process.execPath, [TSX, join(ROOT, 'src', 'main.ts'), ...args], { cwd: dir, env: { ...env, ...extraEnv }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout?.on('data', (b: Buffer) => (out += b.toString()));
+  child.stderr?.on('data', (b: Buffer) => (out += b.toString()));
+  const exit = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+  return { child, output: () => out, exit };
+}
+
+async function run(args: string[], extraEnv: Record<string, string> = {}): Promise<{ code: number | null; output: string }> {
+  const p = start(args, extraEnv);
+  const code = await p.exit;
+  return { code, output: p.output() };
+}
+
+describe('sextant serve and keys', () => {
+  it('refuses to listen beyond loopback while no key exists, and says why', async () => {
+    const { code, output } = await run(['serve'], { HOST: '0.0.0.0' });
+    expect(code).toBe(1);
+    expect(output).toMatch(/no API key exists: Sextant only serves loopback until you create one with `sextant keys create/);
+  });
+
+  it('creates a key once, lists it without the secret, then serves every interface and wants the key', async () => {
+    const created = await run(['keys', 'create', '--role', 'reader', '--team', 'social', '--name', 'excel']);
+    expect(created.code).toBe(0);
+    const key = /sx_[0-9a-f]{12}_[A-Za-z0-9_-]{43}/.exec(created.output)?.[0];
+    expect(key).toBeDefined();
+    expect(created.output).toMatch(/cannot be shown again/);
+
+    const listed = await run(['keys', 'list']);
+    expect(listed.code).toBe(0);
+    expect(listed.output).toMatch(/reader\s+social\s+active/);
+    expect(listed.output).not.toContain(key!.slice(16));
+
+    const bad = await run(['keys', 'create', '--role', 'reader', '--team', 'finance']);
+    expect(bad.code).toBe(1);
+    expect(bad.output).toMatch(/unknown team "finance"/);
+
+    const serve = start(['serve'], { HOST: '0.0.0.0' });
+    try {
+      const url = await new Promise<string>((resolve, reject) => {
+        const timer = setInterval(() => {
+          const m = /GraphQL:\s+(http:\/\/\S+\/graphql)/.exec(serve.output());
+          if (m) {
+            clearInterval(timer);
+            resolve(m[1]);
+          }
+        }, 50);
+        void serve.exit.then((code) => {
+          clearInterval(timer);
+          reject(new Error(`serve exited with ${code}: ${serve.output()}`));
+        });
+      });
+      expect(serve.output()).toMatch(/every request needs an API key/);
+      const port = new URL(url).port;
+      const ask = (headers: Record<string, string>) =>
+        fetch(`http://127.0.0.1:${port}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify({ query: '{ catalog { teams { name } } }' }) });
+      expect((await ask({})).status).toBe(401);
+      const ok = await ask({ authorization: `Bearer ${key}` });
+      expect(ok.status).toBe(200);
+      expect(await ok.json()).toEqual({ data: { catalog: { teams: [{ name: 'social' }] } } });
+    } finally {
+      serve.child.kill('SIGTERM');
+      await serve.exit;
+    }
+  });
+});
