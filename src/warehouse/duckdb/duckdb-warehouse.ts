@@ -6,7 +6,7 @@
 import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
-import { DuckDBInstance, type DuckDBConnection, type DuckDBResult } from '@duckdb/node-api';
+import { DuckDBInstance, ResultReturnType, type DuckDBConnection, type DuckDBResult } from '@duckdb/node-api';
 import { UserError } from '../../errors.js';
 import type {
   ColumnTypeName,
@@ -23,7 +23,7 @@ import type {
 import { checkTableSpec, mergeColumns, quoteIdent, splitTable } from '../sql.js';
 import { ConnectionPool } from './connection-pool.js';
 import { duckdbDialect } from './dialect.js';
-import { queryTimeout, translateDuckDbError, type DuckDbOperation } from './errors.js';
+import { queryTimeout, translateDuckDbError, translateOpenError, type DuckDbOperation } from './errors.js';
 import { rowsFromChunk, toDuckDbParam, toStageText } from './values.js';
 
 const DEFAULT_POOL_SIZE = 4;
@@ -119,6 +119,8 @@ class WriteLock {
 }
 
 async function readAll(result: DuckDBResult): Promise<Row[]> {
+  // DML answers a one-row "Count" result in DuckDB and no rows in PostgreSQL; the port says no rows.
+  if (result.returnType !== ResultReturnType.QUERY_RESULT) return [];
   const names = result.deduplicatedColumnNames();
   const rows: Row[] = [];
   for (;;) {
@@ -186,11 +188,12 @@ class DuckDbWarehouse implements Warehouse {
       for (;;) {
         const chunk = await guard.step(() => result.fetchChunk());
         if (!chunk || chunk.rowCount === 0) break;
-        for (const row of rowsFromChunk(chunk, names)) batch.push(row);
-        while (batch.length >= batchSize) {
-          const full = batch.length === batchSize ? batch : batch.slice(0, batchSize);
-          batch = batch.length === batchSize ? [] : batch.slice(batchSize);
-          yield full;
+        for (const row of rowsFromChunk(chunk, names)) {
+          batch.push(row);
+          if (batch.length === batchSize) {
+            yield batch;
+            batch = [];
+          }
         }
       }
       if (batch.length > 0) yield batch;
@@ -355,6 +358,7 @@ class DuckDbWarehouse implements Warehouse {
 
   private async appendRows(conn: DuckDBConnection, stage: string, input: MergeInput, width: number): Promise<void> {
     const appender = await conn.createAppender(stage, 'main', 'temp');
+    let appended = false;
     try {
       let seq = 0;
       for await (const row of input.rows) {
@@ -372,8 +376,14 @@ class DuckDbWarehouse implements Warehouse {
         if (seq % APPEND_YIELD_EVERY === 0) await yieldToEventLoop();
       }
       appender.flushSync();
+      appended = true;
     } finally {
-      appender.closeSync();
+      try {
+        appender.closeSync();
+      } catch (err) {
+        // After a failure the staged rows are dropped anyway; report the first error, not this one.
+        if (appended) throw err;
+      }
     }
   }
 }
@@ -384,6 +394,9 @@ class DuckDbWarehouse implements Warehouse {
  */
 export async function openDuckDbWarehouse(path: string, options: WarehouseOptions): Promise<Warehouse> {
   if (path !== ':memory:') await mkdir(dirname(path), { recursive: true });
-  const instance = await DuckDBInstance.create(path);
-  return new DuckDbWarehouse(instance, options);
+  try {
+    return new DuckDbWarehouse(await DuckDBInstance.create(path), options);
+  } catch (err) {
+    throw translateOpenError(err, path);
+  }
 }

@@ -36,3 +36,14 @@ export function translateDuckDbError(err: unknown, operation: DuckDbOperation, t
   }
   return err;
 }
+
+/**
+ * Translates a failure to open the database file. DuckDB allows one writing process per file, and a
+ * second `sextant serve` (or a `sextant ingest` beside a running service) is the usual cause.
+ */
+export function translateOpenError(err: unknown, path: string): unknown {
+  if (err instanceof Error && /Could not set lock on file/i.test(err.message)) {
+    return new UserError('CONFIG_INVALID', `The DuckDB warehouse ${path} is in use by another process (DuckDB allows one writer per file); stop the other process, or point SEXTANT_WAREHOUSE at another file or at PostgreSQL.`, { cause: err });
+  }
+  return err;
+}

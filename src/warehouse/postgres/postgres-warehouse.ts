@@ -34,6 +34,7 @@ import { sextantPgTypes } from './type-parsers.js';
 
 const DEFAULT_POOL_SIZE = 10;
 const DEFAULT_BATCH_SIZE = 5_000;
+const CONNECT_TIMEOUT_MS = 10_000;
 /** Sequence column of a staging table: orders in-batch duplicates so that the last occurrence wins. */
 const SEQ = '__sextant_seq';
 
@@ -111,7 +112,14 @@ class PostgresWarehouse implements Warehouse {
     options: WarehouseOptions,
   ) {
     this.timeoutMs = options.statementTimeoutMs;
-    this.pool = new pg.Pool({ ...config, max: options.poolSize ?? DEFAULT_POOL_SIZE, types: sextantPgTypes });
+    this.pool = new pg.Pool({
+      ...config,
+      max: options.poolSize ?? DEFAULT_POOL_SIZE,
+      types: sextantPgTypes,
+      // Without these an unreachable server hangs a connect (and /health/ready) forever.
+      connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
+      keepAlive: true,
+    });
     // An idle connection that the server drops (restart, pg_terminate_backend) is reported here; the
     // pool has already discarded it and the next acquire reconnects. Without a listener Node would crash.
     this.pool.on('error', () => undefined);
@@ -258,7 +266,7 @@ class PostgresWarehouse implements Warehouse {
 
   /** Asks the server to cancel what `pid` runs, over a separate connection (the pool may be full). */
   private async cancelBackend(pid: number): Promise<void> {
-    const client = new pg.Client(this.config);
+    const client = new pg.Client({ ...this.config, connectionTimeoutMillis: CONNECT_TIMEOUT_MS });
     client.on('error', () => undefined);
     try {
       await client.connect();
