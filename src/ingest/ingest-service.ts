@@ -44,6 +44,7 @@ export const DEFAULT_UPLOAD_TTL_SECONDS = 3600;
 /** Attempts of an ingestion job: bad input fails at once (UserError), a database hiccup is retried. */
 const INGEST_ATTEMPTS = 3;
 
+/** What an {@link IngestService} is built from. */
 export interface IngestServiceOptions {
   warehouse: Warehouse;
   store: ObjectStore;

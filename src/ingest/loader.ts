@@ -29,11 +29,13 @@ export interface LoadResult {
   addedColumns: string[];
 }
 
+/** The ports a load uses. */
 export interface LoadDeps {
   warehouse: Warehouse;
   store: ObjectStore;
 }
 
+/** What to load, and how. */
 export interface LoadInput {
   target: Target;
   /** Object-store key of the raw input. */

@@ -10,6 +10,7 @@ import { ProblemCollector, type Problem } from '../errors.js';
 import { COLUMN_TYPES, type ColumnTypeName, type SqlValue, type TableSpec } from '../warehouse/port.js';
 import { convertValue, normaliseField } from './convert-value.js';
 
+/** Values of a target's `on_error`. */
 export const ON_ERROR_MODES = ['reject', 'skip'] as const;
 /** What a bad row does: `reject` fails the whole file, `skip` loads the good rows and lists the bad. */
 export type OnErrorMode = (typeof ON_ERROR_MODES)[number];

@@ -11,6 +11,7 @@ import { DEFAULT_MAX_FIELD_BYTES, type ParsedRecord, type ParseOptions } from '.
 
 /** Delimiters the detector chooses among, in order of preference on a tie. */
 export const CSV_DELIMITERS = [',', ';', '\t'] as const;
+/** One of {@link CSV_DELIMITERS}. */
 export type CsvDelimiter = (typeof CSV_DELIMITERS)[number];
 
 /** Picks the delimiter that occurs most often outside quotes in the header line (`,` when none does). */

@@ -9,8 +9,10 @@ import { UserError } from '../../errors.js';
 
 /** Encodings the decoder accepts. */
 export const TEXT_ENCODINGS = ['utf-8', 'utf-16le', 'utf-16be'] as const;
+/** One of {@link TEXT_ENCODINGS}. */
 export type TextEncoding = (typeof TEXT_ENCODINGS)[number];
 
+/** Options of {@link decodeText}. */
 export interface DecodeOptions {
   /** Name of the input in error messages. */
   file: string;

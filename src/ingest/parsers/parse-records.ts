@@ -8,7 +8,9 @@ import { parseCsv } from './csv-parser.js';
 import { parseJson } from './json-parser.js';
 import type { ParsedRecord, ParseOptions } from './parsed-record.js';
 
+/** Input formats the parsers read. */
 export const INPUT_FORMATS = ['csv', 'json'] as const;
+/** One of {@link INPUT_FORMATS}. */
 export type InputFormat = (typeof INPUT_FORMATS)[number];
 
 /** The format a file name implies, or undefined when its extension says nothing. */
@@ -19,6 +21,7 @@ export function formatOfName(name: string): InputFormat | undefined {
   return undefined;
 }
 
+/** Options of {@link parseRecords}. */
 export interface ParseRecordsOptions extends ParseOptions {
   /** Forces a format; by default it comes from `file`'s extension, else from the content. */
   format?: InputFormat;

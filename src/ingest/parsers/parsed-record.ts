@@ -11,6 +11,7 @@ export interface ParsedRecord {
 /** Default cap on one field (CSV) or one string/number (JSON): 1 MiB of text. */
 export const DEFAULT_MAX_FIELD_BYTES = 1024 * 1024;
 
+/** Options every parser takes. */
 export interface ParseOptions {
   /** Name of the input in error messages (the upload's file name or the object key). */
   file: string;
