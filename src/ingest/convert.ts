@@ -101,6 +101,9 @@ export class RecordConverter {
       }
       const result = convertValue(this.types[i], value);
       if (result.ok) values[i] = result.value;
+      // An evolved column has no contract to break: a field that is an array in one record and plain
+      // text in another (json column) keeps the text as a JSON string rather than rejecting the row.
+      else if (column === undefined) values[i] = JSON.stringify(value);
       else (errors ??= []).push({ line, column: this.columns[i], value: showValue(value), message: result.message });
     }
     return errors ? { ok: false, errors } : { ok: true, values };

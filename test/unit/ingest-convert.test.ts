@@ -112,6 +112,13 @@ describe('RecordConverter', () => {
     expect(c.convert(2, { ID: 'a', 'campaign name': 'Spring' })).toEqual({ ok: true, values: ['a', null, 'Spring'] });
   });
 
+  it('never rejects a row for an evolved column', () => {
+    const t = target('');
+    const c = new RecordConverter(t, [{ name: 'tags', field: 'tags', type: 'json' }]);
+    expect(c.convert(2, { ID: 'a', tags: '["x","y"]' })).toEqual({ ok: true, values: ['a', '["x","y"]'] });
+    expect(c.convert(3, { ID: 'b', tags: 'plain' })).toEqual({ ok: true, values: ['b', '"plain"'] });
+  });
+
   it('turns field names into snake_case column names', () => {
     expect(columnNameForField('Campaign Name')).toBe('campaign_name');
     expect(columnNameForField('  Réach (%) ')).toBe('reach');
