@@ -160,6 +160,28 @@ describe.each(DIALECTS)('loadObject on %s', (dialect) => {
     expect(again.addedColumns).toEqual([]);
   });
 
+  it('evolve on JSON: nested fields become string columns, arrays json columns', async () => {
+    const posts = target(`${POSTS}evolve: true\n`);
+    const ndjson = [
+      { platform: 'x', 'Post ID': 'p1', Date: '2026-01-01', impressions: 1, campaign: { name: 'Spring', id: 7 } },
+      { platform: 'x', 'Post ID': 'p2', Date: '2026-01-01', impressions: 2, hashtags: ['a', 'b'] },
+      { platform: 'x', 'Post ID': 'p3', Date: '2026-01-01', impressions: 3, hashtags: 'solo' },
+    ].map((r) => JSON.stringify(r)).join('\n');
+    await store.put('raw/posts/e.ndjson', ndjson);
+    const result = await loadObject({ warehouse, store }, { target: posts, key: 'raw/posts/e.ndjson', runId: 'r1' });
+    expect(result).toMatchObject({ rowsRead: 3, rowsLoaded: 3, rowsRejected: 0 });
+    expect([...result.addedColumns].sort()).toEqual(['campaign_id', 'campaign_name', 'hashtags']);
+    const columns = await warehouse.describeTable('social.manual_posts');
+    expect(columns?.find((c) => c.name === 'hashtags')?.type).toBe('json');
+    expect(columns?.find((c) => c.name === 'campaign_id')?.type).toBe('string');
+    const rows = await warehouse.query(`SELECT post_id, campaign_name, campaign_id, CAST(hashtags AS VARCHAR) AS hashtags FROM social.manual_posts ORDER BY post_id`);
+    expect(rows.map((r) => [r.post_id, r.campaign_name, r.campaign_id, r.hashtags === null ? null : JSON.parse(String(r.hashtags))])).toEqual([
+      ['p1', 'Spring', '7', null],
+      ['p2', null, null, ['a', 'b']],
+      ['p3', null, null, 'solo'],
+    ]);
+  });
+
   it('evolve adds nothing when the file is rejected', async () => {
     const posts = target(`${POSTS}evolve: true\n`);
     await store.put('raw/posts/e.csv', 'platform,Post ID,Date,impressions,Extra\nfacebook,p1,2026-01-01,many,x\n');
