@@ -115,3 +115,8 @@ export function createAuthenticator(deps: { keys: KeyVerifier; allowKeyless: () 
     throw new UserError('UNAUTHENTICATED', `this request needs an API key: ${HOW_TO_SEND}`);
   };
 }
+
+/** The URL with the value of any `api_key` parameter hidden, for logs: a key must never be written out. */
+export function redactApiKey(url: string): string {
+  return url.replace(/([?&]api_key=)[^&#]*/gi, '$1REDACTED');
+}

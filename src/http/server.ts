@@ -6,6 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
+import { redactApiKey } from '../auth/authenticate.js';
 import { LOOPBACK_PRINCIPAL } from '../auth/principal.js';
 import { isUserError, type ErrorCode } from '../errors.js';
 import { QueryRunner } from '../resolvers/query-runner.js';
@@ -80,7 +81,7 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance &
       return reply.code(status).send(body(code, message));
     }
     const errorId = randomUUID();
-    log.error('unexpected error in an HTTP request', { errorId, err: error, method: request.method, url: request.url });
+    log.error('unexpected error in an HTTP request', { errorId, err: error, method: request.method, url: redactApiKey(request.url) });
     return reply.code(500).send({ error: { code: 'INTERNAL_SERVER_ERROR', message: `Internal server error; quote errorId ${errorId} when reporting it`, errorId } });
   });
   app.setNotFoundHandler((request, reply) =>

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { assertListenAllowed, createAuthenticator, extractKey, isLoopbackAddress, isLoopbackHost, type KeyVerifier } from '../../src/auth/authenticate.js';
+import { assertListenAllowed, createAuthenticator, extractKey, isLoopbackAddress, isLoopbackHost, redactApiKey, type KeyVerifier } from '../../src/auth/authenticate.js';
 import { LOOPBACK_PRINCIPAL, type Principal } from '../../src/auth/principal.js';
 import { UserError } from '../../src/errors.js';
 
@@ -98,5 +98,13 @@ describe('loopback checks', () => {
     expect(error).toBeInstanceOf(UserError);
     expect((error as UserError).code).toBe('CONFIG_INVALID');
     expect((error as UserError).message).toMatch(/no API key exists: Sextant only serves loopback until you create one with `sextant keys create/);
+  });
+});
+
+describe('redactApiKey', () => {
+  it('hides api_key values in URLs written to logs, wherever the parameter is', () => {
+    expect(redactApiKey(`/odata/social/Posts?api_key=${GOOD}`)).toBe('/odata/social/Posts?api_key=REDACTED');
+    expect(redactApiKey(`/graphql?query=x&API_KEY=${GOOD}&b=1#f`)).toBe('/graphql?query=x&API_KEY=REDACTED&b=1#f');
+    expect(redactApiKey('/graphql?query=my_api_key=1')).toBe('/graphql?query=my_api_key=1');
   });
 });
