@@ -12,6 +12,7 @@ import { UserError, isUserError } from '../errors.js';
 import type { Row, SqlValue, TableSpec, Warehouse } from '../warehouse/port.js';
 import { JOB_STATUSES, JOB_TYPES, JobCancelledError } from './port.js';
 import type { JobEvents, JobRequest, JobStatus, JobType } from './port.js';
+import { DEFAULT_ATTEMPTS } from './retry-policy.js';
 
 /** One problem a job met: a bad row of an input file, or the reason the job failed. */
 export interface JobError {
@@ -115,7 +116,6 @@ export const JOBS_TABLE: TableSpec = {
 /** Most records a list returns, whatever the caller asks. */
 export const MAX_JOB_LIST = 1000;
 
-const DEFAULT_ATTEMPTS = 3;
 /** Statuses a job can still leave; the others are final until `requeue`. */
 const OPEN_STATUSES: readonly JobStatus[] = ['QUEUED', 'RUNNING'];
 const OPEN_SQL = `status IN ('QUEUED', 'RUNNING')`;

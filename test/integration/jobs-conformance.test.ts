@@ -10,13 +10,14 @@ import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { UserError } from '../../src/errors.js';
-import { BullMqJobQueue } from '../../src/jobs/bullmq/bullmq-job-queue.js';
+import { BullMqJobQueue, QueueUnavailableError } from '../../src/jobs/bullmq/bullmq-job-queue.js';
 import { JobStore, requestOf } from '../../src/jobs/job-store.js';
 import { LocalJobQueue } from '../../src/jobs/local/local-job-queue.js';
 import { UnrecoverableJobError } from '../../src/jobs/port.js';
 import type { JobEvents, JobHandler, JobQueue, JobRequest } from '../../src/jobs/port.js';
 import type { Warehouse } from '../../src/warehouse/port.js';
 import { testRedisUrl } from '../support/env.js';
+import { freePort } from '../support/services.js';
 import { freshWarehouse } from '../support/warehouses.js';
 
 type Event =
@@ -98,6 +99,8 @@ interface Backend {
   open(): JobQueue;
   /** Where the queue records jobs: always for the in-process queue, on request for BullMQ. */
   store?: JobStore;
+  /** BullMQ's queue name. */
+  queueName?: string;
   cleanup(): Promise<void>;
 }
 
@@ -135,6 +138,7 @@ async function backend(kind: Adapter, options: { store?: boolean } = {}): Promis
         ...(recorded ? { store: recorded.store } : {}),
       }),
     ...(recorded ? { store: recorded.store } : {}),
+    queueName,
     cleanup: async () => recorded?.warehouse.close(),
   };
 }
@@ -550,6 +554,49 @@ describe.each(ADAPTERS)('JobQueue conformance: %s', (kind) => {
   });
 
   if (kind === 'bullmq') {
+    it('fails fast instead of hanging when Redis does not answer', async () => {
+      const down = new BullMqJobQueue({ connection: `redis://127.0.0.1:${await freePort()}`, queueName: `t-${randomUUID()}`, commandTimeoutMs: 300 });
+      opened.push(down);
+      await expect(down.ping()).rejects.toMatchObject({ name: 'QueueUnavailableError', operation: 'ping' });
+      await expect(down.enqueue(job())).rejects.toMatchObject({ name: 'QueueUnavailableError', operation: 'enqueue' });
+      await expect(down.cancel('x')).rejects.toBeInstanceOf(QueueUnavailableError);
+    });
+
+    it('keeps working after Redis drops its connections mid-job', async () => {
+      const { queue, events, b } = await setup();
+      const release = deferred();
+      const started = deferred();
+      queue.handle('INGEST_FILE', async (ctx) => {
+        if (ctx.payload.slow) {
+          started.resolve();
+          await release.promise;
+        }
+        return { ok: true };
+      });
+      await queue.start({ concurrency: 1, events });
+      const slow = job({ slow: true });
+      await queue.enqueue(slow);
+      await started.promise;
+
+      // Every connection of this queue, found by name: ours, and BullMQ's blocking one (`<prefix>:<base64 name>`).
+      const ours = (name: string) =>
+        [`sextant:${b.queueName}:producer`, `sextant:${b.queueName}:worker`].includes(name) || name.endsWith(`:${Buffer.from(b.queueName ?? '').toString('base64')}`);
+      const admin = new Redis(testRedisUrl());
+      try {
+        const clients = ((await admin.client('LIST')) as string).split('\n').filter((l) => ours(/ name=(\S*)/.exec(l)?.[1] ?? ''));
+        expect(clients.length).toBe(3);
+        for (const c of clients) await admin.client('KILL', 'ID', /^id=(\d+)/.exec(c)?.[1] ?? '');
+      } finally {
+        admin.disconnect();
+      }
+      release.resolve();
+      await events.completed(slow.id);
+      const after = job();
+      await queue.enqueue(after);
+      await events.completed(after.id);
+      expect(events.kinds(slow.id)).toEqual(['active(1)', 'completed']);
+    });
+
     it('runs a job again when its worker process is killed mid-job, and completes it once', async () => {
       const queueName = `t-${randomUUID()}`;
       const prefix = 'sxt-test';

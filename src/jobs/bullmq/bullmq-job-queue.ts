@@ -38,6 +38,8 @@ export interface BullMqJobQueueOptions {
   stalledIntervalMs?: number;
   /** How often a worker checks whether one of its jobs was cancelled (default 500 ms). */
   cancelPollMs?: number;
+  /** How long enqueue, cancel, schedule and ping wait for Redis before failing (default 10 s). */
+  commandTimeoutMs?: number;
   /** When set, the queue records jobs there (as the in-process queue always does). */
   store?: JobStore;
   logger?: Logger;
@@ -53,6 +55,16 @@ interface Active {
 /** A cancelled flag outlives any job run by far; it only needs to outlast the job it stops. */
 const CANCEL_FLAG_TTL_S = 24 * 60 * 60;
 const REMOVE_ON_FAIL = { age: 24 * 60 * 60 };
+
+/** Redis did not answer a queue operation: the job was (probably) not enqueued, cancelled or scheduled. */
+export class QueueUnavailableError extends Error {
+  readonly operation: string;
+  constructor(operation: string, reason: string, cause?: unknown) {
+    super(`the job queue (Redis) is unavailable: ${operation} failed: ${reason}`, cause === undefined ? undefined : { cause });
+    this.name = 'QueueUnavailableError';
+    this.operation = operation;
+  }
+}
 
 /** The BullMQ JobQueue; see the module comment. */
 export class BullMqJobQueue implements JobQueue {
@@ -76,7 +88,7 @@ export class BullMqJobQueue implements JobQueue {
     this.#prefix = options.prefix ?? 'bull';
     // The producer fails a command after one retry instead of queueing it forever: an API request
     // that enqueues while Redis is down should answer with an error, not hang (BullMQ's production notes).
-    this.#redis = new Redis(options.connection, { maxRetriesPerRequest: 1 });
+    this.#redis = new Redis(options.connection, { maxRetriesPerRequest: 1, connectionName: `sextant:${this.#queueName}:producer` });
     this.#redis.on('error', (err) => options.logger?.warn('redis connection error (queue)', { err }));
     this.#queue = new Queue(this.#queueName, { connection: this.#redis, prefix: this.#prefix });
     this.#queue.on('error', (err) => options.logger?.error('bullmq queue error', { err }));
@@ -91,7 +103,7 @@ export class BullMqJobQueue implements JobQueue {
     if (this.#closed) throw new Error('this job queue was closed; open a new one');
     if (this.#worker) throw new Error('this job queue already started its worker');
     this.#events = combineEvents([this.#opts.store && recordingEvents(this.#opts.store), options.events], this.#opts.logger);
-    this.#workerRedis = new Redis(this.#opts.connection, { maxRetriesPerRequest: null });
+    this.#workerRedis = new Redis(this.#opts.connection, { maxRetriesPerRequest: null, connectionName: `sextant:${this.#queueName}:worker` });
     this.#workerRedis.on('error', (err) => this.#opts.logger?.warn('redis connection error (worker)', { err }));
     this.#worker = new Worker(this.#queueName, (job, token, signal) => this.#process(job, token, signal), {
       connection: this.#workerRedis,
@@ -116,38 +128,43 @@ export class BullMqJobQueue implements JobQueue {
       const record = await this.#opts.store.ensure(job);
       if (!isOpenStatus(record.status)) return;
     }
-    const existing = await this.#queue.getJob(job.id);
-    if (existing) {
-      const state = await existing.getState();
-      if (state !== 'completed' && state !== 'failed' && state !== 'unknown') return;
-      // A finished job kept in Redis would swallow the new add: running a job again (retryJob) replaces it.
-      await existing.remove();
-    }
-    await this.#redis.del(this.#cancelKey(job.id));
-    await this.#queue.add(job.type, job.payload, {
-      jobId: job.id,
-      ...(options.delayMs && options.delayMs > 0 ? { delay: options.delayMs } : {}),
-      ...jobOptions(job),
+    await this.#redisCall('enqueue', async () => {
+      const existing = await this.#queue.getJob(job.id);
+      if (existing) {
+        const state = await existing.getState();
+        if (state !== 'completed' && state !== 'failed' && state !== 'unknown') return;
+        // A finished job kept in Redis would swallow the new add: running a job again (retryJob) replaces it.
+        await existing.remove();
+      }
+      await this.#redis.del(this.#cancelKey(job.id));
+      await this.#queue.add(job.type, job.payload, {
+        jobId: job.id,
+        ...(options.delayMs && options.delayMs > 0 ? { delay: options.delayMs } : {}),
+        ...jobOptions(job),
+      });
     });
   }
 
   async cancel(id: string): Promise<boolean> {
-    const job = await this.#queue.getJob(id);
-    if (!job) return false;
-    const state = await job.getState();
-    if (state === 'completed' || state === 'failed' || state === 'unknown') return false;
-    // The flag first: if the job becomes active before the removal below, its worker still stops it.
-    await this.#redis.set(this.#cancelKey(id), '1', 'EX', CANCEL_FLAG_TTL_S);
-    if (state !== 'active') {
-      try {
-        await job.remove();
-        await this.#redis.del(this.#cancelKey(id));
-      } catch {
-        // It became active (locked) meanwhile: the flag stops it.
+    const found = await this.#redisCall('cancel', async () => {
+      const job = await this.#queue.getJob(id);
+      if (!job) return false;
+      const state = await job.getState();
+      if (state === 'completed' || state === 'failed' || state === 'unknown') return false;
+      // The flag first: if the job becomes active before the removal below, its worker still stops it.
+      await this.#redis.set(this.#cancelKey(id), '1', 'EX', CANCEL_FLAG_TTL_S);
+      if (state !== 'active') {
+        try {
+          await job.remove();
+          await this.#redis.del(this.#cancelKey(id));
+        } catch {
+          // It became active (locked) meanwhile: the flag stops it.
+        }
       }
-    }
-    if (this.#opts.store) await this.#opts.store.markCancelled(id);
-    return true;
+      return true;
+    });
+    if (found && this.#opts.store) await this.#opts.store.markCancelled(id);
+    return found;
   }
 
   async schedule(schedule: Schedule): Promise<void> {
@@ -155,19 +172,47 @@ export class BullMqJobQueue implements JobQueue {
     // BullMQ stores one job template per scheduler and names each tick's job itself
     // (`repeat:<scheduler>:<time>`), so `job()` is read once here and its id is not used.
     const template = schedule.job();
-    await this.#queue.upsertJobScheduler(
-      schedule.id,
-      schedule.cron !== undefined ? { pattern: schedule.cron, tz: SCHEDULE_TIME_ZONE } : { every: schedule.everyMs as number },
-      { name: template.type, data: template.payload, opts: jobOptions(template) },
+    await this.#redisCall('schedule', () =>
+      this.#queue.upsertJobScheduler(
+        schedule.id,
+        schedule.cron !== undefined ? { pattern: schedule.cron, tz: SCHEDULE_TIME_ZONE } : { every: schedule.everyMs as number },
+        { name: template.type, data: template.payload, opts: jobOptions(template) },
+      ),
     );
   }
 
   async unschedule(id: string): Promise<void> {
-    await this.#queue.removeJobScheduler(id);
+    await this.#redisCall('unschedule', () => this.#queue.removeJobScheduler(id));
   }
 
   async ping(): Promise<void> {
-    await this.#redis.ping();
+    await this.#redisCall('ping', () => this.#redis.ping());
+  }
+
+  /**
+   * Runs one producer operation against Redis: the one place where Redis failures are translated.
+   * BullMQ waits for its connection to be ready without limit, so while Redis is down an enqueue
+   * would hang the request that made it; past `commandTimeoutMs` it fails instead. (The operation
+   * may still complete once Redis is back; job ids make that harmless.)
+   */
+  async #redisCall<T>(operation: string, fn: () => Promise<T>): Promise<T> {
+    const ms = this.#opts.commandTimeoutMs ?? 10_000;
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new QueueUnavailableError(operation, `no answer within ${ms} ms`)), ms);
+    });
+    try {
+      return await Promise.race([fn(), timedOut]);
+    } catch (err) {
+      if (err instanceof QueueUnavailableError) throw err;
+      const e = err as Error & { code?: string };
+      if (e?.name === 'MaxRetriesPerRequestError' || /ECONNREFUSED|ECONNRESET|ETIMEDOUT|ENOTFOUND|EAI_AGAIN|Connection is closed/.test(`${e?.code ?? ''} ${e?.message ?? ''}`)) {
+        throw new QueueUnavailableError(operation, e.message, err);
+      }
+      throw err;
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   async close(timeoutMs = 30_000): Promise<void> {
