@@ -46,7 +46,7 @@ export function epochMsOf(d: number, seconds: number): number {
 
 /** Day of the week of day `d`: 0 = Monday … 6 = Sunday. */
 export function weekday(d: number): number {
-  return WEEKDAY[d];
+  return WEEKDAY[d] ?? (new Date(START_MS + d * DAY_MS).getUTCDay() + 6) % 7;
 }
 
 /** The audiences whose rhythm differs: social feeds, web visits, inboxes, public conversation. */
@@ -67,8 +67,9 @@ const WEEKLY: Record<Rhythm, readonly number[]> = {
  * (Black Friday, Cyber Monday), and the January hangover.
  */
 function yearly(d: number): number {
-  const doy = DAY_OF_YEAR[d] ?? 0;
-  const month = MONTH[d] ?? 0;
+  const date = new Date(START_MS + d * DAY_MS);
+  const doy = DAY_OF_YEAR[d] ?? Math.floor((date.getTime() - Date.UTC(date.getUTCFullYear(), 0, 1)) / DAY_MS);
+  const month = MONTH[d] ?? date.getUTCMonth();
   let f = 1 + 0.08 * Math.sin((2 * Math.PI * (doy - 60)) / 365);
   if (month === 7) f *= 0.88;
   if (month === 0 && doy < 14) f *= 0.85;
@@ -82,7 +83,7 @@ function trend(d: number): number {
 }
 
 function seasonOf(rhythm: Rhythm, d: number): number {
-  return WEEKLY[rhythm][WEEKDAY[d] ?? 0] * yearly(d) * trend(d);
+  return WEEKLY[rhythm][weekday(d)] * yearly(d) * trend(d);
 }
 
 const SEASONS: Record<Rhythm, Float64Array> = {
@@ -92,7 +93,7 @@ const SEASONS: Record<Rhythm, Float64Array> = {
   listening: Float64Array.from({ length: DEMO_DAYS + 1 }, (_, d) => seasonOf('listening', d)),
 };
 
-/** The seasonal multiplier of day `d` for a rhythm, around 1. */
+/** The seasonal multiplier of day `d` (any day, inside the range or not) for a rhythm, around 1. */
 export function season(rhythm: Rhythm, d: number): number {
   return d >= 0 && d <= DEMO_DAYS ? SEASONS[rhythm][d] : seasonOf(rhythm, d);
 }

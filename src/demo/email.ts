@@ -5,7 +5,7 @@
  * A campaign's activity is tracked for two weeks after its send: everything is sent on the first
  * day, most opens and clicks follow within 48 hours, a tail trickles in after.
  */
-import { allocate, startsForRows } from './allocate.js';
+import { allocate, trackedStarts } from './allocate.js';
 import { DEMO_DAYS, isoDay, season, weekday } from './calendar.js';
 import { BRANDS, CAMPAIGN_THEMES, CAMPAIGN_TYPES, EMAIL_LISTS } from './catalog.js';
 import { noise, Rng } from './random.js';
@@ -35,13 +35,12 @@ const MONTHS = ['January', 'February', 'March', 'April', 'May', 'June', 'July', 
 /** Mailchimp campaign activity per day: exactly `count` rows. */
 export function* campaignDailyRows(count: number, seed: number): Iterable<DemoRow> {
   const rng = new Rng(seed, 41);
-  const life = (d: number): number => Math.min(CAMPAIGN_TRACKED_DAYS, DEMO_DAYS - d);
-  const weights = Array.from({ length: DEMO_DAYS }, (_, d) => SEND_DAY[weekday(d)] * season('email', d));
-  const starts = startsForRows(count, weights, life);
+  const { first, starts } = trackedStarts(count, (d) => SEND_DAY[weekday(d)] * season('email', d), DEMO_DAYS, CAMPAIGN_TRACKED_DAYS);
   const listWeights = EMAIL_LISTS.map((l) => Math.sqrt(l.startMembers));
   let seq = 0;
-  for (let d = 0; d < DEMO_DAYS; d++) {
-    for (let j = 0; j < starts[d]; j++) {
+  for (let i = 0; i < starts.length; i++) {
+    const d = first + i;
+    for (let j = 0; j < starts[i]; j++) {
       seq++;
       const li = EMAIL_LISTS.indexOf(rng.pick(EMAIL_LISTS, listWeights));
       const list = EMAIL_LISTS[li];
@@ -63,7 +62,8 @@ export function* campaignDailyRows(count: number, seed: number): Iterable<DemoRo
       const id = (0x3880_25b2_32n + BigInt(seq) * 7_919n).toString(16).padStart(10, '0').slice(-10);
       // Multivariate reports do not split out Apple Mail Privacy Protection opens.
       const proxyKnown = type !== 'variate';
-      for (let k = 0; k < life(d); k++) {
+      // Campaigns sent before the first day contribute only their days inside the range.
+      for (let k = Math.max(0, -d); k < CAMPAIGN_TRACKED_DAYS && d + k < DEMO_DAYS; k++) {
         const share = openShare(k) * rng.spread(0.15);
         const opens = rng.count(uniqueOpens * share);
         const clicks = rng.count(uniqueClicks * share * (k === 0 ? 1.1 : 0.9));

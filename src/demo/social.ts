@@ -7,7 +7,7 @@
  */
 import { DEMO_DAYS, epochMsOf, isoDay, season, timestampOf } from './calendar.js';
 import { MANUAL_PLATFORMS, PLATFORM_PROFILES, SOCIAL_ACCOUNT_LIST, followersTier, type SocialAccount } from './catalog.js';
-import { startsForRows } from './allocate.js';
+import { trackedStarts } from './allocate.js';
 import { noise, Rng } from './random.js';
 import { tailLengths, type DemoRow } from './rows.js';
 
@@ -61,14 +61,13 @@ function postId(account: SocialAccount, seq: number, publishedMs: number): strin
 /** Daily post insights: exactly `count` rows. */
 export function* postDailyRows(count: number, seed: number): Iterable<DemoRow> {
   const rng = new Rng(seed, 11);
-  const life = (d: number): number => Math.min(POST_TRACKED_DAYS, DEMO_DAYS - d);
-  const weights = Array.from({ length: DEMO_DAYS }, (_, d) => season('social', d));
-  const starts = startsForRows(count, weights, life);
+  const { first, starts } = trackedStarts(count, (d) => season('social', d), DEMO_DAYS, POST_TRACKED_DAYS);
   const accounts = SOCIAL_ACCOUNT_LIST;
   const accountWeights = accounts.map((a) => PLATFORM_PROFILES[a.platform].postWeight * Math.sqrt(a.brand.scale));
   let seq = 0;
-  for (let d = 0; d < DEMO_DAYS; d++) {
-    for (let j = 0; j < starts[d]; j++) {
+  for (let i = 0; i < starts.length; i++) {
+    const d = first + i;
+    for (let j = 0; j < starts[i]; j++) {
       seq++;
       const account = rng.pick(accounts, accountWeights);
       const profile = PLATFORM_PROFILES[account.platform];
@@ -87,8 +86,8 @@ export function* postDailyRows(count: number, seed: number): Iterable<DemoRow> {
       const id = postId(account, seq, publishedMs);
       const publishedAt = timestampOf(d, seconds);
       const isVideo = VIDEO_TYPES.has(postType);
-      const n = life(d);
-      for (let k = 0; k < n; k++) {
+      // Posts published before the first day contribute only their days inside the range.
+      for (let k = Math.max(0, -d); k < POST_TRACKED_DAYS && d + k < DEMO_DAYS; k++) {
         const md = d + k;
         const share = firstDayShare * Math.exp(-k / tau);
         const impressions = Math.round(lifetimeImpressions * share * rng.spread(0.2) * (season('social', md) / season('social', d)));
@@ -146,12 +145,11 @@ export function* accountDailyRows(count: number, seed: number): Iterable<DemoRow
 /** Manually uploaded LinkedIn and TikTok posts, in the exact contract of SPEC §2.2: `count` rows. */
 export function* manualPostRows(count: number, seed: number): Iterable<DemoRow> {
   const rng = new Rng(seed, 12);
-  const life = (d: number): number => Math.min(MANUAL_POST_TRACKED_DAYS, DEMO_DAYS - d);
-  const weights = Array.from({ length: DEMO_DAYS }, (_, d) => season('social', d));
-  const starts = startsForRows(count, weights, life);
+  const { first, starts } = trackedStarts(count, (d) => season('social', d), DEMO_DAYS, MANUAL_POST_TRACKED_DAYS);
   let seq = 0;
-  for (let d = 0; d < DEMO_DAYS; d++) {
-    for (let j = 0; j < starts[d]; j++) {
+  for (let i = 0; i < starts.length; i++) {
+    const d = first + i;
+    for (let j = 0; j < starts[i]; j++) {
       seq++;
       const platform = rng.pick(MANUAL_PLATFORMS, [2, 1]);
       const id = platform === 'linkedin' ? `urn:li:activity:${7_212_345_678_901_234_567n + BigInt(seq) * 9_973n}` : (7_312_345_678_901_234_567n + BigInt(seq) * 7_907n).toString();
@@ -159,7 +157,7 @@ export function* manualPostRows(count: number, seed: number): Iterable<DemoRow> 
       const tau = platform === 'linkedin' ? 1.5 : 1.0;
       // Spreadsheets are incomplete: a fifth of the TikTok rows were copied without likes.
       const likesMissing = platform === 'tiktok' && rng.chance(0.2);
-      for (let k = 0; k < life(d); k++) {
+      for (let k = Math.max(0, -d); k < MANUAL_POST_TRACKED_DAYS && d + k < DEMO_DAYS; k++) {
         const impressions = Math.round(total * (1 - Math.exp(-1 / tau)) * Math.exp(-k / tau) * rng.spread(0.2));
         yield {
           platform,

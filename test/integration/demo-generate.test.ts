@@ -4,7 +4,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isUserError } from '../../src/errors.js';
-import { DEMO_END, DEMO_START } from '../../src/demo/calendar.js';
+import { rowsInRange, trackedStarts } from '../../src/demo/allocate.js';
+import { DEMO_DAYS, DEMO_END, DEMO_START } from '../../src/demo/calendar.js';
 import { demoIsLoaded, generateDemo, planDemo, type DemoResult } from '../../src/demo/generate.js';
 import { ga4DailyRows } from '../../src/demo/web.js';
 import { postDailyRows } from '../../src/demo/social.js';
@@ -40,6 +41,16 @@ describe('planDemo', () => {
       if (rows >= 20_000) expect(plan['social.post_daily'] / rows).toBeGreaterThan(0.6);
     }
     expect(planDemo(10_000_000)['social.post_daily'] / 10_000_000).toBeGreaterThan(0.8);
+  });
+
+  it('starts tracked items (posts, campaigns) so that their rows add up exactly, whatever the total', () => {
+    for (const tracked of [28, 14, 7]) {
+      for (const total of [0, 1, 27, 28, 29, 1_000, 136_010, 8_200_000]) {
+        const { first, starts } = trackedStarts(total, (d) => 1 + (((d % 7) + 7) % 7) / 10, DEMO_DAYS, tracked);
+        expect(starts.every((n) => Number.isInteger(n) && n >= 0)).toBe(true);
+        expect(starts.reduce((s, n, i) => s + n * rowsInRange(first + i, DEMO_DAYS, tracked), 0), `${tracked}/${total}`).toBe(total);
+      }
+    }
   });
 
   it('gives different rows for a different seed', () => {
@@ -192,6 +203,14 @@ describe.each(DIALECTS)('generateDemo on %s', (dialect) => {
         WHERE b.member_count - a.member_count <> b.subscribed - b.unsubscribed - b.cleaned OR b.subscribed < 0`,
     );
     expect(Number(lists.bad)).toBe(0);
+
+    // No pile-up at either end of the range: every month holds a similar number of post rows.
+    const months = await w.query(
+      `SELECT extract(year FROM metric_date) AS y, extract(month FROM metric_date) AS m, count(*) AS n FROM social.post_daily GROUP BY 1, 2`,
+    );
+    expect(months).toHaveLength(24);
+    const counts = months.map((r) => Number(r.n));
+    expect(Math.max(...counts) / Math.min(...counts)).toBeLessThan(2.2);
 
     // Weekly seasonality: social impressions are higher on weekdays than at weekends.
     const weekly = await w.query(
