@@ -19,9 +19,20 @@ const cases = readdirSync(CASES_DIR)
   .map((f) => f.slice(0, -'.graphql'.length))
   .sort();
 
+/**
+ * The statement laid out one clause per line, for reviewable diffs. Display only: the file is compared,
+ * never run, and a change anywhere in the statement still changes the text.
+ */
+function layout(sql: string): string {
+  return sql
+    .replace(/\), ("_\w+" as \()/g, '),\n$1')
+    .replace(/\) select /g, ')\nselect ')
+    .replace(/ (from|where|group by|order by|limit|left join) /g, '\n  $1 ');
+}
+
 /** The SQL file: the statement, then its parameters as a comment, so both are reviewed together. */
 function sqlFile(calls: Harness['calls']): string {
-  return `${calls.map((c) => `${c.sql}\n-- params: ${JSON.stringify(c.params)}`).join('\n\n')}\n`;
+  return `${calls.map((c) => `${layout(c.sql)}\n-- params: ${JSON.stringify(c.params)}`).join('\n\n')}\n`;
 }
 
 function check(path: string, actual: string): void {
