@@ -73,7 +73,7 @@ function modelTypeDefs(b: ModelBinding): string {
   sdl += `  "Every condition group must hold."\n  AND: [${n.where}!]\n  "At least one condition group must hold."\n  OR: [${n.where}!]\n}\n\n`;
 
   sdl += `"Conditions on the aggregated measures of ${b.model.id} (SQL HAVING); all must hold."\ninput ${n.having} {\n`;
-  for (const [field] of b.measures) sdl += `  ${field}: NumberFilter\n`;
+  for (const [field] of b.measures) sdl += `  ${field}: MeasureFilter\n`;
   sdl += `  AND: [${n.having}!]\n  OR: [${n.having}!]\n}\n\n`;
 
   sdl += `"One member to sort by; give one entry per member, in the order to apply them."\ninput ${n.orderBy} {\n`;
