@@ -83,6 +83,9 @@ export async function graphqlPlugin(app: FastifyInstance, options: GraphqlPlugin
         hideSchemaDetailsFromClientErrors: options.hideSchemaDetails,
         allowBatchedHttpRequests: false,
         csrfPrevention: true,
+        // The process owns shutdown (sextant serve closes the server, then the app): Apollo's own
+        // SIGINT/SIGTERM handler would stop and re-raise the signal, killing the process mid-shutdown.
+        stopOnTerminationSignals: false,
         logger: apolloLogger,
         ...(options.extensions?.validationRules ? { validationRules: options.extensions.validationRules } : {}),
         ...(options.extensions?.parseOptions ? { parseOptions: options.extensions.parseOptions } : {}),
