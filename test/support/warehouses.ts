@@ -12,6 +12,7 @@ import { testPgUrl } from './env.js';
 
 /** The dialects every warehouse-facing suite runs against (`describe.each(DIALECTS)`). */
 export const DIALECTS = ['duckdb', 'postgres'] as const;
+/** One of {@link DIALECTS}. */
 export type TestDialect = (typeof DIALECTS)[number];
 
 const DEFAULTS: WarehouseOptions = { statementTimeoutMs: 30_000, poolSize: 4 };

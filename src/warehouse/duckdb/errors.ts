@@ -11,11 +11,6 @@ export type DuckDbOperation = 'query' | 'merge';
 /** DuckDB error classes caused by the data of a merge batch, not by the SQL the platform wrote. */
 const DATA_ERROR_CLASSES = ['Conversion Error', 'Constraint Error', 'Invalid Input Error', 'Out of Range Error'] as const;
 
-/** True when DuckDB stopped a statement because `connection.interrupt()` was called. */
-export function isInterrupt(err: unknown): boolean {
-  return err instanceof Error && /^INTERRUPT Error/i.test(err.message);
-}
-
 /** The user-facing error of a statement stopped by the statement timeout. */
 export function queryTimeout(timeoutMs: number, cause?: unknown): UserError {
   return new UserError('QUERY_TIMEOUT', `The warehouse query ran longer than the statement timeout of ${timeoutMs} ms and was cancelled; narrow the query (filters, fewer dimensions, a smaller limit) or raise SEXTANT_STATEMENT_TIMEOUT_MS.`, {

@@ -8,7 +8,7 @@ import type { SqlValue } from '../port.js';
 /** One value as a CSV field. */
 export function csvField(value: SqlValue): string {
   if (value === null || value === undefined) return '';
-  if (typeof value === 'string') return `"${value.replace(/"/g, '""')}"`;
+  if (typeof value === 'string') return value.includes('"') ? `"${value.replace(/"/g, '""')}"` : `"${value}"`;
   // Numbers print as PostgreSQL reads them (NaN, Infinity, 1e+21 included); booleans as true/false.
   return String(value);
 }
