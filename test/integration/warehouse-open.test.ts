@@ -1,10 +1,12 @@
 /** openWarehouse picks the adapter from the parsed SEXTANT_WAREHOUSE; DuckDB files persist. */
+import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/env.js';
+import { UserError } from '../../src/errors.js';
 import { openWarehouse } from '../../src/warehouse/open.js';
 import { testPgUrl } from '../support/env.js';
 import { pgUrlFor } from '../support/warehouses.js';
@@ -26,6 +28,30 @@ describe('openWarehouse', () => {
     const second = await openWarehouse({ kind: 'duckdb', path }, { statementTimeoutMs: 5_000 });
     expect(await second.query('SELECT k, v FROM ops.kv')).toEqual([{ k: 'a', v: 1 }]);
     await second.close();
+  });
+
+  it('says so when another process holds the DuckDB file', async () => {
+    const path = join(dir, 'locked', 'warehouse.duckdb');
+    const first = await openWarehouse({ kind: 'duckdb', path }, { statementTimeoutMs: 5_000 });
+    await first.close();
+    // DuckDB's file lock is per process, so the holder must be another process.
+    const holder = spawn(
+      process.execPath,
+      ['-e', `require('@duckdb/node-api').DuckDBInstance.create(${JSON.stringify(path)}).then(() => { console.log('open'); setInterval(() => {}, 1000); })`],
+      { cwd: process.cwd(), stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    try {
+      await new Promise((resolve, reject) => {
+        holder.stdout.once('data', resolve);
+        holder.once('exit', reject);
+      });
+      const err = await openWarehouse({ kind: 'duckdb', path }, { statementTimeoutMs: 5_000 }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(UserError);
+      expect((err as UserError).code).toBe('CONFIG_INVALID');
+      expect((err as UserError).message).toContain(path);
+    } finally {
+      holder.kill();
+    }
   });
 
   it('opens an in-memory DuckDB for duckdb::memory:', async () => {
