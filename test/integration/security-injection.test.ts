@@ -232,6 +232,29 @@ for (const dialect of ['duckdb', 'postgres'] as const) {
       expectRefused(await gql(metrics, { q: { ...base, offset: -1 } }), 'offset');
     });
 
+    it('edge values are refused or answered, never failing the statement: infinities, huge IN lists, long strings, impossible dates, huge offsets', async () => {
+      const raw = async (q: Record<string, unknown>, replace: [string, string]) => {
+        const body = JSON.stringify({ query: metrics, variables: { q } }).replace(replace[0], replace[1]);
+        const res = await fetch(`${svc.base}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` }, body });
+        const text = await res.text();
+        return { status: res.status, headers: res.headers, text, body: JSON.parse(text) } as HttpAnswer;
+      };
+      // JSON numbers beyond double range parse to ±Infinity.
+      expectRefused(await raw({ ...base, filters: [{ member: 'impressions', operator: 'GT', values: [0] }] }, ['"values":[0]', '"values":[1e400]']), 'Infinity');
+      expectRefused(await raw({ ...base, filters: [{ member: 'impressions', operator: 'LT', values: [0] }] }, ['"values":[0]', '"values":[-1e400]']), '-Infinity');
+      const many = Array.from({ length: 70_000 }, (_, i) => String(i % 10));
+      expectRefused(await gql(metrics, { q: { ...base, filters: [{ member: 'platform', operator: 'IN', values: many }] } }), 'IN with 70,000 values');
+      expectRefused(await gql('query($v: [String!]) { social { postPerformance(where: { platform: { in: $v } }) { platform } } }', { v: many }), 'typed in');
+      const long = await gql(metrics, { q: { ...base, filters: [{ member: 'platform', operator: 'CONTAINS', values: ['x'.repeat(900_000)] }] } });
+      expect(long.body.errors).toBeUndefined();
+      expect(genericRows(long)).toEqual([]);
+      for (const date of ['99999-01-01', '2026-02-30', '2026-13-01', '0000-00-00', '2026-01-01T25:00:00Z']) {
+        expectRefused(await gql(metrics, { q: { ...base, filters: [{ member: 'metric_date', operator: 'GT', values: [date] }] } }), date);
+      }
+      const far = await gql(metrics, { q: { ...base, offset: 2_147_483_647 } });
+      expect(genericRows(far)).toEqual([]);
+    });
+
     it('leaves the canary and every model table as they were, and creates nothing', async () => {
       const wh = svc.app.warehouse;
       expect(await tableCounts(wh)).toEqual(counts);
