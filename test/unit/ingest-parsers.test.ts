@@ -134,10 +134,10 @@ describe('CSV parser', () => {
     const big = 'x'.repeat(5000);
     const err = await parseError(`a,b\n1,2\n3,"${big}"\n`, 'long.csv', { maxFieldBytes: 1000 });
     expect(err.code).toBe('INPUT_INVALID');
-    expect(err.message).toMatch(/long\.csv, line 3: a value is longer than the limit of 1000 characters/);
+    expect(err.message).toMatch(/long\.csv, line 3: a row \(or a value in it\) is longer than the limit of 1000 characters/);
     // An unterminated quote in a big file hits the same limit rather than reading to the end.
     const runaway = await parseError(`a,b\n1,"${'y\n'.repeat(3000)}`, 'runaway.csv', { maxFieldBytes: 1000 });
-    expect(runaway.message).toMatch(/line 2: a value is longer than the limit/);
+    expect(runaway.message).toMatch(/line 2: a row \(or a value in it\) is longer than the limit/);
   });
 
   it('rejects a header that names a column twice', async () => {
@@ -227,6 +227,19 @@ describe('JSON parser', () => {
   it('rejects an empty file and an empty array', async () => {
     expect((await parseError('', 'e.json')).message).toMatch(/e\.json: the file is empty/);
     expect((await parseError('[]', 'e.json')).message).toMatch(/e\.json: the file has no records/);
+  });
+
+  it('rejects a JSON record too big to hold, though each value is within the limit', async () => {
+    const fields = Array.from({ length: 400 }, (_, i) => `"f${i}": "${'v'.repeat(20)}"`).join(',\n');
+    const err = await parseError(`[\n{"id": 1},\n{${fields}}\n]`, 'wide.json', { maxFieldBytes: 1000 });
+    expect(err.message).toMatch(/wide\.json, line 3: the record starting on this line is longer than the limit of 4000 characters/);
+  });
+
+  it('reads a minified array on one line, whatever its total size', async () => {
+    const records = Array.from({ length: 2000 }, (_, i) => ({ id: i, name: `name ${i}` }));
+    const rows = await parse(JSON.stringify(records), 'min.json', { maxFieldBytes: 1000 }, 4096);
+    expect(rows).toHaveLength(2000);
+    expect(rows[1999]).toEqual({ line: 1, record: { id: 1999, name: 'name 1999' } });
   });
 
   it('rejects an over-long JSON string', async () => {

@@ -182,7 +182,7 @@ export async function* parseCsv(text: AsyncIterable<string>, options: ParseOptio
         case 'CSV_QUOTE_NOT_CLOSED':
           throw inputInvalid(file, line, 'a quoted value that starts in this row is never closed; expected a closing " (quotes inside a value are doubled: "")');
         case 'CSV_MAX_RECORD_SIZE':
-          throw inputInvalid(file, line, `a value is longer than the limit of ${maxField} characters; check the quotes and the delimiter, or raise the limit`);
+          throw inputInvalid(file, line, `a row (or a value in it) is longer than the limit of ${maxField} characters; check the quotes and the delimiter, or raise the limit`);
         case 'CSV_INVALID_CLOSING_QUOTE':
         case 'INVALID_OPENING_QUOTE':
         case 'CSV_NON_TRIMABLE_CHAR_AFTER_CLOSING_QUOTE':

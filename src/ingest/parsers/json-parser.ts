@@ -12,6 +12,9 @@ import type { Token } from 'stream-json/parser.js';
 import { UserError } from '../../errors.js';
 import { DEFAULT_MAX_FIELD_BYTES, type ParsedRecord, type ParseOptions } from './parsed-record.js';
 
+/** A JSON record may be this many times the field limit (CSV caps the whole row at the field limit). */
+const JSON_RECORD_FIELDS = 4;
+
 /** The tokenizer as stream-chain calls it: a text chunk, or `none` to flush at the end. */
 type Tokenizer = (chunk: string | typeof none) => unknown;
 
@@ -65,6 +68,10 @@ export async function* parseJson(text: AsyncIterable<string>, options: ParseOpti
   // Characters fed since the tokenizer last produced a token: one lexeme (a string, a number) longer
   // than the field limit would otherwise be buffered whole inside the tokenizer.
   let sinceToken = 0;
+  /** A record may hold several fields of the maximum size, but not without bound. */
+  const maxRecord = JSON_RECORD_FIELDS * maxField;
+  let recordChars = 0;
+  const piece = Math.max(64, Math.min(64 * 1024, Math.floor(maxRecord / 8)));
   let finished = false;
 
   const stack: Container[] = [];
@@ -122,6 +129,7 @@ export async function* parseJson(text: AsyncIterable<string>, options: ParseOpti
         const done = stack.pop()!;
         if (stack.length === 0) {
           records++;
+          recordChars = 0;
           ready.push({ line: recordLine, record: flattenRecord(done.value as Record<string, unknown>, options.keepAsJson, options.keepArrays ?? false) });
         } else put(done.value);
         return;
@@ -177,6 +185,15 @@ export async function* parseJson(text: AsyncIterable<string>, options: ParseOpti
       if (sinceToken > maxField) throw inputInvalid(file, line, `a value is longer than the limit of ${maxField} characters; raise the limit or shorten the value`);
     }
     for (const t of tokens) onToken(t);
+    // A record (an object and all it nests) is assembled in memory: its text is capped too, so that
+    // one giant object cannot grow without bound. Counted per segment (a line, or a piece of a long
+    // line), so the count is exact to within one piece (an eighth of the limit at most).
+    if (stack.length > 0) {
+      recordChars += segment.length;
+      if (recordChars > maxRecord) {
+        throw inputInvalid(file, recordLine, `the record starting on this line is longer than the limit of ${maxRecord} characters; split it or raise the limit`);
+      }
+    }
   };
 
   function* drain(): Generator<ParsedRecord> {
@@ -205,7 +222,8 @@ export async function* parseJson(text: AsyncIterable<string>, options: ParseOpti
     let from = 0;
     for (let nl = s.indexOf('\n'); ; nl = s.indexOf('\n', from)) {
       const end = nl === -1 ? s.length : nl + 1;
-      if (end > from) feed(s.slice(from, end), false);
+      // Long lines (minified JSON) go in pieces, which keeps the record-size count close.
+      for (let at = from; at < end; at += piece) feed(s.slice(at, Math.min(end, at + piece)), false);
       if (nl === -1) break;
       line++;
       from = end;
