@@ -125,7 +125,9 @@ describe('CSV parser', () => {
     const png = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 0x0d, 0x49, 0x48, 0x44, 0x52]);
     const err = await parseError(png, 'image.csv');
     expect(err.code).toBe('INPUT_INVALID');
-    expect(err.message).toMatch(/image\.csv, line \d+: the file (is not valid UTF-8|contains a NUL)/);
+    expect(err.message).toMatch(/image\.csv: this is a PNG image/);
+    const xlsx = await parseError(Buffer.concat([Buffer.from([0x50, 0x4b, 0x03, 0x04]), Buffer.alloc(40, 1)]), 'report.csv');
+    expect(xlsx.message).toBe('report.csv: this is a ZIP archive or an Excel workbook (XLSX); save the sheet as CSV (UTF-8) and upload that');
     const nul = await parseError(Buffer.from('a,b\n1,2\n3,\u0000\n'), 'nul.csv');
     expect(nul.message).toMatch(/nul\.csv, line 3: the file contains a NUL character/);
   });

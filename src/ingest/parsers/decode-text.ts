@@ -26,6 +26,20 @@ function sniffEncoding(head: Uint8Array): TextEncoding {
   return 'utf-8';
 }
 
+/** File signatures of formats people upload by mistake, with what to do instead. */
+const NOT_TEXT: ReadonlyArray<{ magic: number[]; what: string }> = [
+  { magic: [0x50, 0x4b, 0x03, 0x04], what: 'a ZIP archive or an Excel workbook (XLSX); save the sheet as CSV (UTF-8) and upload that' },
+  { magic: [0xd0, 0xcf, 0x11, 0xe0], what: 'an old Excel workbook (XLS); save the sheet as CSV (UTF-8) and upload that' },
+  { magic: [0x25, 0x50, 0x44, 0x46], what: 'a PDF document; upload the data as CSV or JSON' },
+  { magic: [0x1f, 0x8b], what: 'a gzip-compressed file; decompress it and upload the CSV or JSON inside' },
+  { magic: [0x89, 0x50, 0x4e, 0x47], what: 'a PNG image; upload the data as CSV or JSON' },
+];
+
+/** The kind of binary file `head` starts like, or undefined. Content types and extensions are not trusted (OWASP). */
+function binaryKind(head: Uint8Array): string | undefined {
+  return NOT_TEXT.find(({ magic }) => head.length >= magic.length && magic.every((b, i) => head[i] === b))?.what;
+}
+
 function countNewlines(text: string, end = text.length): number {
   let n = 0;
   for (let i = text.indexOf('\n'); i !== -1 && i < end; i = text.indexOf('\n', i + 1)) n++;
@@ -82,6 +96,8 @@ export async function* decodeText(source: AsyncIterable<Uint8Array | string>, op
         continue;
       }
       pending = undefined;
+      const kind = binaryKind(bytes);
+      if (kind) throw new UserError('INPUT_INVALID', `${file}: this is ${kind}`, { problems: [{ file, line: 1, message: `not text: ${kind}` }] });
       encoding = sniffEncoding(bytes);
       decoder = new TextDecoder(encoding, { fatal: true });
     }
