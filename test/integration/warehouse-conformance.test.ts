@@ -333,6 +333,31 @@ describe.each(DIALECTS)('warehouse conformance: %s', (dialect: TestDialect) => {
     expect(after).toEqual({ n: N + N / 2, s: keptSum + N });
   });
 
+  it('lets concurrent workers ensure the same table and merge overlapping batches', async () => {
+    const wh = await fresh({ poolSize: 4 });
+    await Promise.all(Array.from({ length: 4 }, () => wh.ensureTable(POSTS)));
+    // Four batches over keys p0..p1499, each overlapping the next by half.
+    const batch = (w: number): SqlValue[][] => Array.from({ length: 600 }, (_, i) => ['fb', `p${w * 300 + i}`, '2026-01-01', w, null]);
+    const results = await Promise.all([0, 1, 2, 3].map((w) => wh.merge({ spec: POSTS, columns: POST_COLUMNS, rows: batch(w) })));
+    for (const r of results) expect(r.rowsStaged).toBe(600);
+    // Every key was inserted exactly once, whatever the order the merges ran in.
+    expect(results.reduce((sum, r) => sum + r.inserted, 0)).toBe(1500);
+    expect(await wh.query('SELECT count(*) AS n, count(DISTINCT post_id) AS keys FROM social.post_daily')).toEqual([{ n: 1500, keys: 1500 }]);
+  });
+
+  it('does not cut a merge whose producer is slower than the statement timeout', async () => {
+    const wh = await fresh({ statementTimeoutMs: 200 });
+    await wh.ensureTable(POSTS);
+    async function* slowProducer(): AsyncGenerator<SqlValue[]> {
+      for (let i = 0; i < 4; i++) {
+        // A parser waiting on a slow upload: the pauses add up to more than the statement timeout.
+        await new Promise((r) => setTimeout(r, 100));
+        yield ['fb', `slow${i}`, '2026-01-01', i, null];
+      }
+    }
+    expect(await wh.merge({ spec: POSTS, columns: POST_COLUMNS, rows: slowProducer() })).toEqual({ rowsStaged: 4, inserted: 4, updated: 0 });
+  });
+
   it('streams 200k rows in batches while the event loop keeps ticking', async () => {
     const wh = await fresh();
     const N = 200_000;
@@ -381,6 +406,18 @@ describe.each(DIALECTS)('warehouse conformance: %s', (dialect: TestDialect) => {
     await expectNothingRunning(wh, dialect);
     // The single connection is free again, and the default timeout is back for the next statement.
     expect(await wh.query('SELECT 1 AS ok')).toEqual([{ ok: 1 }]);
+  });
+
+  it('cancels a slow stream at the statement timeout', async () => {
+    const wh = await fresh({ poolSize: 1 });
+    const err = await rejection(
+      (async () => {
+        for await (const batch of wh.stream(slowSql(dialect), [], { timeoutMs: 300 })) expect(batch).toBeDefined();
+      })(),
+    );
+    expect((err as UserError).code).toBe('QUERY_TIMEOUT');
+    await expectNothingRunning(wh, dialect);
+    expect(await wh.query('SELECT 6 AS ok')).toEqual([{ ok: 6 }]);
   });
 
   it('applies the warehouse default statement timeout', async () => {
