@@ -6,8 +6,10 @@
 
 /** The social platforms with a connector. */
 export const SOCIAL_PLATFORMS = ['facebook', 'instagram', 'x'] as const;
+/** A social platform with a connector. */
 export type SocialPlatform = (typeof SOCIAL_PLATFORMS)[number];
 
+/** A client brand of the agency. */
 export interface Brand {
   name: string;
   slug: string;
@@ -28,6 +30,7 @@ export const BRANDS: readonly Brand[] = [
   { name: 'Kestrel Bank', slug: 'kestrelbank', region: 'APAC', country: 'AU', category: 'Financial services', site: 'kestrelbank.com.au', scale: 1.3 },
 ];
 
+/** A managed social account: one brand on one platform. */
 export interface SocialAccount {
   index: number;
   accountId: string;
@@ -64,6 +67,7 @@ export interface PlatformProfile {
   followerBase: number;
 }
 
+/** The profile of each platform. */
 export const PLATFORM_PROFILES: Record<SocialPlatform, PlatformProfile> = {
   facebook: {
     postWeight: 1,
@@ -189,13 +193,13 @@ export const COUNTRIES: ReadonlyArray<{ country: string; code: string; weight: n
 
 /** Site sections with typical page titles, for web.page_daily. */
 export const PAGE_SECTIONS: ReadonlyArray<{ section: string; group: string; pages: number; weight: number; titles: readonly string[] }> = [
-  { section: '', group: 'Home', pages: 1, weight: 30, titles: ['Home'] },
+  { section: '', group: 'Home', pages: 1, weight: 12, titles: ['Home'] },
   { section: 'products', group: 'Product', pages: 60, weight: 28, titles: ['Product', 'Collection', 'Gift set', 'Bundle', 'Limited edition'] },
   { section: 'blog', group: 'Blog', pages: 70, weight: 18, titles: ['How to', 'Guide to', 'Behind the scenes:', 'Ten ideas for', 'Why we'] },
   { section: 'stores', group: 'Store locator', pages: 12, weight: 5, titles: ['Store'] },
   { section: 'help', group: 'Support', pages: 15, weight: 6, titles: ['Help:', 'FAQ:', 'Returns and', 'Shipping to'] },
   { section: 'about', group: 'About', pages: 5, weight: 3, titles: ['About us', 'Careers', 'Press', 'Sustainability', 'Contact'] },
-  { section: 'checkout', group: 'Checkout', pages: 4, weight: 10, titles: ['Cart', 'Checkout', 'Payment', 'Order confirmed'] },
+  { section: 'checkout', group: 'Checkout', pages: 4, weight: 6, titles: ['Cart', 'Checkout', 'Payment', 'Order confirmed'] },
 ];
 
 const TOPIC_WORDS = ['autumn', 'winter', 'spring', 'summer', 'classic', 'signature', 'everyday', 'travel', 'family', 'local', 'organic', 'premium'];
@@ -230,6 +234,7 @@ export const EMAIL_LISTS: ReadonlyArray<{ listId: string; name: string; brand: B
 /** Mailchimp campaign types (`type` of /reports) and their share. */
 export const CAMPAIGN_TYPES: ReadonlyArray<readonly [string, number]> = [['regular', 78], ['plaintext', 6], ['absplit', 6], ['rss', 6], ['variate', 4]];
 
+/** Themes that campaign titles and subject lines are built from. */
 export const CAMPAIGN_THEMES = ['Weekly Roundup', 'New Arrivals', 'Member Offer', 'Seasonal Guide', 'Product Spotlight', 'Event Invite', 'Last Chance', 'Customer Stories', 'Tips & Tricks', 'Welcome Back'];
 
 /** Listening topics (Crimson Hexagon categories) per monitor. */
@@ -247,6 +252,7 @@ export const MENTION_SOURCES: ReadonlyArray<{ source: string; weight: number; re
   { source: 'reviews', weight: 5, reach: null },
 ];
 
+/** Sentiment classes of listening results. */
 export const SENTIMENTS = ['positive', 'neutral', 'negative'] as const;
 
 /** One Crimson Hexagon monitor per brand. */
@@ -277,6 +283,7 @@ export const MANUAL_PLATFORMS = ['linkedin', 'tiktok'] as const;
 
 /** Sites without GA4, whose sessions are uploaded by hand, and their channels. */
 export const MANUAL_SITES = ['events.lumenoutdoor.com', 'legacy.kestrelbank.com.au'] as const;
+/** Default channel groups of the manual session exports. */
 export const MANUAL_CHANNELS = ['Organic Search', 'Direct', 'Referral', 'Email', 'Paid Search', 'Social'] as const;
 
 /** Outlets of press clippings for the manual listening upload. */

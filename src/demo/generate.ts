@@ -17,6 +17,7 @@ import { EMAIL_LISTS, SOCIAL_ACCOUNT_LIST } from './catalog.js';
 import * as T from './tables.js';
 import { GA4_MAX_ROWS, ga4DailyRows, MANUAL_SESSIONS_MAX_ROWS, manualSessionRows, PAGE_MAX_ROWS, pageDailyRows } from './web.js';
 
+/** Options of {@link generateDemo}. */
 export interface DemoOptions {
   /** Total fact rows across the fact tables; most go to social.post_daily. */
   rows: number;
@@ -26,6 +27,7 @@ export interface DemoOptions {
   onProgress?: (done: number, total: number) => void;
 }
 
+/** What {@link generateDemo} wrote. */
 export interface DemoResult {
   /** Rows written per table (`schema.table`). */
   tables: Record<string, number>;

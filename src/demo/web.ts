@@ -31,7 +31,7 @@ const GA4_COMBOS: readonly Ga4Combo[] = (() => {
       DEVICES.forEach((dv, device) => {
         COUNTRIES.forEach((c, country) => {
           // A brand's home market brings most of its traffic.
-          const home = c.code === p.brand.country ? 25 : 1;
+          const home = c.code === p.brand.country ? 6 : 1;
           combos.push({ property, source, device, country, weight: p.brand.scale * s.weight * dv.weight * c.weight * home });
         });
       });
@@ -68,7 +68,7 @@ export function* ga4DailyRows(count: number, seed: number): Iterable<DemoRow> {
       const conversions = rng.count(sessions * 0.014 * src.conversion * dev.conversion);
       const revenue = ORDER_VALUE[c.property] * conversions * rng.spread(0.25);
       const adClicks = src.paid ? Math.round(sessions * (1.05 + 0.15 * rng.next())) : null;
-      const cpc = src.medium === 'display' ? 0.35 : src.medium === 'paid_social' ? 0.8 : 1.4;
+      const cpc = src.medium === 'display' ? 0.35 : src.medium === 'paid_social' ? 0.7 : 0.95;
       yield {
         property_id: property.propertyId,
         metric_date: day,
