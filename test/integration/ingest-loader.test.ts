@@ -147,6 +147,21 @@ describe.each(DIALECTS)('loadObject on %s', (dialect) => {
     expect(result.rowsLoaded).toBe(1);
   });
 
+  it('a key repeated within one file keeps its last row', async () => {
+    const posts = target(POSTS);
+    await store.put('raw/posts/dup.csv', 'platform,Post ID,Date,impressions\nx,p1,2026-01-01,1\nx,p2,2026-01-01,2\nX,p1,2026-01-01,3\nx,p1,2026-01-01,4\n');
+    const result = await loadObject({ warehouse, store }, { target: posts, key: 'raw/posts/dup.csv', runId: 'r' });
+    expect(result).toMatchObject({ rowsRead: 4, rowsLoaded: 3, inserted: 3 });
+    const rows = await warehouse.query(`SELECT platform, post_id, impressions FROM social.manual_posts`);
+    // Sorted here: database collations disagree on "X" vs "x".
+    rows.sort((a, b) => (String(a.platform) + a.post_id < String(b.platform) + b.post_id ? -1 : 1));
+    expect(rows).toEqual([
+      { platform: 'X', post_id: 'p1', impressions: 3 },
+      { platform: 'x', post_id: 'p1', impressions: 4 },
+      { platform: 'x', post_id: 'p2', impressions: 2 },
+    ]);
+  });
+
   it('evolve adds the unknown input fields as nullable columns', async () => {
     const posts = target(`${POSTS}evolve: true\n`);
     await store.put('raw/posts/e.csv', 'platform,Post ID,Date,impressions,Campaign Name\nfacebook,p1,2026-01-01,5,Spring\nfacebook,p2,2026-01-02,6,\n');
