@@ -147,6 +147,22 @@ describe.each(DIALECTS)('loadObject on %s', (dialect) => {
     expect(result.rowsLoaded).toBe(1);
   });
 
+  it('keeps awkward text exactly: quotes, delimiters, line breaks, tabs, backslashes, emoji', async () => {
+    const t = target(`
+table: web.notes
+key: [id]
+columns:
+  id:   { type: integer }
+  text: { type: string }
+`, 'web_notes');
+    const values = ['say "hi", then leave', 'two\nlines', 'tab\there', 'back\\slash \\N', 'emoji 🚀 and ünïcödé', '=1+1', '  padded  ', 'NULL', '\\.'];
+    const json = values.map((text, i) => JSON.stringify({ id: i + 1, text })).join('\n');
+    await store.put('raw/web/notes.ndjson', json);
+    await loadObject({ warehouse, store }, { target: t, key: 'raw/web/notes.ndjson', runId: 'r' });
+    const rows = await warehouse.query('SELECT id, text FROM web.notes ORDER BY id');
+    expect(rows.map((r) => r.text)).toEqual(values);
+  });
+
   it('a key repeated within one file keeps its last row', async () => {
     const posts = target(POSTS);
     await store.put('raw/posts/dup.csv', 'platform,Post ID,Date,impressions\nx,p1,2026-01-01,1\nx,p2,2026-01-01,2\nX,p1,2026-01-01,3\nx,p1,2026-01-01,4\n');
