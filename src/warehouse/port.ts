@@ -43,7 +43,7 @@ export type SqlValue = string | number | boolean | null;
 export type Row = Record<string, SqlValue>;
 
 export interface QueryOptions {
-  /** Cancels the statement in the database past this many milliseconds (default: the adapter's statement timeout). */
+  /** Cancels the statement in the database past this many milliseconds (default: the adapter's statement timeout; 0: no timeout). */
   timeoutMs?: number;
   /** Cancels the statement in the database when aborted. */
   signal?: AbortSignal;
@@ -87,6 +87,11 @@ export interface MergeInput {
   /** The columns supplied, a subset of spec.columns that includes every key column. */
   columns: string[];
   rows: AsyncIterable<readonly SqlValue[]> | Iterable<readonly SqlValue[]>;
+  /**
+   * Abandons the merge when aborted (a cancelled job): the batch is rolled back and the merge rejects
+   * with the signal's reason. A merge has no statement timeout, since its duration grows with the batch.
+   */
+  signal?: AbortSignal;
 }
 
 export interface Warehouse extends SqlRunner {

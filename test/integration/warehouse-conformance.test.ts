@@ -304,6 +304,25 @@ describe.each(DIALECTS)('warehouse conformance: %s', (dialect: TestDialect) => {
     expect(await wh.merge({ spec: POSTS, columns: POST_COLUMNS, rows: [['fb', 'a', '2026-01-01', 2, 'after']] })).toEqual({ rowsStaged: 1, inserted: 0, updated: 1 });
   });
 
+  it('abandons a merge when its signal aborts, leaving the table unchanged', async () => {
+    const wh = await fresh();
+    await wh.ensureTable(POSTS);
+    await wh.merge({ spec: POSTS, columns: POST_COLUMNS, rows: [['fb', 'p1', '2026-01-01', 1, 'before']] });
+    const controller = new AbortController();
+    const reason = new Error('job cancelled');
+    async function* producer(): AsyncGenerator<SqlValue[]> {
+      for (let i = 0; i < 50_000; i++) {
+        if (i === 20_000) controller.abort(reason);
+        yield ['fb', `p${i}`, '2026-01-01', 1000 + i, 'after'];
+      }
+    }
+    expect(await rejection(wh.merge({ spec: POSTS, columns: POST_COLUMNS, rows: producer(), signal: controller.signal }))).toBe(reason);
+    expect(await wh.query('SELECT post_id, impressions, note FROM social.post_daily')).toEqual([{ post_id: 'p1', impressions: 1, note: 'before' }]);
+    // An already aborted signal stops the merge before it writes anything.
+    expect(await rejection(wh.merge({ spec: POSTS, columns: POST_COLUMNS, rows: [['fb', 'p2', '2026-01-01', 2, null]], signal: controller.signal }))).toBe(reason);
+    expect(await wh.query('SELECT count(*) AS n FROM social.post_daily')).toEqual([{ n: 1 }]);
+  });
+
   it('merges 100k rows streamed from an async generator, without blocking the event loop', async () => {
     const wh = await fresh();
     await wh.ensureTable(POSTS);

@@ -69,7 +69,7 @@ class StatementGuard {
   async step<T>(fn: () => Promise<T>): Promise<T> {
     if (this.signal?.aborted) this.stop('abort');
     if (this.stoppedBy) throw this.failure(undefined);
-    this.timer = setTimeout(() => this.stop('timeout'), this.timeoutMs);
+    if (this.timeoutMs > 0) this.timer = setTimeout(() => this.stop('timeout'), this.timeoutMs);
     this.inFlight = true;
     try {
       return await fn();
@@ -277,15 +277,22 @@ class DuckDbWarehouse implements Warehouse {
     }
   }
 
-  private runner(conn: DuckDBConnection, lease: Lease, op: DuckDbOperation): SqlRunner {
+  /** A runner on one leased connection; `defaults` apply to statements that do not set their own options. */
+  private runner(conn: DuckDBConnection, lease: Lease, op: DuckDbOperation, defaults: QueryOptions = {}): SqlRunner {
     return {
-      query: (sql, params = [], options = {}) => this.runOn(conn, lease, op, sql, params, options, true),
-      execute: (sql, params = []) => this.runOn(conn, lease, op, sql, params, {}, false),
+      query: (sql, params = [], options = {}) => this.runOn(conn, lease, op, sql, params, { ...defaults, ...options }, true),
+      execute: (sql, params = []) => this.runOn(conn, lease, op, sql, params, defaults, false),
     };
   }
 
-  private async inTransaction<T>(conn: DuckDBConnection, lease: Lease, op: DuckDbOperation, fn: (tx: SqlRunner) => Promise<T>): Promise<T> {
-    const tx = this.runner(conn, lease, op);
+  private async inTransaction<T>(
+    conn: DuckDBConnection,
+    lease: Lease,
+    op: DuckDbOperation,
+    fn: (tx: SqlRunner) => Promise<T>,
+    defaults: QueryOptions = {},
+  ): Promise<T> {
+    const tx = this.runner(conn, lease, op, defaults);
     await tx.execute('BEGIN TRANSACTION');
     let result: T;
     try {
@@ -318,7 +325,9 @@ class DuckDbWarehouse implements Warehouse {
    */
   private async mergeOn(conn: DuckDBConnection, lease: Lease, input: MergeInput, columns: TableColumn[]): Promise<MergeResult> {
     const { spec } = input;
-    const run = this.runner(conn, lease, 'merge');
+    // No statement timeout: a merge lasts as long as its batch is big; its signal can still stop it.
+    const options: QueryOptions = { timeoutMs: 0, signal: input.signal };
+    const run = this.runner(conn, lease, 'merge', options);
     const n = ++this.stageCounter;
     const stage = `__sextant_stage_${n}`;
     const latest = `__sextant_latest_${n}`;
@@ -348,7 +357,7 @@ class DuckDbWarehouse implements Warehouse {
         const staged = Number(counts.staged);
         const updated = Number(counts.existing);
         return { rowsStaged: staged, inserted: staged - updated, updated };
-      });
+      }, options);
     } catch (err) {
       throw translateDuckDbError(err, 'merge', spec.table);
     } finally {
@@ -362,6 +371,7 @@ class DuckDbWarehouse implements Warehouse {
     try {
       let seq = 0;
       for await (const row of input.rows) {
+        if (input.signal?.aborted) throw input.signal.reason;
         if (row.length !== width) {
           throw new UserError('ROW_INVALID', `merge into ${input.spec.table}: row ${seq + 1} has ${row.length} values, expected ${width} (one per column: ${input.columns.join(', ')})`);
         }

@@ -278,11 +278,12 @@ class PostgresWarehouse implements Warehouse {
     }
   }
 
-  private runner(lease: Lease, scope: Scope, op: PgOperation, table?: string): SqlRunner {
+  /** A runner on one lease; `defaults` apply to statements that do not set their own options. */
+  private runner(lease: Lease, scope: Scope, op: PgOperation, table?: string, defaults: QueryOptions = {}): SqlRunner {
     return {
-      query: (sql, params = [], options = {}) => this.runOn(lease, scope, op, sql, params, options, table),
+      query: (sql, params = [], options = {}) => this.runOn(lease, scope, op, sql, params, { ...defaults, ...options }, table),
       execute: async (sql, params = []) => {
-        await this.runOn(lease, scope, op, sql, params, {}, table);
+        await this.runOn(lease, scope, op, sql, params, defaults, table);
       },
     };
   }
@@ -295,12 +296,18 @@ class PostgresWarehouse implements Warehouse {
     }
   }
 
-  private async inTransaction<T>(lease: Lease, op: PgOperation, fn: (tx: SqlRunner, scope: Scope) => Promise<T>, table?: string): Promise<T> {
+  private async inTransaction<T>(
+    lease: Lease,
+    op: PgOperation,
+    fn: (tx: SqlRunner, scope: Scope) => Promise<T>,
+    table?: string,
+    defaults: QueryOptions = {},
+  ): Promise<T> {
     const scope: Scope = { local: true, timeoutMs: lease.session.timeoutMs };
     await lease.client.query('BEGIN');
     let result: T;
     try {
-      result = await fn(this.runner(lease, scope, op, table), scope);
+      result = await fn(this.runner(lease, scope, op, table, defaults), scope);
     } catch (err) {
       await this.rollback(lease);
       throw err;
@@ -340,19 +347,18 @@ class PostgresWarehouse implements Warehouse {
     const nonKey = columns.filter((c) => !spec.key.includes(c.name));
     // With only key columns supplied an existing row is "updated" to itself, so that RETURNING sees it.
     const sets = (nonKey.length > 0 ? nonKey.map((c) => c.name) : spec.key).map((n) => `${q(n)} = excluded.${q(n)}`);
+    // No statement timeout: a merge lasts as long as its batch is big (the COPY as long as its
+    // producer, a parser reading an upload); its signal can still stop it.
+    const options: QueryOptions = { timeoutMs: 0, signal: input.signal };
     try {
       return await this.inTransaction(
         lease,
         'merge',
-        async (tx, scope) => {
+        async (tx) => {
           // PG-ONLY: ON COMMIT DROP (Redshift drops temp tables at session end).
           await tx.execute(
             `CREATE TEMP TABLE ${stage} (${columns.map((c) => `${q(c.name)} ${this.dialect.columnType(c.type)}`).join(', ')}, ${q(SEQ)} bigint) ON COMMIT DROP`,
           );
-          // The COPY lasts as long as the producer of the rows takes (a parser reading an upload), so
-          // the statement timeout is lifted for it; the upsert below runs under it again.
-          await lease.client.query('SET LOCAL statement_timeout = 0');
-          scope.timeoutMs = 0;
           await this.copyRows(lease, input, columns.length, `COPY ${stage} (${names}, ${q(SEQ)}) FROM STDIN WITH (FORMAT csv)`);
           // PG-ONLY: INSERT … ON CONFLICT and `xmax = 0` (true for a freshly inserted row version).
           const [counts] = await tx.query(
@@ -366,14 +372,13 @@ class PostgresWarehouse implements Warehouse {
                RETURNING (xmax = 0) AS inserted
              )
              SELECT count(*) FILTER (WHERE inserted) AS inserted, count(*) FILTER (WHERE NOT inserted) AS updated FROM merged`,
-            [],
-            { timeoutMs: this.timeoutMs },
           );
           const inserted = Number(counts.inserted);
           const updated = Number(counts.updated);
           return { rowsStaged: inserted + updated, inserted, updated };
         },
         spec.table,
+        options,
       );
     } catch (err) {
       // The connection may be mid-COPY or otherwise unsure; do not hand it to the next caller.
@@ -388,10 +393,13 @@ class PostgresWarehouse implements Warehouse {
         throw new UserError('ROW_INVALID', `merge into ${input.spec.table}: row ${index + 1} has ${row.length} values, expected ${width} (one per column: ${input.columns.join(', ')})`);
       }
     };
+    const { signal } = input;
     try {
-      await pipeline(Readable.from(csvChunks(input.rows, check)), lease.client.query(copyFrom(copySql)));
+      // An abort destroys both streams; pg-copy-streams then sends CopyFail, which ends the COPY.
+      await pipeline(Readable.from(csvChunks(input.rows, check)), lease.client.query(copyFrom(copySql)), signal ? { signal } : {});
     } catch (err) {
-      throw translatePgError(err, { operation: 'merge', timeoutMs: this.timeoutMs, table: input.spec.table });
+      if (signal?.aborted) throw signal.reason;
+      throw translatePgError(err, { operation: 'merge', timeoutMs: 0, table: input.spec.table });
     }
   }
 }
