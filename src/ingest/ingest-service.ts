@@ -249,8 +249,9 @@ export class IngestService {
         }
       };
       const stream = Readable.from(limited(this.#maxUploadBytes), { objectMode: false });
+      const contentType = input.contentType ?? upload.contentType ?? undefined;
       try {
-        return await this.#store.put(upload.key, stream, { signal: controller.signal, ...((input.contentType ?? upload.contentType) ? { contentType: input.contentType ?? upload.contentType ?? undefined } : {}) });
+        return await this.#store.put(upload.key, stream, { signal: controller.signal, ...(contentType ? { contentType } : {}) });
       } catch (err) {
         if (overflow) throw this.#tooLarge();
         throw err;
