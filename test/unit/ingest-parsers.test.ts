@@ -52,6 +52,7 @@ describe('CSV parser', () => {
     expect(await parse('id;amount\n1;2,5\n', 'semi.csv')).toEqual([{ line: 2, record: { id: '1', amount: '2,5' } }]);
     expect(await parse('id\tname\n1\ta, b\n', 'tab.tsv')).toEqual([{ line: 2, record: { id: '1', name: 'a, b' } }]);
     expect(detectDelimiter('"a;b",c')).toBe(',');
+    expect(await parse('id|name\n1|a, b; c\n', 'pipe.txt')).toEqual([{ line: 2, record: { id: '1', name: 'a, b; c' } }]);
     expect(detectDelimiter('single')).toBe(',');
   });
 

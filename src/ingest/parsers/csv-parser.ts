@@ -10,7 +10,7 @@ import { UserError } from '../../errors.js';
 import { DEFAULT_MAX_FIELD_BYTES, type ParsedRecord, type ParseOptions } from './parsed-record.js';
 
 /** Delimiters the detector chooses among, in order of preference on a tie. */
-export const CSV_DELIMITERS = [',', ';', '\t'] as const;
+export const CSV_DELIMITERS = [',', ';', '\t', '|'] as const;
 /** One of {@link CSV_DELIMITERS}. */
 export type CsvDelimiter = (typeof CSV_DELIMITERS)[number];
 
