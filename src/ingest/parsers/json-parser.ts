@@ -172,7 +172,7 @@ export async function* parseJson(text: AsyncIterable<string>, options: ParseOpti
     try {
       out = final ? tokenizer!(none) : tokenizer!(segment);
     } catch (err) {
-      const reason = (err as Error).message.replace(/^Parser (cannot parse input|has expected)[: ]*/, '');
+      const reason = (err as Error).message.replace(/^Parser cannot parse input:\s*/, '').replace(/^Parser has expected/, 'expected');
       if (final) {
         throw inputInvalid(file, line, `the JSON ends before it is complete (${reason || 'cut off'}); the file looks truncated`);
       }
