@@ -94,6 +94,29 @@ function untilAborted(signal: AbortSignal): Promise<never> {
 
 const job = (payload: Record<string, unknown> = {}, more: Partial<JobRequest> = {}): JobRequest => ({ id: randomUUID(), type: 'INGEST_FILE', payload, ...more });
 
+/**
+ * Starts test/fixtures/jobs/worker.ts in a child process, waits until it has started the job, and kills
+ * it with SIGKILL: a worker dying mid-job with its lock held.
+ */
+async function killWorkerMidJob(opts: { queueName: string; prefix: string; counter: string; jobId: string }): Promise<void> {
+  const script = fileURLToPath(new URL('../fixtures/jobs/worker.ts', import.meta.url));
+  const child = spawn(process.execPath, ['--import', 'tsx', script], {
+    env: { ...process.env, SEXTANT_TEST_REDIS_URL: testRedisUrl(), JOBS_QUEUE: opts.queueName, JOBS_PREFIX: opts.prefix, JOBS_COUNTER: opts.counter },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const exited = new Promise<NodeJS.Signals | null>((resolve) => child.once('exit', (_code, signal) => resolve(signal)));
+  let out = '';
+  await new Promise<void>((resolve, reject) => {
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+      if (out.includes(`started ${opts.jobId}`)) resolve();
+    });
+    child.once('exit', () => reject(new Error(`the worker exited before starting the job: ${out}`)));
+  });
+  child.kill('SIGKILL');
+  expect(await exited).toBe('SIGKILL');
+}
+
 interface Backend {
   /** A new queue on this test's backend: same store, same Redis queue each time. */
   open(): JobQueue;
@@ -154,10 +177,14 @@ describe.each(ADAPTERS)('JobQueue conformance: %s', (kind) => {
     return { queue, events: new Recorder(), b };
   }
 
+  /** Run after the queues are closed. */
+  const cleanups: Array<() => Promise<void>> = [];
+
   afterEach(async () => {
     await Promise.all(opened.splice(0).map((q) => q.close(200)));
     await b?.cleanup();
     b = undefined;
+    for (const c of cleanups.splice(0)) await c();
   });
 
   it('runs an enqueued job and reports it active, then completed with its result', async () => {
@@ -607,23 +634,7 @@ describe.each(ADAPTERS)('JobQueue conformance: %s', (kind) => {
         opened.push(producer);
         const j = job({ file: 'big.csv' });
         await producer.enqueue(j);
-
-        const script = fileURLToPath(new URL('../fixtures/jobs/worker.ts', import.meta.url));
-        const child = spawn(process.execPath, ['--import', 'tsx', script], {
-          env: { ...process.env, SEXTANT_TEST_REDIS_URL: testRedisUrl(), JOBS_QUEUE: queueName, JOBS_PREFIX: prefix, JOBS_COUNTER: counter },
-          stdio: ['ignore', 'pipe', 'inherit'],
-        });
-        const exited = new Promise<NodeJS.Signals | null>((resolve) => child.once('exit', (_code, signal) => resolve(signal)));
-        let out = '';
-        await new Promise<void>((resolve, reject) => {
-          child.stdout.on('data', (d: Buffer) => {
-            out += d.toString();
-            if (out.includes(`started ${j.id}`)) resolve();
-          });
-          child.once('exit', () => reject(new Error(`the worker exited before starting the job: ${out}`)));
-        });
-        child.kill('SIGKILL');
-        expect(await exited).toBe('SIGKILL');
+        await killWorkerMidJob({ queueName, prefix, counter, jobId: j.id });
 
         const events = new Recorder();
         const second = new BullMqJobQueue({ connection: testRedisUrl(), queueName, prefix, lockDurationMs: 1_000, stalledIntervalMs: 300 });
@@ -640,6 +651,38 @@ describe.each(ADAPTERS)('JobQueue conformance: %s', (kind) => {
         expect(attempts).toEqual([1]);
         expect(Number(await redis.get(counter))).toBe(1);
         expect(await redis.get(`${counter}:started`)).toBe('1');
+      } finally {
+        redis.disconnect();
+      }
+    });
+
+    it('fails and records a job whose workers keep dying, instead of running it forever', async () => {
+      const { store, warehouse } = await openStore('postgres');
+      cleanups.push(() => warehouse.close());
+      const queueName = `t-${randomUUID()}`;
+      const prefix = 'sxt-test';
+      const counter = `${prefix}:${queueName}:test-completions`;
+      const redis = new Redis(testRedisUrl());
+      try {
+        const producer = new BullMqJobQueue({ connection: testRedisUrl(), queueName, prefix, store });
+        opened.push(producer);
+        const j = job({ file: 'poison.csv' });
+        await producer.enqueue(j);
+        // Two deaths: the second exceeds maxStalledCount (1).
+        await killWorkerMidJob({ queueName, prefix, counter, jobId: j.id });
+        await killWorkerMidJob({ queueName, prefix, counter, jobId: j.id });
+
+        const events = new Recorder();
+        const last = new BullMqJobQueue({ connection: testRedisUrl(), queueName, prefix, store, lockDurationMs: 1_000, stalledIntervalMs: 300 });
+        opened.push(last);
+        let calls = 0;
+        last.handle('INGEST_FILE', async () => void calls++);
+        await last.start({ concurrency: 1, events });
+        const failed = await events.finallyFailed(j.id);
+        expect((failed as { error: Error }).error.message).toMatch(/stalled more than allowable limit/);
+        expect(calls).toBe(0);
+        expect(await redis.get(`${counter}:started`)).toBe('2');
+        expect(await store.get(j.id)).toMatchObject({ status: 'FAILED', errors: [{ message: 'job stalled more than allowable limit' }] });
       } finally {
         redis.disconnect();
       }

@@ -114,6 +114,11 @@ export class BullMqJobQueue implements JobQueue {
       maxStalledCount: 1,
     });
     this.#worker.on('error', (err) => this.#opts.logger?.error('bullmq worker error', { err }));
+    // A job whose workers died more often than `maxStalledCount` is failed by the next worker that takes
+    // it, without calling our processor ("deferred failure"): the only place to report it.
+    this.#worker.on('failed', (job, err) => {
+      if (job?.id && job.deferredFailure) void this.#events.onFailed(job.id, err, false, job.attemptsMade + 1);
+    });
     this.#poll = setInterval(() => void this.#pollCancellations(), this.#opts.cancelPollMs ?? 500);
     this.#poll.unref();
     await this.#worker.waitUntilReady();
