@@ -22,6 +22,11 @@ export interface ResultCacheOptions {
   maxEntries?: number;
   /** Time to live in ms (default 60 s); 0 disables caching. */
   ttlMs?: number;
+  /**
+   * Rows kept across all entries (default 200,000): a few large answers must not hold the heap. A
+   * result larger than this on its own is not cached.
+   */
+  maxTotalRows?: number;
   /** Clock, for tests of expiry. */
   now?: () => number;
 }
@@ -36,11 +41,14 @@ export class ResultCache {
   /** Invalidation counters per table: a result computed across an invalidation is not stored. */
   private readonly versions = new Map<string, number>();
   private readonly maxEntries: number;
+  private readonly maxTotalRows: number;
+  private totalRows = 0;
   private readonly ttlMs: number;
   private readonly now: () => number;
 
   constructor(options: ResultCacheOptions = {}) {
     this.maxEntries = options.maxEntries ?? 500;
+    this.maxTotalRows = options.maxTotalRows ?? 200_000;
     this.ttlMs = options.ttlMs ?? 60_000;
     this.now = options.now ?? Date.now;
   }
@@ -59,7 +67,7 @@ export class ResultCache {
     const entry = this.entries.get(key);
     if (!entry) return undefined;
     if (entry.expiresAt <= this.now()) {
-      this.entries.delete(key);
+      this.remove(key);
       return undefined;
     }
     // Re-insert to mark it most recently used (Map keeps insertion order).
@@ -70,26 +78,34 @@ export class ResultCache {
 
   /** Stores a result unless one of its tables was invalidated since `version` was taken. */
   set(key: string, tables: readonly string[], result: CachedResult, version: number): void {
-    if (this.ttlMs <= 0 || this.version(tables) !== version) return;
-    this.entries.delete(key);
+    if (this.ttlMs <= 0 || this.version(tables) !== version || result.rows.length > this.maxTotalRows) return;
+    this.remove(key);
     this.entries.set(key, { ...result, tables: tables.map(normaliseTable), expiresAt: this.now() + this.ttlMs });
-    while (this.entries.size > this.maxEntries) {
-      const oldest = this.entries.keys().next().value as string;
-      this.entries.delete(oldest);
+    this.totalRows += result.rows.length;
+    while (this.entries.size > this.maxEntries || this.totalRows > this.maxTotalRows) {
+      this.remove(this.entries.keys().next().value as string);
     }
+  }
+
+  private remove(key: string): void {
+    const entry = this.entries.get(key);
+    if (!entry) return;
+    this.entries.delete(key);
+    this.totalRows -= entry.rows.length;
   }
 
   /** Drops every cached result that read one of `tables` (call after a load commits). */
   invalidateTables(tables: readonly string[]): void {
     const names = new Set(tables.map(normaliseTable));
     for (const name of names) this.versions.set(name, (this.versions.get(name) ?? 0) + 1);
-    for (const [key, entry] of this.entries) {
-      if (entry.tables.some((t) => names.has(t))) this.entries.delete(key);
+    for (const [key, entry] of [...this.entries]) {
+      if (entry.tables.some((t) => names.has(t))) this.remove(key);
     }
   }
 
   clear(): void {
     this.entries.clear();
+    this.totalRows = 0;
   }
 
   get size(): number {

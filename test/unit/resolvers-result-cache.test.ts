@@ -49,3 +49,23 @@ describe('ResultCache', () => {
     expect(ResultCache.key('select $1', [1])).not.toBe(ResultCache.key('select $1', ['1']));
   });
 });
+
+describe('ResultCache row budget', () => {
+  it('evicts the least recently used entries to stay within the row budget, and skips a result larger than it', () => {
+    const cache = new ResultCache({ maxTotalRows: 5 });
+    const put = (k: string, n: number) => cache.set(k, ['t'], { rows: Array.from({ length: n }, (_, i) => ({ i })), computedAt: new Date(0) }, cache.version(['t']));
+    put('a', 2);
+    put('b', 2);
+    put('c', 2);
+    expect(cache.get('a')).toBeUndefined();
+    expect(cache.get('b')?.rows).toHaveLength(2);
+    expect(cache.get('c')?.rows).toHaveLength(2);
+    put('huge', 6);
+    expect(cache.get('huge')).toBeUndefined();
+    expect(cache.size).toBe(2);
+    cache.invalidateTables(['t']);
+    expect(cache.size).toBe(0);
+    put('d', 5);
+    expect(cache.get('d')?.rows).toHaveLength(5);
+  });
+});
