@@ -89,6 +89,29 @@ describe('postgres adapter', () => {
     expect(await wh.query('SELECT count(*) AS n FROM web.sessions')).toEqual([{ n: 0 }]);
   });
 
+  it('survives the server killing a connection it has leased, mid-stream', async () => {
+    const wh = (await freshWarehouse('postgres', { poolSize: 2 })) as Warehouse & { url: string };
+    open.push(wh);
+    const killer = new pg.Client({ connectionString: wh.url });
+    await killer.connect();
+    let batches = 0;
+    const err = await (async () => {
+      for await (const batch of wh.stream('SELECT g.i FROM generate_series(1, 100000) AS g(i)', [], { batchSize: 1000 })) {
+        expect(batch).toHaveLength(1000);
+        batches++;
+        // While this consumer holds a batch, the server ends the session that owns the cursor.
+        if (batches === 1) await killer.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()`);
+      }
+    })().then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    await killer.end();
+    expect(err).toBeInstanceOf(Error);
+    expect(batches).toBe(1);
+    expect(await wh.query('SELECT 1 AS one')).toEqual([{ one: 1 }]);
+  });
+
   it('survives the server dropping its idle connections', async () => {
     const wh = await freshWarehouse('postgres', { poolSize: 3 });
     open.push(wh);

@@ -28,6 +28,15 @@ export function sqlState(err: unknown): string | undefined {
   return isDatabaseError(err) ? err.code : undefined;
 }
 
+/**
+ * True when the connection itself failed: no SQLSTATE (socket errors, "Connection terminated"), class
+ * 08 (connection exception) or 57P (the server shutting the session down). Such a connection is not reused.
+ */
+export function isConnectionFailure(err: unknown): boolean {
+  const state = sqlState(err);
+  return state === undefined ? err instanceof Error : state.startsWith('08') || state.startsWith('57P');
+}
+
 /** The user-facing error of a statement stopped by the statement timeout. */
 export function queryTimeout(timeoutMs: number, cause?: unknown): UserError {
   return new UserError('QUERY_TIMEOUT', `The warehouse query ran longer than the statement timeout of ${timeoutMs} ms and was cancelled; narrow the query (filters, fewer dimensions, a smaller limit) or raise SEXTANT_STATEMENT_TIMEOUT_MS.`, {

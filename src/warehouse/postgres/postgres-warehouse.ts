@@ -29,7 +29,7 @@ import type {
 import { checkTableSpec, mergeColumns, quoteIdent, splitTable } from '../sql.js';
 import { csvChunks } from './copy-csv.js';
 import { postgresDialect } from './dialect.js';
-import { QUERY_CANCELED, sqlState, translatePgError, type PgOperation } from './errors.js';
+import { QUERY_CANCELED, isConnectionFailure, sqlState, translatePgError, type PgOperation } from './errors.js';
 import { sextantPgTypes } from './type-parsers.js';
 
 const DEFAULT_POOL_SIZE = 10;
@@ -51,8 +51,13 @@ interface Session {
 interface Lease {
   client: PoolClient;
   session: Session;
-  /** Set after a cancel was sent: a late cancel could hit the connection's next statement, so it is not reused. */
+  /**
+   * Set after a cancel was sent (a late cancel could hit the connection's next statement) or a
+   * connection-level error: such a connection is closed on release, not reused.
+   */
   discard: boolean;
+  /** Listens for errors while the connection is leased (pg-pool only listens while it is idle). */
+  onError: (err: Error) => void;
 }
 
 interface Scope {
@@ -218,10 +223,15 @@ class PostgresWarehouse implements Warehouse {
         throw err;
       }
     }
-    return { client, session, discard: false };
+    // A checked-out pg client that loses its connection between statements (a stream's consumer at
+    // work, a transaction's caller thinking) emits 'error'; with no listener that would crash the process.
+    const lease: Lease = { client, session, discard: false, onError: () => (lease.discard = true) };
+    client.on('error', lease.onError);
+    return lease;
   }
 
   private release(lease: Lease): void {
+    lease.client.removeListener('error', lease.onError);
     lease.client.release(lease.discard);
   }
 
@@ -258,6 +268,7 @@ class PostgresWarehouse implements Warehouse {
       return last?.rows ?? [];
     } catch (err) {
       if (cancelled && sqlState(err) === QUERY_CANCELED) throw signal?.reason ?? err;
+      if (isConnectionFailure(err)) lease.discard = true;
       throw translatePgError(err, { operation: op, timeoutMs, table });
     } finally {
       signal?.removeEventListener('abort', onAbort);
