@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { ProblemCollector, UserError } from '../errors.js';
 import { loadSemanticProject } from '../semantic/load.js';
 import { loadTargets, type Target } from '../ingest/targets.js';
+import { teamBoundaryProblems } from '../auth/team-boundary.js';
 import type { SemanticProject } from '../semantic/types.js';
 
 export interface Project {
@@ -23,6 +24,7 @@ export async function loadProject(dir: string): Promise<Project> {
   const [semantic, targets] = await Promise.all([loadSemanticProject(dir), loadTargets(dir)]);
   const problems = new ProblemCollector();
   for (const p of [...semantic.problems, ...targets.problems]) problems.add(p);
+  if (semantic.project) for (const p of teamBoundaryProblems(semantic.project)) problems.add(p);
   problems.throwIfAny('MODEL_INVALID', `The project ${dir} is invalid`);
   if (!semantic.project) throw new UserError('MODEL_INVALID', `The project ${dir} has no valid models`);
   return Object.freeze({ dir, semantic: semantic.project, targets: targets.targets });
