@@ -25,7 +25,7 @@ export interface UploadReceiver {
    * Checks the signature and expiry of the URL, then stores the body (a stream, already limited to
    * `limits.maxUploadBytes`). Throws UserError (FORBIDDEN, NOT_FOUND, PAYLOAD_TOO_LARGE, …) to refuse.
    */
-  receiveUpload(input: { id: string; sig: string; exp: string; body: Readable; contentType: string | undefined }): Promise<unknown>;
+  receiveUpload(input: { id: string; sig: string; exp: string; body: Readable; contentType: string | undefined; contentLength?: number }): Promise<unknown>;
 }
 
 /** Turns a request into its principal, or throws UserError UNAUTHENTICATED / FORBIDDEN. */

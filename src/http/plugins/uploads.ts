@@ -47,7 +47,14 @@ export async function uploadsPlugin(app: FastifyInstance, options: UploadsPlugin
     const limit = new ByteLimit(options.maxUploadBytes);
     const body = request.raw.pipe(limit);
     request.raw.on('error', (err) => limit.destroy(err));
-    const result = await options.receiver.receiveUpload({ id: request.params.id, sig, exp, body, contentType: request.headers['content-type'] });
+    const result = await options.receiver.receiveUpload({
+      id: request.params.id,
+      sig,
+      exp,
+      body,
+      contentType: request.headers['content-type'],
+      ...(Number.isFinite(declared) ? { contentLength: declared } : {}),
+    });
     return reply.code(200).send({ id: request.params.id, bytes: limit.bytes, ...(typeof result === 'object' && result !== null ? { result } : {}) });
   });
 }
