@@ -271,6 +271,18 @@ columns:
     expect(await count()).toEqual(before);
   });
 
+  it('a load interrupted half-way and run again leaves exactly what one clean load leaves', async () => {
+    const posts = target(POSTS);
+    await store.put('raw/posts/a.csv', postsCsv(1, 30_000, { factor: 2 }));
+    const controller = new AbortController();
+    await expect(
+      loadObject({ warehouse, store }, { target: posts, key: 'raw/posts/a.csv', runId: 'r1', signal: controller.signal, onProgress: (rows) => rows >= 15_000 && controller.abort(new Error('worker died')) }),
+    ).rejects.toThrow('worker died');
+    const again = await loadObject({ warehouse, store }, { target: posts, key: 'raw/posts/a.csv', runId: 'r2' });
+    expect(again).toMatchObject({ rowsLoaded: 30_000, inserted: 30_000, updated: 0 });
+    expect(await count()).toEqual({ n: 30_000, keys: 30_000, sum: 30_000 * 30_001 });
+  });
+
   it('a malformed file fails as a whole and leaves the table as it was', async () => {
     const posts = target(POSTS);
     await store.put('raw/posts/good.csv', postsCsv(1, 100));
