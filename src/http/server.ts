@@ -93,7 +93,7 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance &
     checks: { warehouse: () => deps.warehouse.ping(), objectStore: () => deps.store.ping(), queue: () => deps.queue.ping() },
     log,
   });
-  await app.register(metricsPlugin, { registry: metrics });
+  await app.register(metricsPlugin, { registry: metrics, authenticate });
   await app.register(graphqlPlugin, {
     registry,
     runner,

@@ -63,6 +63,23 @@ describe('sending a key', () => {
   });
 });
 
+describe('operational endpoints', () => {
+  it('serves Prometheus metrics, which name every team\'s models, only to an admin key', async () => {
+    expect((await svc.http('/metrics')).status).toBe(401);
+    const reader = await svc.http('/metrics', { headers: { authorization: `Bearer ${keys.socialReader}` } });
+    expect(reader.status).toBe(403);
+    expect(reader.body.error?.code).toBe('FORBIDDEN');
+    const admin = await svc.http('/metrics', { headers: { authorization: `Bearer ${keys.admin}` } });
+    expect(admin.status).toBe(200);
+    expect(admin.text).toMatch(/^# (HELP|TYPE) /m);
+  });
+
+  it('leaves liveness and readiness open for orchestrators', async () => {
+    expect((await svc.http('/health/live')).status).toBe(200);
+    expect((await svc.http('/health/ready')).status).toBe(200);
+  });
+});
+
 describe('keyless mode', () => {
   it('serves loopback without a key while no key exists, and nobody else', async () => {
     const fresh = await startSecurityServer({ dialect: 'duckdb', demoRows: 500 });
