@@ -365,12 +365,12 @@ describe.each(DIALECTS)('warehouse conformance: %s', (dialect: TestDialect) => {
   });
 
   it('does not cut a merge whose producer is slower than the statement timeout', async () => {
-    const wh = await fresh({ statementTimeoutMs: 200 });
+    const wh = await fresh({ statementTimeoutMs: 1_000 });
     await wh.ensureTable(POSTS);
     async function* slowProducer(): AsyncGenerator<SqlValue[]> {
       for (let i = 0; i < 4; i++) {
         // A parser waiting on a slow upload: the pauses add up to more than the statement timeout.
-        await new Promise((r) => setTimeout(r, 100));
+        await new Promise((r) => setTimeout(r, 350));
         yield ['fb', `slow${i}`, '2026-01-01', i, null];
       }
     }
