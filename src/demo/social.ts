@@ -54,7 +54,8 @@ function postId(account: SocialAccount, seq: number, publishedMs: number): strin
       return (17_895_695_668_000_000n + BigInt(seq) * 3_001n).toString();
     case 'x':
       // Snowflake ids: milliseconds since the Twitter epoch shifted left 22 bits, then a sequence.
-      return ((BigInt(publishedMs - 1_288_834_974_657) << 22n) | BigInt(seq % 4096)).toString();
+      // The milliseconds come from the sequence too, so two posts in one second never share an id.
+      return ((BigInt(publishedMs + (seq % 1000) - 1_288_834_974_657) << 22n) | BigInt(seq % 4096)).toString();
   }
 }
 
