@@ -120,6 +120,10 @@ export const MAX_JOB_LIST = 1000;
 const OPEN_STATUSES: readonly JobStatus[] = ['QUEUED', 'RUNNING'];
 const OPEN_SQL = `status IN ('QUEUED', 'RUNNING')`;
 
+/** Columns whose parameters need a cast (DuckDB and PostgreSQL infer the rest from the column). */
+const TIMESTAMP_COLUMNS = new Set(['started_at', 'finished_at']);
+const NUMBER_COLUMNS = new Set(['attempts', 'progress', 'rows_read', 'rows_loaded', 'rows_rejected']);
+
 const PATCH_COLUMNS = {
   rowsRead: 'rows_read',
   rowsLoaded: 'rows_loaded',
@@ -283,10 +287,8 @@ export class JobStore {
   async #set(id: string, columns: Record<string, SqlValue>, onlyOpen: boolean): Promise<void> {
     const entries = Object.entries(columns);
     if (entries.length === 0) return;
-    const TIMESTAMPS = new Set(['started_at', 'finished_at']);
-    const NUMBERS = new Set(['attempts', 'progress', 'rows_read', 'rows_loaded', 'rows_rejected']);
     const sets = entries.map(([col], i) => {
-      const type = TIMESTAMPS.has(col) ? 'timestamp' : NUMBERS.has(col) ? 'number' : undefined;
+      const type = TIMESTAMP_COLUMNS.has(col) ? 'timestamp' : NUMBER_COLUMNS.has(col) ? 'number' : undefined;
       return `${this.#wh.dialect.quoteIdent(col)} = ${this.#p(i + 2, type)}`;
     });
     await this.#wh.execute(

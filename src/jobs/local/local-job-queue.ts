@@ -102,9 +102,9 @@ export class LocalJobQueue implements JobQueue {
     if (running) {
       if (!running.cancelled) {
         running.cancelled = true;
+        running.controller.abort(new JobCancelledError());
         // Recorded now so that whoever asked sees CANCELLED; the handler's end is then reported to the other listeners.
         await this.#store.markCancelled(id);
-        running.controller.abort(new JobCancelledError());
       }
       return true;
     }
@@ -137,7 +137,8 @@ export class LocalJobQueue implements JobQueue {
       // Unref'd: a schedule alone must not keep a CLI process alive.
       const timer = setTimeout(() => {
         if (this.#schedules.get(schedule.id) !== timer) return;
-        arm(at);
+        // From now, not from `at`: after the process was suspended, missed ticks are skipped, not fired in a burst.
+        arm(new Date(Math.max(at.getTime(), Date.now())));
         this.enqueue(schedule.job()).catch((err) => this.#logger?.error('a scheduled job could not be enqueued', { scheduleId: schedule.id, err }));
       }, Math.max(0, at.getTime() - Date.now()));
       timer.unref();
