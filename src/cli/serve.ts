@@ -12,7 +12,6 @@ import { openApp, type App } from '../app.js';
 import { createLogger } from '../log.js';
 import { demoIsLoaded, generateDemo } from '../demo/generate.js';
 import { assertListenAllowed } from '../auth/authenticate.js';
-import { recordingEvents } from '../jobs/job-store.js';
 import { buildHttpServer } from '../http/server.js';
 import { buildHttpDeps } from '../services.js';
 import { DEFAULT_DEMO_ROWS } from './demo.js';
@@ -36,7 +35,8 @@ async function startWorker(app: App): Promise<void> {
     everyMs: app.config.inboxScanMs,
     job: () => ({ id: `inbox-scan-${Date.now()}`, type: 'INBOX_SCAN', payload: {}, attempts: 1 }),
   });
-  await app.queue.start({ concurrency: app.config.workerConcurrency, events: recordingEvents(app.jobStore) });
+  // The queues record every job into the JobStore themselves (src/jobs/open.ts).
+  await app.queue.start({ concurrency: app.config.workerConcurrency });
 }
 
 export async function serveCommand(_args: string[]): Promise<number> {
