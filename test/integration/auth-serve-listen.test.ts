@@ -46,12 +46,13 @@ async function run(args: string[], extraEnv: Record<string, string> = {}): Promi
   return { code, output: p.output() };
 }
 
+// Each CLI run starts tsx and opens the project: seconds each, more on a busy machine.
 describe('sextant serve and keys', () => {
   it('refuses to listen beyond loopback while no key exists, and says why', async () => {
     const { code, output } = await run(['serve'], { HOST: '0.0.0.0' });
     expect(code).toBe(1);
     expect(output).toMatch(/no API key exists: Sextant only serves loopback until you create one with `sextant keys create/);
-  });
+  }, 120_000);
 
   it('creates a key once, lists it without the secret, then serves every interface and wants the key', async () => {
     const created = await run(['keys', 'create', '--role', 'reader', '--team', 'social', '--name', 'excel']);
@@ -96,5 +97,5 @@ describe('sextant serve and keys', () => {
       serve.child.kill('SIGTERM');
       await serve.exit;
     }
-  });
+  }, 180_000);
 });
