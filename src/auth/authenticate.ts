@@ -93,6 +93,30 @@ export function extractKey(req: AuthRequest): string | undefined {
   return undefined;
 }
 
+/** The name part of a Host header: `[::1]:4000` → `::1`, `localhost:4000` → `localhost`. */
+function hostName(host: string): string {
+  const h = host.trim();
+  if (h.startsWith('[')) return h.slice(1, h.indexOf(']') < 0 ? undefined : h.indexOf(']'));
+  return h.split(':').length === 2 ? h.slice(0, h.indexOf(':')) : h;
+}
+
+const PROXY_HEADERS = ['forwarded', 'x-forwarded-for', 'x-real-ip'] as const;
+
+/**
+ * Why a keyless request is not from this machine's own client, or undefined when it is. Besides the
+ * socket address: a reverse proxy on the same machine connects from loopback on behalf of anyone (it
+ * says so in Forwarded / X-Forwarded-For), and a web page whose DNS name was rebound to 127.0.0.1
+ * reaches us from the user's own browser but with its own name in Host (DNS rebinding).
+ */
+function keylessRefusal(req: AuthRequest): string | undefined {
+  if (!isLoopbackAddress(req.ip)) return `this request comes from ${req.ip ?? 'an unknown address'}`;
+  const proxied = PROXY_HEADERS.find((h) => header(req.headers, h) !== undefined);
+  if (proxied) return `this request came through a proxy (${proxied} header)`;
+  const host = header(req.headers, 'host');
+  if (host !== undefined && !isLoopbackHost(hostName(host))) return `this request names the host "${host}", not this machine`;
+  return undefined;
+}
+
 /**
  * Builds the authenticator. `allowKeyless` answers whether no key exists (keyless mode); it is asked
  * only for requests that carry no key.
@@ -106,11 +130,9 @@ export function createAuthenticator(deps: { keys: KeyVerifier; allowKeyless: () 
       return principal;
     }
     if (await deps.allowKeyless()) {
-      if (isLoopbackAddress(req.ip)) return LOOPBACK_PRINCIPAL;
-      throw new UserError(
-        'UNAUTHENTICATED',
-        'no API key exists yet, and without one Sextant serves only loopback clients: create a key with `sextant keys create` and send it',
-      );
+      const refusal = keylessRefusal(req);
+      if (refusal === undefined) return LOOPBACK_PRINCIPAL;
+      throw new UserError('UNAUTHENTICATED', `no API key exists yet, and without one Sextant serves only this machine's own (loopback) clients: ${refusal}; create a key with \`sextant keys create\` and send it`);
     }
     throw new UserError('UNAUTHENTICATED', `this request needs an API key: ${HOW_TO_SEND}`);
   };

@@ -63,6 +63,17 @@ describe('authenticator', () => {
     }
   });
 
+  it('refuses keyless requests relayed by a local proxy, or naming another host (DNS rebinding)', async () => {
+    const a = auth(true);
+    await expect(a({ headers: { 'x-forwarded-for': '203.0.113.9' }, ip: '127.0.0.1' })).rejects.toThrow(/through a proxy \(x-forwarded-for header\)/);
+    await expect(a({ headers: { forwarded: 'for=203.0.113.9' }, ip: '127.0.0.1' })).rejects.toThrow(/through a proxy \(forwarded header\)/);
+    await expect(a({ headers: { 'x-real-ip': '203.0.113.9' }, ip: '::1' })).rejects.toThrow(/proxy/);
+    await expect(a({ headers: { host: 'evil.example:4000' }, ip: '127.0.0.1' })).rejects.toThrow(/names the host "evil.example:4000"/);
+    for (const host of ['localhost:4000', '127.0.0.1:4000', '[::1]:4000', 'localhost', '127.0.0.2']) {
+      expect(await a({ headers: { host }, ip: '127.0.0.1' })).toBe(LOOPBACK_PRINCIPAL);
+    }
+  });
+
   it('refuses keyless clients that are not on loopback, and saying why', async () => {
     const a = auth(true);
     for (const ip of ['10.0.0.5', '192.168.1.2', '::ffff:10.0.0.1', '2001:db8::1', '128.0.0.1', undefined]) {
