@@ -89,6 +89,11 @@ describe('keyless mode', () => {
       const local = await asked('127.0.0.1');
       expect(local.statusCode).toBe(200);
       expect(local.json().data.catalog.teams.map((t: { name: string }) => t.name).sort()).toEqual(['email', 'listening', 'social', 'web']);
+      // A page rebound to 127.0.0.1 (DNS rebinding) or a local reverse proxy relaying someone else.
+      const rebound = await fresh.server.inject({ method: 'POST', url: '/graphql', remoteAddress: '127.0.0.1', headers: { host: 'evil.example:4000', 'content-type': 'application/json' }, payload: { query: '{ __typename }' } });
+      expect(rebound.statusCode).toBe(401);
+      const proxied = await fresh.server.inject({ method: 'POST', url: '/graphql', remoteAddress: '127.0.0.1', headers: { 'x-forwarded-for': '203.0.113.7', 'content-type': 'application/json' }, payload: { query: '{ __typename }' } });
+      expect(proxied.statusCode).toBe(401);
       const remote = await asked('10.1.2.3');
       expect(remote.statusCode).toBe(401);
       expect(remote.json().errors[0].message).toMatch(/no API key exists yet.*loopback/);
