@@ -56,8 +56,18 @@ async function main(): Promise<void> {
 
     const port = await freePort();
     server = spawn(process.execPath, ['bin/sextant.js', 'serve'], {
-      env: { ...process.env, SEXTANT_WAREHOUSE: url, SEXTANT_OBJECT_STORE: `file:${join(work, 'objects')}`, PORT: String(port), SEXTANT_LOG_LEVEL: 'warn', SEXTANT_DEMO: 'off' },
-      stdio: ['ignore', 'inherit', 'inherit'],
+      env: {
+        ...process.env,
+        SEXTANT_WAREHOUSE: url,
+        SEXTANT_OBJECT_STORE: `file:${join(work, 'objects')}`,
+        PORT: String(port),
+        NODE_ENV: 'production',
+        SEXTANT_LOG_LEVEL: 'warn',
+        SEXTANT_DEMO: 'off',
+        // psql has no statement timeout; the merge's upsert runs under ours (default 30 s).
+        SEXTANT_STATEMENT_TIMEOUT_MS: '3600000',
+      },
+      stdio: ['ignore', 'ignore', 'inherit'],
     });
     const base = `http://127.0.0.1:${port}`;
     for (let i = 0; ; i++) {
@@ -72,6 +82,17 @@ async function main(): Promise<void> {
     const client = new pg.Client(url);
     await client.connect();
     const count = async () => Number((await client.query('select count(*) as n from social.manual_posts')).rows[0].n);
+    // What both loads must leave in the table: the same rows, compared by a few aggregates.
+    const contents = async () =>
+      JSON.stringify(
+        (
+          await client.query(
+            `select count(*)::text as n, count(distinct platform)::text as platforms, sum(impressions)::text as impressions, sum(likes)::text as likes,
+                    min(metric_date)::text as first, max(metric_date)::text as last, md5(string_agg(post_id, ',' order by post_id)) as posts
+               from social.manual_posts`,
+          )
+        ).rows[0],
+      );
 
     const ours: number[] = [];
     const theirs: number[] = [];
@@ -86,17 +107,24 @@ async function main(): Promise<void> {
         duplex: 'half',
       } as RequestInit);
       if (!put.ok) throw new Error(`PUT failed: ${put.status} ${await put.text()}`);
+      const tPut = performance.now();
       const done = await gql(`${base}/graphql`, `mutation($id: ID!) { completeUpload(id: $id) { id status } }`, { id: up.createUpload.id });
       let job = done.completeUpload;
       while (job.status === 'QUEUED' || job.status === 'RUNNING') {
         await new Promise((r) => setTimeout(r, 50));
-        job = (await gql(`${base}/graphql`, `query($id: ID!) { job(id: $id) { id status rowsLoaded errors { line message } } }`, { id: job.id })).job;
+        job = (await gql(`${base}/graphql`, `query($id: ID!) { job(id: $id) { id status createdAt startedAt finishedAt rowsLoaded errors { line message } } }`, { id: job.id })).job;
       }
       const seconds = (performance.now() - t0) / 1000;
       if (job.status !== 'SUCCEEDED') throw new Error(`job ${job.id} ${job.status}: ${JSON.stringify(job.errors)}`);
       const n = await count();
       if (n !== ROWS) throw new Error(`expected ${ROWS} rows after our load, found ${n}`);
+      const ourContents = await contents();
       ours.push(seconds);
+      const at = (t: string) => new Date(t).getTime() / 1000;
+      console.log(
+        `run ${run + 1}: sextant ${seconds.toFixed(2)} s = createUpload + PUT ${((tPut - t0) / 1000).toFixed(2)} s, ` +
+          `job queued ${(at(job.startedAt) - at(job.createdAt)).toFixed(2)} s, job running ${(at(job.finishedAt) - at(job.startedAt)).toFixed(2)} s (rowsLoaded ${job.rowsLoaded})`,
+      );
 
       await client.query('truncate social.manual_posts');
       const t1 = performance.now();
@@ -104,6 +132,9 @@ async function main(): Promise<void> {
       theirs.push((performance.now() - t1) / 1000);
       const m = await count();
       if (m !== ROWS) throw new Error(`expected ${ROWS} rows after psql \\copy, found ${m}`);
+      const theirContents = await contents();
+      if (theirContents !== ourContents) throw new Error(`the two loads left different tables: sextant ${ourContents}; psql ${theirContents}`);
+      console.log(`run ${run + 1}: psql \\copy ${theirs[theirs.length - 1].toFixed(2)} s; both loads left the same table: ${theirContents}`);
     }
     await client.end();
     const best = (xs: number[]) => Math.min(...xs);

@@ -62,11 +62,11 @@ export async function runLoad(
 export function printTable(title: string, rows: LoadResult[]): void {
   const base = rows[0];
   console.log(`\n${title}`);
-  console.log(`${'contender'.padEnd(44)} ${'req/s'.padStart(9)} ${'p50 ms'.padStart(8)} ${'p99 ms'.padStart(8)} ${'errors'.padStart(7)} ${'req/s vs ' + base.name}`);
+  console.log(`${'contender'.padEnd(44)} ${'requests'.padStart(8)} ${'req/s'.padStart(9)} ${'p50 ms'.padStart(9)} ${'p99 ms'.padStart(9)} ${'errors'.padStart(6)}  ${'req/s vs ' + base.name}`);
   for (const r of rows) {
     const ratio = base.rps > 0 ? r.rps / base.rps : NaN;
     console.log(
-      `${r.name.padEnd(44)} ${r.rps.toFixed(1).padStart(9)} ${r.p50.toFixed(2).padStart(8)} ${r.p99.toFixed(2).padStart(8)} ${String(r.errors).padStart(7)} ${ratio.toFixed(2)}x`,
+      `${r.name.padEnd(44)} ${String(r.requests).padStart(8)} ${r.rps.toFixed(1).padStart(9)} ${r.p50.toFixed(1).padStart(9)} ${r.p99.toFixed(1).padStart(9)} ${String(r.errors).padStart(6)}  ${ratio.toFixed(2)}x`,
     );
     if (r.firstError) console.log(`${''.padEnd(44)} first error: ${r.firstError.slice(0, 200)}`);
   }
