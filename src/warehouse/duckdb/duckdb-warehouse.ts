@@ -212,7 +212,11 @@ class DuckDbWarehouse implements Warehouse {
         const table = this.dialect.quoteTable(spec.table);
         if (schema) await run.execute(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(schema)}`);
         const defs = spec.columns.map((c) => `${quoteIdent(c.name)} ${this.dialect.columnType(c.type)}${c.required ? ' NOT NULL' : ''}`);
-        await run.execute(`CREATE TABLE IF NOT EXISTS ${table} (${defs.join(', ')}, PRIMARY KEY (${spec.key.map(quoteIdent).join(', ')}))`);
+        // No PRIMARY KEY: DuckDB maintains it as an ART index row by row, which made bulk merges ~10x
+        // slower (200k rows: 1.3 s with the key vs 0.13 s without, measured on this machine). The key is
+        // kept unique by merge() instead — the only writer of loaded tables, serialised in this process,
+        // and a DuckDB file is open in one process only.
+        await run.execute(`CREATE TABLE IF NOT EXISTS ${table} (${defs.join(', ')})`);
         const existing = new Set((await this.describeWith(run, spec.table))?.map((c) => c.name));
         for (const c of spec.columns) {
           // Added columns are nullable whatever the spec says: existing rows have no value for them.
@@ -331,6 +335,7 @@ class DuckDbWarehouse implements Warehouse {
     const n = ++this.stageCounter;
     const stage = `__sextant_stage_${n}`;
     const latest = `__sextant_latest_${n}`;
+    const carry = `__sextant_carry_${n}`;
     const q = quoteIdent;
     const target = this.dialect.quoteTable(spec.table);
     await run.execute(`CREATE TEMP TABLE ${q(stage)} (${columns.map((c) => `${q(c.name)} VARCHAR`).join(', ')}, ${q(SEQ)} BIGINT)`);
@@ -339,29 +344,45 @@ class DuckDbWarehouse implements Warehouse {
       const casts = columns.map((c) => `CAST(${q(c.name)} AS ${this.dialect.columnType(c.type)}) AS ${q(c.name)}`);
       const keys = spec.key.map(q).join(', ');
       const names = columns.map((c) => q(c.name)).join(', ');
-      const updates = columns.filter((c) => !spec.key.includes(c.name)).map((c) => `${q(c.name)} = excluded.${q(c.name)}`);
       const matches = spec.key.map((k) => `t.${q(k)} = s.${q(k)}`).join(' AND ');
       return await this.inTransaction(conn, lease, 'merge', async (tx) => {
         await tx.execute(
           `CREATE TEMP TABLE ${q(latest)} AS SELECT * FROM (SELECT ${casts.join(', ')}, ${q(SEQ)} FROM ${q(stage)})
             QUALIFY row_number() OVER (PARTITION BY ${keys} ORDER BY ${q(SEQ)} DESC) = 1`,
         );
-        // Key columns are NOT NULL in the target (primary key), so a non-null t.key means "exists".
+        // Key columns are NOT NULL in the target, so a non-null t.key means "exists".
         const [counts] = await tx.query(
           `SELECT count(*) AS staged, count(t.${q(spec.key[0])}) AS existing FROM ${q(latest)} s LEFT JOIN ${target} t ON ${matches}`,
         );
-        await tx.execute(
-          `INSERT INTO ${target} (${names}) SELECT ${names} FROM ${q(latest)}
-            ON CONFLICT (${keys}) DO ${updates.length > 0 ? `UPDATE SET ${updates.join(', ')}` : 'NOTHING'}`,
-        );
         const staged = Number(counts.staged);
         const updated = Number(counts.existing);
+        // Replace = delete the rows whose key is staged, insert the staged rows (see ensureTable for why
+        // not ON CONFLICT). Columns of the table that the batch does not supply keep their old values.
+        const supplied = new Set(columns.map((c) => c.name));
+        const kept = updated === 0 ? [] : ((await this.describeWith(tx, spec.table)) ?? []).map((c) => c.name).filter((c) => !supplied.has(c));
+        if (kept.length > 0) {
+          await tx.execute(
+            `CREATE TEMP TABLE ${q(carry)} AS SELECT ${spec.key.map((k) => `t.${q(k)}`).join(', ')}, ${kept.map((c) => `t.${q(c)}`).join(', ')}
+              FROM ${target} t JOIN ${q(latest)} s ON ${matches}`,
+          );
+        }
+        if (updated > 0) await tx.execute(`DELETE FROM ${target} t USING ${q(latest)} s WHERE ${matches}`);
+        if (kept.length > 0) {
+          const carried = spec.key.map((k) => `s.${q(k)} = c.${q(k)}`).join(' AND ');
+          await tx.execute(
+            `INSERT INTO ${target} (${names}, ${kept.map(q).join(', ')})
+              SELECT ${columns.map((c) => `s.${q(c.name)}`).join(', ')}, ${kept.map((c) => `c.${q(c)}`).join(', ')}
+              FROM ${q(latest)} s LEFT JOIN ${q(carry)} c ON ${carried}`,
+          );
+        } else {
+          await tx.execute(`INSERT INTO ${target} (${names}) SELECT ${names} FROM ${q(latest)}`);
+        }
         return { rowsStaged: staged, inserted: staged - updated, updated };
       }, options);
     } catch (err) {
       throw translateDuckDbError(err, 'merge', spec.table);
     } finally {
-      await conn.run(`DROP TABLE IF EXISTS temp.main.${q(stage)}; DROP TABLE IF EXISTS temp.main.${q(latest)}`).catch(() => undefined);
+      await conn.run(`DROP TABLE IF EXISTS temp.main.${q(stage)}; DROP TABLE IF EXISTS temp.main.${q(latest)}; DROP TABLE IF EXISTS temp.main.${q(carry)}`).catch(() => undefined);
     }
   }
 
