@@ -12,6 +12,7 @@ import { openWarehouse } from './warehouse/open.js';
 import { openObjectStore } from './storage/open.js';
 import { JobStore } from './jobs/job-store.js';
 import { openJobQueue } from './jobs/open.js';
+import { openChangeFeed } from './jobs/change-feed/open.js';
 import { KeyStore } from './auth/key-store.js';
 import { IngestService } from './ingest/ingest-service.js';
 import { tableSpecOf } from './ingest/targets.js';
@@ -29,7 +30,11 @@ export interface App {
   readonly queue: JobQueue;
   readonly keys: KeyStore;
   readonly ingest: IngestService;
-  /** Registered by the API role: drops cached results of these tables after a load. */
+  /**
+   * Registered by the API role: drops cached results of these tables after a load — by any process
+   * of the deployment (the change feed, src/jobs/change-feed/). Also called with every target table
+   * when changes may have been missed (the feed's connection to Redis came back).
+   */
   onTablesChanged(listener: (tables: string[]) => void): void;
   close(): Promise<void>;
 }
@@ -43,6 +48,8 @@ export interface OpenAppOptions {
   beforeColumnCheck?: (warehouse: Warehouse, project: Project) => Promise<void>;
   /** Base URL the service is reachable at, for its own signed upload URLs. */
   publicBaseUrl?: string;
+  /** BullMQ's queue name and key prefix, also naming the change feed's channel (tests isolate themselves with these). */
+  queue?: { queueName?: string; prefix?: string };
 }
 
 /** Opens every adapter the configuration names and builds the services over them. */
@@ -75,12 +82,16 @@ export async function openApp(options: OpenAppOptions = {}): Promise<App> {
     closers.push(() => store.close());
     const jobStore = new JobStore(warehouse);
     await jobStore.init();
-    const queue = openJobQueue({ redisUrl: config.redisUrl }, jobStore);
+    // Opened before the queue, so closed after it: jobs still finishing on close publish their changes.
+    const changes = openChangeFeed({ redisUrl: config.redisUrl }, { logger: log, ...options.queue });
+    closers.push(() => changes.close());
+    const queue = openJobQueue({ redisUrl: config.redisUrl }, jobStore, { ...options.queue });
     closers.push(() => queue.close(10_000));
     const keys = new KeyStore(warehouse, { knownTeams: project.semantic.teams });
     await keys.init();
 
-    const listeners: Array<(tables: string[]) => void> = [];
+    // A missed change could have been any load's: then every table a load can change.
+    const targetTables = [...project.targets.values()].map((t) => t.table);
     const ingest = new IngestService({
       warehouse,
       store,
@@ -90,7 +101,10 @@ export async function openApp(options: OpenAppOptions = {}): Promise<App> {
       maxUploadBytes: config.limits.maxUploadBytes,
       signingSecret: config.signingSecret,
       publicBaseUrl: options.publicBaseUrl ?? `http://${config.host}:${config.port}`,
-      onTablesChanged: (tables) => listeners.forEach((l) => l(tables)),
+      // Awaited by ingestion before its job succeeds. Not thrown: the load did commit; a lost change costs
+      // other API processes their freshness (up to the cache TTL), not the job.
+      onTablesChanged: (tables) =>
+        changes.publish(tables).catch((err: unknown) => log.warn('could not tell other processes of changed tables; their cached results may be stale until the cache TTL', { tables, err })),
     });
 
     return {
@@ -103,7 +117,7 @@ export async function openApp(options: OpenAppOptions = {}): Promise<App> {
       queue,
       keys,
       ingest,
-      onTablesChanged: (l) => void listeners.push(l),
+      onTablesChanged: (l) => void changes.subscribe(l, () => l(targetTables)),
       close,
     };
   } catch (err) {

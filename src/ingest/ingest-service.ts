@@ -57,8 +57,11 @@ export interface IngestServiceOptions {
   signingSecret?: string;
   /** Base URL clients reach the service at, for `PUT /uploads/<id>` URLs. */
   publicBaseUrl: string;
-  /** Called with the tables a load changed (result caches drop their entries). */
-  onTablesChanged?: (tables: string[]) => void;
+  /**
+   * Called with the tables a load changed (result caches drop their entries). A promise it returns is
+   * awaited, so a job is reported SUCCEEDED only once every API process was told (src/jobs/change-feed/).
+   */
+  onTablesChanged?: (tables: string[]) => unknown;
   logger?: Logger;
   /** Validity of upload URLs in seconds (default 3600). */
   uploadTtlSeconds?: number;
@@ -118,7 +121,7 @@ export class IngestService {
   readonly #maxUploadBytes: number;
   readonly #secret: Buffer;
   readonly #baseUrl: string;
-  readonly #onTablesChanged: ((tables: string[]) => void) | undefined;
+  readonly #onTablesChanged: ((tables: string[]) => unknown) | undefined;
   readonly #log: Logger | undefined;
   readonly #ttl: number;
   readonly #maxFieldBytes: number | undefined;
@@ -345,8 +348,9 @@ export class IngestService {
         { warehouse: this.#wh, store: this.#store },
         { target, key, runId: id, filename, maxFieldBytes: this.#maxFieldBytes, onProgress: input.onProgress },
       );
+      // Caches first, as the queued handler does: SUCCEEDED is seen only once they were told.
+      await this.#onTablesChanged?.([target.table]);
       await this.#jobs.markSucceeded(id, this.#patchOf(result, key));
-      this.#onTablesChanged?.([target.table]);
     } catch (err) {
       const error = err instanceof Error ? err : new Error(String(err));
       if (!isUserError(error)) this.#log?.error('ingest of a local file failed', { jobId: id, key, err: error });
@@ -413,7 +417,9 @@ export class IngestService {
       await reporting;
       // Errors of skipped rows are listed on the job; the queue's recorder stores the counts returned.
       await this.#jobs.update(ctx.id, this.#patchOf(result, key));
-      this.#onTablesChanged?.([target.table]);
+      // Before returning: the queue records SUCCEEDED after the handler returns, so no client sees the
+      // job succeed before the caches were told.
+      await this.#onTablesChanged?.([target.table]);
       return {
         rowsRead: result.rowsRead,
         rowsLoaded: result.rowsLoaded,
