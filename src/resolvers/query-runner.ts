@@ -68,11 +68,14 @@ export class QueryRunner {
     const cached = this.cache?.get(key);
     if (cached) return { planned, rows: cached.rows, cacheHit: true, computedAt: cached.computedAt };
 
-    let pending = this.inflight.get(key);
+    // Sharing a running query is only safe within one version of its tables: a request that arrives
+    // after a load invalidated them must not join a query that started before the load committed.
+    const flightKey = `${this.cache?.version(planned.tables) ?? 0}:${key}`;
+    let pending = this.inflight.get(flightKey);
     if (!pending) {
       pending = this.execute(query.model, planned, key);
-      this.inflight.set(key, pending);
-      const forget = () => this.inflight.delete(key);
+      this.inflight.set(flightKey, pending);
+      const forget = () => this.inflight.delete(flightKey);
       pending.then(forget, forget);
     }
     const { rows, computedAt } = await pending;

@@ -1,8 +1,9 @@
 /**
  * A small cache of query results across requests, keyed by the SQL and its parameters and tagged by
  * the tables the query read. Ingestion calls {@link ResultCache.invalidateTables} after a load commits,
- * so a cached number is never older than the last load this process knows of; the TTL bounds
- * staleness from writers this process does not hear about (workers in other processes).
+ * so a cached number is never older than the last load this process knows of — and with Redis, loads
+ * of workers in other processes arrive through the change feed (src/jobs/change-feed/). The TTL only
+ * bounds staleness from writers outside Sextant.
  */
 import type { Row } from '../warehouse/port.js';
 

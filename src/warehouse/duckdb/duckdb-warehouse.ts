@@ -166,11 +166,11 @@ class DuckDbWarehouse implements Warehouse {
   }
 
   query(sql: string, params: readonly unknown[] = [], options: QueryOptions = {}): Promise<Row[]> {
-    return this.withConnection((conn, lease) => this.runOn(conn, lease, 'query', sql, params, options, true));
+    return retryOnWriteConflict(() => this.withConnection((conn, lease) => this.runOn(conn, lease, 'query', sql, params, options, true) as Promise<Row[]>));
   }
 
   async execute(sql: string, params: readonly unknown[] = []): Promise<void> {
-    await this.withConnection((conn, lease) => this.runOn(conn, lease, 'query', sql, params, {}, false));
+    await retryOnWriteConflict(() => this.withConnection((conn, lease) => this.runOn(conn, lease, 'query', sql, params, {}, false)));
   }
 
   transaction<T>(fn: (tx: SqlRunner) => Promise<T>): Promise<T> {
@@ -415,6 +415,23 @@ class DuckDbWarehouse implements Warehouse {
         // After a failure the staged rows are dropped anyway; report the first error, not this one.
         if (appended) throw err;
       }
+    }
+  }
+}
+
+/**
+ * DuckDB's concurrency control is optimistic: two connections updating the same row at once make the
+ * later one fail with "Conflict on update" (seen with job records updated by a worker and a cancel at
+ * the same moment). A single autocommit statement that failed so changed nothing, so running it again
+ * is safe; explicit transactions are not retried here (their caller owns the whole unit).
+ */
+async function retryOnWriteConflict<T>(run: () => Promise<T>, attempts = 5): Promise<T> {
+  for (let i = 1; ; i++) {
+    try {
+      return await run();
+    } catch (err) {
+      if (i >= attempts || !/Conflict on (update|tuple deletion|insert)|write-write conflict/i.test(err instanceof Error ? err.message : String(err))) throw err;
+      await new Promise((r) => setTimeout(r, 5 * i));
     }
   }
 }
