@@ -36,6 +36,8 @@ const { values: args } = parseArgs({
     clients: { type: 'string', default: '16' },
     // Generate (or check) the data and its indexes, then stop: to prepare a kept server ahead of timing.
     'prepare-only': { type: 'boolean', default: false },
+    // Time one question only (both are still checked): selective | heavy.
+    only: { type: 'string' },
   },
 });
 const ROWS = Number(args.rows);
@@ -264,6 +266,7 @@ async function main(): Promise<void> {
       ['selective (1 account, 1 month, by day)', planSelective, selectiveGql, pgSelective],
       ['heavy (all rows by month and platform)', planHeavy, heavyGql, pgHeavy],
     ] as const) {
+      if (args.only && !name.startsWith(args.only)) continue;
       const results: LoadResult[] = [];
       results.push(await runLoad('pg floor (generated SQL, no HTTP)', async () => void (await pool.query(plan.sql, plan.params)), opts));
       results.push(await runLoad('sextant GraphQL/HTTP, cache off, distinct', post(ourUrl, ourQ, (i) => ({ limit: 50000 - (i % 10000) })), opts));
