@@ -62,7 +62,7 @@ export async function openApp(options: OpenAppOptions = {}): Promise<App> {
     for (const c of closers.reverse()) await c().catch((err: unknown) => log.warn('close failed', { err }));
   };
   try {
-    const warehouse = await openWarehouse(config.warehouse, { statementTimeoutMs: config.limits.statementTimeoutMs });
+    const warehouse = await openWarehouse(config.warehouse, { statementTimeoutMs: config.limits.statementTimeoutMs, poolSize: config.warehousePoolSize });
     closers.push(() => warehouse.close());
     // Target tables exist from the start, so models over them can be checked and queried before any load.
     for (const target of project.targets.values()) await warehouse.ensureTable(tableSpecOf(target));

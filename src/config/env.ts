@@ -38,6 +38,8 @@ export interface Config {
   }>;
   /** Introspection and the query page, default on outside production. */
   readonly introspection: boolean;
+  /** Connections each process keeps to a PostgreSQL/Redshift warehouse. */
+  readonly warehousePoolSize: number;
   /** Worker concurrency of this process. */
   readonly workerConcurrency: number;
   /** Secret for signing the service's own upload and download URLs. */
@@ -141,6 +143,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
   const demo = onOff('SEXTANT_DEMO', ['auto', 'off'], 'auto') as 'auto' | 'off';
   const resultCache = onOff('SEXTANT_RESULT_CACHE', ['on', 'off'], 'on') === 'on';
   const inboxScanMs = int(env, 'SEXTANT_INBOX_SCAN_MS', 60_000, problems);
+  const warehousePoolSize = int(env, 'SEXTANT_WAREHOUSE_POOL_SIZE', 10, problems);
 
   problems.throwIfAny('CONFIG_INVALID', 'The environment is invalid');
   return Object.freeze({
@@ -156,6 +159,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     limits,
     introspection: introspectionRaw === undefined ? !production : introspectionRaw === 'true',
     workerConcurrency: int(env, 'SEXTANT_WORKER_CONCURRENCY', 2, problems),
+    warehousePoolSize,
     signingSecret: env.SEXTANT_SIGNING_SECRET || undefined,
     demo,
     resultCache,

@@ -108,6 +108,7 @@ function timeoutLiteral(ms: number): string {
 class PostgresWarehouse implements Warehouse {
   readonly dialect = postgresDialect;
   private readonly pool: pg.Pool;
+  private readonly poolMax: number;
   private readonly sessions = new WeakMap<PoolClient, Session>();
   private readonly timeoutMs: number;
   private closing: Promise<void> | undefined;
@@ -117,9 +118,10 @@ class PostgresWarehouse implements Warehouse {
     options: WarehouseOptions,
   ) {
     this.timeoutMs = options.statementTimeoutMs;
+    this.poolMax = options.poolSize ?? DEFAULT_POOL_SIZE;
     this.pool = new pg.Pool({
       ...config,
-      max: options.poolSize ?? DEFAULT_POOL_SIZE,
+      max: this.poolMax,
       types: sextantPgTypes,
       // Without these an unreachable server hangs a connect (and /health/ready) forever.
       connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
@@ -208,7 +210,17 @@ class PostgresWarehouse implements Warehouse {
   }
 
   private async acquire(): Promise<Lease> {
-    const client = await this.pool.connect();
+    let client: PoolClient;
+    try {
+      client = await this.pool.connect();
+    } catch (err) {
+      // pg reports a full pool and an unreachable server alike after connectionTimeoutMillis; with a
+      // live server it means every connection stayed busy that long (seen under 16 clients × 30 s queries).
+      if (err instanceof Error && /timeout exceeded when trying to connect/i.test(err.message) && this.pool.totalCount >= this.poolMax) {
+        throw new UserError('QUERY_TIMEOUT', `The warehouse is busy: all ${this.poolMax} connections stayed in use for ${CONNECT_TIMEOUT_MS / 1000} s. Retry later, or raise SEXTANT_WAREHOUSE_POOL_SIZE.`, { cause: err });
+      }
+      throw err;
+    }
     let session = this.sessions.get(client);
     if (!session) {
       try {
