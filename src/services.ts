@@ -3,7 +3,6 @@
  * uploads, authentication with the per-key rate limit, the GraphQL limits, and the result cache that
  * loads invalidate. Kept apart from src/app.ts so that the app itself knows nothing of HTTP.
  */
-import type { FastifyInstance } from 'fastify';
 import type { App } from './app.js';
 import { createAccessControl } from './auth/access-control.js';
 import { UserError } from './errors.js';
@@ -60,10 +59,10 @@ export function operationsServices(app: App): OperationsServices {
   };
 }
 
-/** Everything the HTTP server needs, from the app. `server` is read lazily (after the build). */
-export function buildHttpDeps(app: App, server: () => FastifyInstance): HttpDeps {
-  void server;
-  const resultCache = new ResultCache({ ttlMs: app.config.resultCache ? 60_000 : 0 });
+/** Everything the HTTP server needs, from the app. */
+export function buildHttpDeps(app: App): HttpDeps {
+  // The cache's own TTL applies; a TTL of 0 turns caching off (SEXTANT_RESULT_CACHE=off).
+  const resultCache = new ResultCache(app.config.resultCache ? {} : { ttlMs: 0 });
   app.onTablesChanged((tables) => resultCache.invalidateTables(tables));
   // Keys (or keyless loopback), the per-key rate limit, and the GraphQL operation limits.
   const access = createAccessControl({ keys: app.keys, config: app.config });

@@ -1,12 +1,10 @@
 /** `sextant demo --rows N`: fills the warehouse with the example project's deterministic demo data. */
 import { loadConfig } from '../config/env.js';
 import { openApp } from '../app.js';
-import { generateDemo, demoIsLoaded } from '../demo/generate.js';
+import { generateDemo, demoIsLoaded, DEFAULT_DEMO_ROWS } from '../demo/generate.js';
 import { parseCommandArgs, positiveInt } from './args.js';
 import { createProgressBar } from './progress-bar.js';
 
-/** Default size: about 200k fact rows, so a first `npm start` stays quick. */
-export const DEFAULT_DEMO_ROWS = 200_000;
 
 export async function demoCommand(args: string[]): Promise<number> {
   const { values } = parseCommandArgs('demo', args, {

@@ -10,11 +10,10 @@ import { parse, print } from 'graphql';
 import { loadConfig, EXAMPLE_PROJECT } from '../config/env.js';
 import { openApp, type App } from '../app.js';
 import { createLogger } from '../log.js';
-import { demoIsLoaded, generateDemo } from '../demo/generate.js';
+import { demoIsLoaded, generateDemo, DEFAULT_DEMO_ROWS } from '../demo/generate.js';
 import { assertListenAllowed } from '../auth/authenticate.js';
 import { buildHttpServer } from '../http/server.js';
 import { buildHttpDeps } from '../services.js';
-import { DEFAULT_DEMO_ROWS } from './demo.js';
 import { createProgressBar } from './progress-bar.js';
 
 /** A project may ship the query its users should try first; the example project does. */
@@ -70,7 +69,7 @@ export async function serveCommand(_args: string[]): Promise<number> {
     if (config.role !== 'api') await startWorker(app);
     if (config.role !== 'worker') {
       assertListenAllowed(config.host, await app.keys.count());
-      server = await buildHttpServer(buildHttpDeps(app, () => server!));
+      server = await buildHttpServer(buildHttpDeps(app));
       await server.listen({ host: config.host, port: config.port });
       const address = server.server.address();
       const port = typeof address === 'object' && address ? address.port : config.port;

@@ -1,6 +1,10 @@
 /** SQL text helpers shared by the dialects. */
+
 import { UserError } from '../errors.js';
 import type { TableColumn, TableSpec } from './port.js';
+
+/** Sequence column of a merge's staging table: orders in-batch duplicates so that the last occurrence wins. */
+export const STAGE_SEQ_COLUMN = '__sextant_seq';
 
 /** Double-quotes an identifier, doubling embedded quotes (ANSI; PostgreSQL, DuckDB and Redshift agree). */
 export function quoteIdent(name: string): string {

@@ -56,7 +56,7 @@ describe('a worker process’s load invalidates an API process’s cached result
     // The worker role as serve.ts starts it; the API app never runs a job.
     worker.queue.handle('INGEST_FILE', worker.ingest.handleIngestJob);
     await worker.queue.start({ concurrency: 1 });
-    server = await buildHttpServer(buildHttpDeps(api, () => server));
+    server = await buildHttpServer(buildHttpDeps(api));
   });
   afterAll(async () => {
     await server?.close();

@@ -102,7 +102,7 @@ export async function startSecurityServer(options: SecurityServerOptions): Promi
   });
   let server: FastifyInstance | undefined;
   try {
-    server = await buildHttpServer(buildHttpDeps(app, () => server!));
+    server = await buildHttpServer(buildHttpDeps(app));
     await server.listen({ host: '127.0.0.1', port: 0 });
   } catch (err) {
     await app.close();

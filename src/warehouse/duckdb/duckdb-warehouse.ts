@@ -20,7 +20,7 @@ import type {
   Warehouse,
   WarehouseOptions,
 } from '../port.js';
-import { checkTableSpec, mergeColumns, quoteIdent, splitTable } from '../sql.js';
+import { STAGE_SEQ_COLUMN as SEQ, checkTableSpec, mergeColumns, quoteIdent, splitTable } from '../sql.js';
 import { ConnectionPool } from './connection-pool.js';
 import { duckdbDialect } from './dialect.js';
 import { queryTimeout, translateDuckDbError, translateOpenError, type DuckDbOperation } from './errors.js';
@@ -30,8 +30,6 @@ const DEFAULT_POOL_SIZE = 4;
 const DEFAULT_BATCH_SIZE = 5_000;
 /** Rows appended between two yields to the event loop while staging a merge (the appender is synchronous). */
 const APPEND_YIELD_EVERY = 4_096;
-/** Sequence column of a staging table: orders in-batch duplicates so that the last occurrence wins. */
-const SEQ = '__sextant_seq';
 /** How often a stopped statement is interrupted again until it gives up. */
 const REINTERRUPT_MS = 25;
 

@@ -26,7 +26,7 @@ import type {
   Warehouse,
   WarehouseOptions,
 } from '../port.js';
-import { checkTableSpec, mergeColumns, quoteIdent, splitTable } from '../sql.js';
+import { STAGE_SEQ_COLUMN as SEQ, checkTableSpec, mergeColumns, quoteIdent, splitTable } from '../sql.js';
 import { csvChunks } from './copy-csv.js';
 import { postgresDialect } from './dialect.js';
 import { QUERY_CANCELED, isConnectionFailure, sqlState, translatePgError, type PgOperation } from './errors.js';
@@ -35,8 +35,6 @@ import { sextantPgTypes } from './type-parsers.js';
 const DEFAULT_POOL_SIZE = 10;
 const DEFAULT_BATCH_SIZE = 5_000;
 const CONNECT_TIMEOUT_MS = 10_000;
-/** Sequence column of a staging table: orders in-batch duplicates so that the last occurrence wins. */
-const SEQ = '__sextant_seq';
 
 /** What we know of a pooled connection: its backend pid (for cancels) and its session statement_timeout. */
 interface Session {
