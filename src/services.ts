@@ -10,6 +10,7 @@ import type { HttpDeps } from './http/http-deps.js';
 import type { OperationsServices, TargetInfo } from './resolvers/operations.js';
 import { ResultCache } from './resolvers/result-cache.js';
 import type { Target } from './ingest/targets.js';
+import { sourceServiceOf } from './ingest/connectors/app-sources.js';
 
 function targetInfo(t: Target): TargetInfo {
   return { name: t.name, table: t.table, key: t.key, columns: t.columns.map((c) => ({ name: c.name, type: c.type, required: c.required === true, from: c.from })) };
@@ -22,6 +23,7 @@ export function operationsServices(app: App): OperationsServices {
   return {
     jobs: { get: (id) => app.jobStore.get(id), list: (filter) => app.jobStore.list(filter) },
     targets: { get: (name) => byName.get(name), list: () => targets },
+    sources: sourceServiceOf(app),
     ingest: {
       createUpload: (input) => app.ingest.createUpload(input),
       uploadTarget: (id) => app.ingest.uploadTarget(id),

@@ -15,6 +15,7 @@ import { assertListenAllowed } from '../auth/authenticate.js';
 import { buildHttpServer } from '../http/server.js';
 import { buildHttpDeps } from '../services.js';
 import { createProgressBar } from './progress-bar.js';
+import { registerAppSources } from '../ingest/connectors/app-sources.js';
 
 /** A project may ship the query its users should try first; the example project does. */
 function firstQuery(projectDir: string): string | undefined {
@@ -34,6 +35,7 @@ async function startWorker(app: App): Promise<void> {
     everyMs: app.config.inboxScanMs,
     job: () => ({ id: `inbox-scan-${Date.now()}`, type: 'INBOX_SCAN', payload: {}, attempts: 1 }),
   });
+  await registerAppSources(app);
   // The queues record every job into the JobStore themselves (src/jobs/open.ts).
   await app.queue.start({ concurrency: app.config.workerConcurrency });
 }

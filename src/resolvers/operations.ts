@@ -58,10 +58,13 @@ export interface OperationsServices {
     /** A URL the client can download a finished export from. */
     downloadUrl(job: JobRecord): Promise<string | null>;
   };
-  /** Connector instances (sources/*.yml); absent until sources are built. */
+  /** Connector instances (sources/*.yml). */
   sources?: {
-    list(): ReadonlyArray<{ name: string; type: string; schedule: string | null; targets: readonly string[]; lastRun?: JobRecord | null }>;
+    list(): ReadonlyArray<{ name: string; type: string; schedule: string | null; targets: readonly string[] }>;
     run(input: { name: string; from?: string; to?: string; createdBy?: string | null }): Promise<JobRecord>;
+    lastRun(name: string): Promise<JobRecord | null>;
+    state(name: string): Promise<{ lastCompleteDay?: string; cursor?: string; updatedAt?: string } | null>;
+    nextRun(name: string): Date | null;
   };
   /** Scheduled exports (reports/*.yml); absent until reports are built. */
   reports?: {
@@ -148,13 +151,18 @@ export function operationsResolvers({ services, project, limits }: OperationsOpt
   const Mutation = {
     runSource: async (_: unknown, args: { name: string; from?: string | null; to?: string | null }, ctx: RequestContext) => {
       const source = services.sources?.list().find((s) => s.name === args.name);
-      if (!services.sources || !source) {
-        throw new UserError('BAD_USER_INPUT', `no source named "${args.name}": this project configures no sources${services.sources ? ' of that name' : ' yet (sources/<name>.yml)'}`);
+      const visible = source?.targets.every((t) => {
+        const target = services.targets.get(t);
+        return target !== undefined && can(ctx.principal, 'read', targetTeam(target));
+      });
+      if (!services.sources || !source || !visible) {
+        const known = (services.sources?.list() ?? []).filter((s) => s.targets.every((t) => {
+          const target = services.targets.get(t);
+          return target !== undefined && can(ctx.principal, 'read', targetTeam(target));
+        })).map((s) => s.name).sort();
+        throw new UserError('UNKNOWN_SOURCE', `no source named "${args.name}"; expected one of: ${known.join(', ') || '(none visible to this key; sources are sources/<name>.yml)'}`);
       }
-      for (const t of source.targets) {
-        const target = visibleTarget(ctx.principal, t);
-        assertCan(ctx.principal, 'ingest', targetTeam(target));
-      }
+      for (const t of source.targets) assertCan(ctx.principal, 'ingest', targetTeam(visibleTarget(ctx.principal, t)));
       if (args.from && args.to && args.from > args.to) throw new UserError('BAD_USER_INPUT', `from (${args.from}) is after to (${args.to})`);
       return services.sources.run({ name: args.name, ...(args.from ? { from: args.from } : {}), ...(args.to ? { to: args.to } : {}), createdBy: ctx.principal.keyId ?? null });
     },
@@ -221,8 +229,16 @@ export function operationsResolvers({ services, project, limits }: OperationsOpt
     downloadUrl: async (job: JobRecord) => (job.resultKey && services.exports ? services.exports.downloadUrl(job) : null),
     errors: (job: JobRecord) => job.errors.map((e) => ({ line: e.line ?? null, column: e.column ?? null, message: e.message })),
   };
+  const Source = {
+    lastRun: async (source: { name: string }, _: unknown, ctx: RequestContext) => {
+      const job = await services.sources?.lastRun(source.name);
+      return job && jobVisible(ctx.principal, job) ? job : null;
+    },
+    state: (source: { name: string }) => services.sources?.state(source.name) ?? null,
+    nextRun: (source: { name: string }) => services.sources?.nextRun(source.name)?.toISOString() ?? null,
+  };
   const TargetColumn = { from: (c: { name: string; from?: string | undefined }) => c.from ?? c.name };
 
   const asResolvers = (fields: Record<string, unknown>) => fields as Record<string, FieldResolver<RequestContext>>;
-  return { Query: asResolvers(Query), Mutation: asResolvers(Mutation), Job: asResolvers(Job), TargetColumn: asResolvers(TargetColumn) };
+  return { Query: asResolvers(Query), Mutation: asResolvers(Mutation), Job: asResolvers(Job), Source: asResolvers(Source), TargetColumn: asResolvers(TargetColumn) };
 }

@@ -92,6 +92,11 @@ export interface MergeInput {
    * with the signal's reason. A merge has no statement timeout, since its duration grows with the batch.
    */
   signal?: AbortSignal;
+  /**
+   * Statements that must commit or roll back with this merge, run in its transaction after the rows are
+   * merged (a connector's state advancing with the rows it loaded). When it throws, nothing is merged.
+   */
+  afterMerge?: (tx: SqlRunner) => Promise<void>;
 }
 
 export interface Warehouse extends SqlRunner {

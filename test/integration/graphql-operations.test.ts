@@ -159,9 +159,9 @@ describe.each(DIALECTS)('operations on %s', (dialect) => {
     expect(retry.body.data!.retryJob).toEqual({ status: 'QUEUED', target: 'social_manual_posts' });
   });
 
-  it('answers clear errors for sources, reports and exports, which are not built yet', async () => {
+  it('answers clear errors for an unknown source, and for reports and exports, which are not built yet', async () => {
     const source = await gql(h.app, `mutation { runSource(name: "facebook_pages") { id } }`);
-    expect(source.body.errors?.[0]).toMatchObject({ message: expect.stringMatching(/^no source named "facebook_pages"/), extensions: { code: 'BAD_USER_INPUT' } });
+    expect(source.body.errors?.[0]).toMatchObject({ message: expect.stringMatching(/^no source named "facebook_pages"/), extensions: { code: 'UNKNOWN_SOURCE' } });
     const report = await gql(h.app, `mutation { runReport(name: "weekly") { id } }`);
     expect(report.body.errors?.[0]).toMatchObject({ message: expect.stringMatching(/^no report named "weekly"/), extensions: { code: 'BAD_USER_INPUT' } });
     const exp = await gql(h.app, `mutation { exportQuery(query: { model: "social.post_performance", measures: ["impressions"] }, format: CSV) { id } }`);

@@ -304,6 +304,34 @@ describe.each(DIALECTS)('warehouse conformance: %s', (dialect: TestDialect) => {
     expect(await wh.merge({ spec: POSTS, columns: POST_COLUMNS, rows: [['fb', 'a', '2026-01-01', 2, 'after']] })).toEqual({ rowsStaged: 1, inserted: 0, updated: 1 });
   });
 
+  it('runs afterMerge in the merge transaction: committed with the rows, and a failure rolls both back', async () => {
+    const wh = await fresh();
+    await wh.ensureTable(POSTS);
+    const STATE: TableSpec = { table: 'conf.state', key: ['name'], columns: [{ name: 'name', type: 'string', required: true }, { name: 'value', type: 'string' }] };
+    await wh.ensureTable(STATE);
+    const setState = (value: string) => async (tx: { execute(sql: string, params?: readonly unknown[]): Promise<void> }) => {
+      await tx.execute('DELETE FROM conf.state WHERE name = $1', ['s']);
+      await tx.execute('INSERT INTO conf.state (name, value) VALUES ($1, $2)', ['s', value]);
+    };
+    await wh.merge({ spec: POSTS, columns: POST_COLUMNS, rows: [['fb', 'a', '2026-01-01', 1, 'one']], afterMerge: setState('after one') });
+    expect(await wh.query('SELECT value FROM conf.state')).toEqual([{ value: 'after one' }]);
+
+    const failed = await rejection(
+      wh.merge({
+        spec: POSTS,
+        columns: POST_COLUMNS,
+        rows: [['fb', 'a', '2026-01-01', 2, 'two'], ['fb', 'b', '2026-01-01', 3, 'three']],
+        afterMerge: async (tx) => {
+          await setState('after two')(tx);
+          throw new Error('state write failed');
+        },
+      }),
+    );
+    expect((failed as Error).message).toBe('state write failed');
+    expect(await wh.query('SELECT post_id, note FROM social.post_daily ORDER BY post_id')).toEqual([{ post_id: 'a', note: 'one' }]);
+    expect(await wh.query('SELECT value FROM conf.state')).toEqual([{ value: 'after one' }]);
+  });
+
   it('abandons a merge when its signal aborts, leaving the table unchanged', async () => {
     const wh = await fresh();
     await wh.ensureTable(POSTS);

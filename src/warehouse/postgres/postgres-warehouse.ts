@@ -396,6 +396,7 @@ class PostgresWarehouse implements Warehouse {
           );
           const inserted = Number(counts.inserted);
           const updated = Number(counts.updated);
+          if (input.afterMerge) await input.afterMerge(tx);
           return { rowsStaged: inserted + updated, inserted, updated };
         },
         spec.table,

@@ -1,0 +1,309 @@
+/**
+ * One RUN_SOURCE job: take the source's lease, work out the days to pull (or the cursor), and for each
+ * window pull every stream page by page. Each page is written to the object store before its records are
+ * read (`raw/<source>/dt=<day>/<job>/<stream>/page-N.json`); records are flattened and converted by the
+ * target's contract like a file's rows (`_source_object` = the page's key) and merged on the target's
+ * key. The window's last merge advances the source's state in its own transaction, so a run killed at
+ * any point leaves state ≤ what is loaded, and the next run re-pulls the rest (merges make that harmless).
+ */
+import { UserError, isUserError } from '../../errors.js';
+import type { Logger } from '../../log.js';
+import type { JobContext } from '../../jobs/port.js';
+import type { JobError, JobStore } from '../../jobs/job-store.js';
+import type { ObjectStore } from '../../storage/port.js';
+import type { SqlValue, Warehouse } from '../../warehouse/port.js';
+import { RecordConverter, formatRowError } from '../convert.js';
+import { flattenRecord } from '../parsers/json-parser.js';
+import { LINEAGE_COLUMNS, tableSpecOf, type Target } from '../targets.js';
+import { HttpClient, type HttpClientOptions } from './http-client.js';
+import { resolveCredentials } from './source-file.js';
+import type { SourceStateStore } from './state-store.js';
+import type { ConnectorType, DateWindow, PullContext, SourceConfig, SourcePage } from './types.js';
+import { nextState, runRange, splitWindows, utcDay } from './windows.js';
+
+/** What a run needs; the composition root passes the real ports, tests their own clock and fetch. */
+export interface SourceRunnerDeps {
+  warehouse: Warehouse;
+  store: ObjectStore;
+  jobs: JobStore;
+  state: SourceStateStore;
+  targets: ReadonlyMap<string, Target>;
+  sources: ReadonlyMap<string, SourceConfig>;
+  types: ReadonlyMap<string, ConnectorType>;
+  log: Logger;
+  env?: NodeJS.ProcessEnv;
+  /** Overrides of the HTTP client (fetch, sleep, clock, backoff) for tests and benchmarks. */
+  http?: Partial<Omit<HttpClientOptions, 'source' | 'redact'>>;
+  now?: () => Date;
+  /** Lease of a running source (default 60 s, renewed as windows commit and every third of it). */
+  lockTtlMs?: number;
+  /** How often a run waiting for another run of its source checks the lease (default 1 s). */
+  lockPollMs?: number;
+  /** Told which tables a run changed (cached results drop them). */
+  onTablesChanged?: (tables: string[]) => Promise<void> | void;
+}
+
+/** What a RUN_SOURCE job asks. */
+export interface SourceRunPayload {
+  source: string;
+  from?: string;
+  to?: string;
+}
+
+export interface SourceRunResult {
+  source: string;
+  windows: number;
+  pages: number;
+  rowsRead: number;
+  rowsLoaded: number;
+  rowsRejected: number;
+  /** The state after the run. */
+  lastCompleteDay?: string;
+  cursor?: string;
+  [key: string]: unknown;
+}
+
+/** Most bad values a run lists in its job record (all are counted). */
+const MAX_LISTED_ERRORS = 200;
+
+/** A stream's target, converter and the rows of the current window. */
+interface Sink {
+  stream: string;
+  target: Target;
+  converter: RecordConverter;
+  columns: string[];
+  keepAsJson: Set<string>;
+  rows: SqlValue[][];
+  pages: number;
+}
+
+/** Replaces every credential value (and its URL-encoded form) in a text. */
+export function redactor(secrets: readonly string[]): (text: string) => string {
+  const needles = [...new Set(secrets.filter((s) => s.length >= 4).flatMap((s) => [s, encodeURIComponent(s), Buffer.from(s).toString('base64')]))].sort((a, b) => b.length - a.length);
+  return (text) => {
+    let out = text;
+    for (const n of needles) out = out.split(n).join('[redacted]');
+    return out;
+  };
+}
+
+function utcTimestamp(at: Date): string {
+  return at.toISOString().replace('T', ' ').replace('Z', '');
+}
+
+/** Runs one RUN_SOURCE job. See the module comment. */
+export async function runSourceJob(deps: SourceRunnerDeps, ctx: Pick<JobContext, 'id' | 'payload' | 'signal' | 'progress'>): Promise<SourceRunResult> {
+  const payload = ctx.payload as unknown as SourceRunPayload;
+  const source = deps.sources.get(payload.source);
+  if (!source) throw new UserError('UNKNOWN_SOURCE', `no source named "${String(payload.source)}"; expected one of: ${[...deps.sources.keys()].sort().join(', ') || '(none)'}`);
+  const type = deps.types.get(source.type);
+  if (!type) throw new UserError('UNKNOWN_SOURCE', `source "${source.name}" has type "${source.type}", which this version does not know`);
+  const credentials = resolveCredentials(source, deps.env);
+  const redact = redactor(Object.values(credentials));
+  try {
+    return await runLocked(deps, ctx, source, type, credentials, redact, payload);
+  } catch (err) {
+    // Whatever failed, its message may quote a request or a response: the job record, the logs and
+    // Slack get the redacted text only, and no cause chain that could still hold the secret.
+    if (ctx.signal.aborted && err === ctx.signal.reason) throw err;
+    const message = redact(err instanceof Error ? err.message : String(err));
+    if (isUserError(err)) throw new UserError(err.code, message, { problems: err.problems.map((p) => ({ ...p, message: redact(p.message) })) });
+    const safe = new Error(message.startsWith(`source "${source.name}"`) ? message : `source "${source.name}": ${message}`);
+    safe.name = err instanceof Error ? err.name : 'Error';
+    throw safe;
+  }
+}
+
+async function runLocked(
+  deps: SourceRunnerDeps,
+  ctx: Pick<JobContext, 'id' | 'payload' | 'signal' | 'progress'>,
+  source: SourceConfig,
+  type: ConnectorType,
+  credentials: Record<string, string>,
+  redact: (t: string) => string,
+  payload: SourceRunPayload,
+): Promise<SourceRunResult> {
+  const ttl = deps.lockTtlMs ?? 60_000;
+  const poll = deps.lockPollMs ?? 1000;
+  const log = deps.log.child({ source: source.name, job: ctx.id });
+  // Runs of one source never overlap: wait for the other run (a backfill behind a scheduled run) to end.
+  while (!(await deps.state.tryLock(source.name, ctx.id, ttl))) {
+    ctx.signal.throwIfAborted();
+    await new Promise((r) => setTimeout(r, poll));
+  }
+  const renewer = setInterval(() => void deps.state.renew(source.name, ctx.id, ttl).catch(() => undefined), Math.max(100, Math.floor(ttl / 3)));
+  renewer.unref();
+  try {
+    return await pullAndLoad(deps, ctx, source, type, credentials, redact, payload, log);
+  } finally {
+    clearInterval(renewer);
+    await deps.state.unlock(source.name, ctx.id).catch(() => undefined);
+  }
+}
+
+async function pullAndLoad(
+  deps: SourceRunnerDeps,
+  ctx: Pick<JobContext, 'id' | 'signal' | 'progress'>,
+  source: SourceConfig,
+  type: ConnectorType,
+  credentials: Record<string, string>,
+  redact: (t: string) => string,
+  payload: SourceRunPayload,
+  log: Logger,
+): Promise<SourceRunResult> {
+  const now = deps.now ?? (() => new Date());
+  const runDay = utcDay(now());
+  const http = new HttpClient({
+    ...deps.http,
+    source: source.name,
+    redact,
+    onWait: (w) => {
+      log.info('waiting before retrying a request', { stream: w.stream, reason: w.reason, waitMs: w.waitMs, attempt: w.attempt });
+      deps.http?.onWait?.(w);
+    },
+  });
+  const pullCtx: PullContext = {
+    source,
+    settings: source.settings,
+    credentials,
+    baseUrl: (source.baseUrl ?? type.defaultBaseUrl ?? '').replace(/\/+$/, ''),
+    streams: new Set(Object.keys(source.streams)),
+    http,
+    signal: ctx.signal,
+    log,
+    now,
+  };
+
+  const sinks = new Map<string, Sink>();
+  for (const [stream, targetName] of Object.entries(source.streams)) {
+    const target = deps.targets.get(targetName);
+    if (!target) throw new UserError('UNKNOWN_TARGET', `source "${source.name}": stream ${stream} writes to target "${targetName}", which does not exist`);
+    await deps.warehouse.ensureTable(tableSpecOf(target));
+    const converter = new RecordConverter(target);
+    sinks.set(stream, {
+      stream,
+      target,
+      converter,
+      columns: [...converter.columns, ...LINEAGE_COLUMNS.map((c) => c.name)],
+      keepAsJson: new Set(target.columns.filter((c) => c.type === 'json').map((c) => (c.from ?? c.name).trim().toLowerCase())),
+      rows: [],
+      pages: 0,
+    });
+  }
+
+  const rawPrefix = `raw/${source.name}/dt=${runDay}/${ctx.id}/`;
+  const totals = { windows: 0, pages: 0, rowsRead: 0, rowsLoaded: 0, rowsRejected: 0 };
+  const errors: JobError[] = [];
+  const loadedAt = utcTimestamp(now());
+  const changed = new Set<string>();
+
+  /** Stores the page, then converts its records into the stream's sink. */
+  const takePage = async (page: SourcePage): Promise<void> => {
+    const sink = sinks.get(page.stream);
+    if (!sink) return;
+    sink.pages++;
+    totals.pages++;
+    const key = `${rawPrefix}${page.stream}/page-${sink.pages}.json`;
+    await deps.store.put(key, page.body, { contentType: 'application/json', signal: ctx.signal });
+    let records: Array<Record<string, unknown>>;
+    try {
+      records = page.records();
+    } catch (err) {
+      throw new UserError('INPUT_INVALID', `source "${source.name}", stream ${page.stream}: ${key}: the response does not have the expected shape (${(err as Error).message}); the page is kept in the object store`);
+    }
+    let n = 0;
+    for (const record of records) {
+      n++;
+      totals.rowsRead++;
+      const converted = sink.converter.convert(n, flattenRecord(record, sink.keepAsJson));
+      if (converted.ok) {
+        converted.values.push(ctx.id, loadedAt, key);
+        sink.rows.push(converted.values);
+      } else if (sink.target.onError === 'reject') {
+        const first = converted.errors[0];
+        throw new UserError('ROW_INVALID', `source "${source.name}", stream ${page.stream}: ${key}, record ${formatRowError(first).replace(/^line /, '')}`, {
+          problems: converted.errors.map((e) => ({ file: key, line: e.line, column: e.column, message: e.message })),
+        });
+      } else {
+        totals.rowsRejected++;
+        for (const e of converted.errors) if (errors.length < MAX_LISTED_ERRORS) errors.push({ line: e.line, column: e.column, message: `${key}: ${e.message}` });
+      }
+    }
+  };
+
+  /** Merges every stream's rows of the window; the last merge carries the state forward. */
+  const commit = async (state: { lastCompleteDay?: string; cursor?: string } | undefined): Promise<void> => {
+    const pending = [...sinks.values()].filter((s) => s.rows.length > 0);
+    const advance = state ? (tx: Parameters<NonNullable<Parameters<Warehouse['merge']>[0]['afterMerge']>>[0]) => deps.state.advance(tx, source.name, state, ctx.id) : undefined;
+    for (let i = 0; i < pending.length; i++) {
+      const sink = pending[i];
+      const merged = await deps.warehouse.merge({
+        spec: tableSpecOf(sink.target),
+        columns: sink.columns,
+        rows: sink.rows,
+        signal: ctx.signal,
+        ...(i === pending.length - 1 && advance ? { afterMerge: advance } : {}),
+      });
+      totals.rowsLoaded += merged.rowsStaged;
+      changed.add(sink.target.table);
+      sink.rows = [];
+    }
+    if (pending.length === 0 && advance) await deps.warehouse.transaction(advance);
+  };
+
+  const report = async (percent: number): Promise<void> => {
+    await deps.jobs.update(ctx.id, { rowsRead: totals.rowsRead, rowsLoaded: totals.rowsLoaded, rowsRejected: totals.rowsRejected, rawObjects: [rawPrefix], errors });
+    await ctx.progress(percent);
+  };
+
+  const before = await deps.state.get(source.name);
+  let lastCompleteDay = before?.lastCompleteDay;
+  let cursor = before?.cursor;
+
+  if (type.mode === 'window') {
+    const range = runRange({
+      lastCompleteDay,
+      startDate: source.startDate,
+      lookbackDays: source.lookbackDays,
+      from: payload.from,
+      to: payload.to,
+      today: runDay,
+      maxHistoryDays: type.maxHistoryDays,
+    });
+    const windows = range ? splitWindows(range, type.windowDaysOf?.(source.settings) ?? type.maxWindowDays) : [];
+    log.info('source run', { from: range?.from, to: range?.to, windows: windows.length });
+    await report(0);
+    for (const window of windows) {
+      ctx.signal.throwIfAborted();
+      for await (const page of type.pull(pullCtx, window)) await takePage(page);
+      const next = nextState(lastCompleteDay, source.startDate, window as DateWindow);
+      await commit(next !== lastCompleteDay ? { lastCompleteDay: next } : undefined);
+      lastCompleteDay = next;
+      totals.windows++;
+      await deps.state.renew(source.name, ctx.id, deps.lockTtlMs ?? 60_000);
+      await report(Math.floor((totals.windows / windows.length) * 100));
+    }
+  } else {
+    await report(0);
+    // Rows are merged page by page (idempotent); the cursor moves only with the last page, because rows
+    // sharing the last cursor value may still be unread when a run stops between pages.
+    let last: string | undefined;
+    let buffered = false;
+    for await (const page of type.pull(pullCtx, cursor)) {
+      if (buffered) {
+        await commit(undefined);
+        await report(0);
+      }
+      await takePage(page);
+      if (page.cursor !== undefined) last = page.cursor;
+      buffered = true;
+    }
+    await commit(last !== undefined ? { cursor: last } : undefined);
+    if (last !== undefined) cursor = last;
+    totals.windows = 1;
+    await report(100);
+  }
+
+  if (changed.size > 0) await deps.onTablesChanged?.([...changed]);
+  return { source: source.name, ...totals, ...(lastCompleteDay ? { lastCompleteDay } : {}), ...(cursor ? { cursor } : {}), rawPrefix };
+}
