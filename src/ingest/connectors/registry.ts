@@ -2,10 +2,14 @@
  * The built-in connector types, by the name `sources/*.yml` give as `type`. Adding a type: write
  * `<type>/<type>.ts` exporting a {@link ConnectorType} and list it here (see README.md).
  */
+import { crimsonHexagonType } from './crimson_hexagon/crimson-hexagon.js';
+import { googleAnalyticsType } from './google_analytics/google-analytics.js';
+import { mailchimpType } from './mailchimp/mailchimp.js';
 import { restType } from './rest/rest.js';
+import { unmetricType } from './unmetric/unmetric.js';
 import type { ConnectorType } from './types.js';
 
 /** Every connector type this version knows. */
 export const CONNECTOR_TYPES: ReadonlyMap<string, ConnectorType> = new Map<string, ConnectorType>(
-  ([restType] as ConnectorType[]).map((t) => [t.name, t]),
+  ([restType, googleAnalyticsType, mailchimpType, crimsonHexagonType, unmetricType] as ConnectorType[]).map((t) => [t.name, t]),
 );
