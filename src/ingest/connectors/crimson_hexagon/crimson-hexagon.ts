@@ -75,11 +75,21 @@ function list(v: unknown, what: string): Json[] {
   return v as Json[];
 }
 
+/** A run's token, kept across its windows: the run's HTTP client lives exactly as long as the run. */
+const runTokens = new WeakMap<object, string>();
+
 /** The token-carrying requester: authenticates on first use and once more if the token is refused. */
 class ForSight {
-  #token: string | undefined;
-
   constructor(private readonly ctx: PullContext<CrimsonHexagonSettings>) {}
+
+  get #token(): string | undefined {
+    return runTokens.get(this.ctx.http);
+  }
+
+  set #token(token: string | undefined) {
+    if (token === undefined) runTokens.delete(this.ctx.http);
+    else runTokens.set(this.ctx.http, token);
+  }
 
   async #authenticate(stream: string): Promise<string> {
     const { username, password } = this.ctx.credentials;
@@ -93,8 +103,8 @@ class ForSight {
   /** GET `path` with `params` and the token; a `"status": "error"` body fails naming the monitor's request. */
   async get(stream: string, path: string, params: Record<string, string>): Promise<HttpResponse> {
     for (let renewed = false; ; renewed = true) {
-      this.#token ??= await this.#authenticate(stream);
-      const url = `${this.ctx.baseUrl}${path}?${new URLSearchParams({ ...params, auth: this.#token })}`;
+      const token = this.#token ?? (this.#token = await this.#authenticate(stream));
+      const url = `${this.ctx.baseUrl}${path}?${new URLSearchParams({ ...params, auth: token })}`;
       let res: HttpResponse;
       try {
         res = await this.ctx.http.request(stream, { url }, this.ctx.signal);
