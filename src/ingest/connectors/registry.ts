@@ -2,10 +2,11 @@
  * The built-in connector types, by the name `sources/*.yml` give as `type`. Adding a type: write
  * `<type>/<type>.ts` exporting a {@link ConnectorType} and list it here (see README.md).
  */
+import { facebookPagesType } from './facebook-pages/facebook-pages.js';
 import { restType } from './rest/rest.js';
 import type { ConnectorType } from './types.js';
 
 /** Every connector type this version knows. */
 export const CONNECTOR_TYPES: ReadonlyMap<string, ConnectorType> = new Map<string, ConnectorType>(
-  ([restType] as ConnectorType[]).map((t) => [t.name, t]),
+  ([facebookPagesType, restType] as ConnectorType[]).map((t) => [t.name, t]),
 );

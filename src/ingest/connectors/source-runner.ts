@@ -163,6 +163,7 @@ async function pullAndLoad(
   const now = deps.now ?? (() => new Date());
   const runDay = utcDay(now());
   const http = new HttpClient({
+    ...(type.classify ? { classify: type.classify } : {}),
     ...deps.http,
     source: source.name,
     redact,
