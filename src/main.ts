@@ -13,7 +13,7 @@ Commands:
   check                                  validate the environment and the project, print the catalog
   ingest <file> --target <name>          load a file into a target, with a progress bar
   keys create --team T --role R | list | revoke <id>
-  run-source <name> [--from D --to D]    run a connector now (none are configured yet)
+  run-source <name> [--from D --to D]    run a source now, or backfill [from, to], with a progress bar
   export --model M --format xlsx|csv     export a metrics query
 
 Environment: SEXTANT_WAREHOUSE, SEXTANT_OBJECT_STORE, SEXTANT_REDIS_URL, SEXTANT_PROJECT, HOST, PORT, SEXTANT_ROLE (see README).`;
@@ -40,6 +40,8 @@ export async function runCli(argv: string[]): Promise<void> {
         code = await (await import('./cli/keys-command.js')).keysCommand(rest);
         break;
       case 'run-source':
+        code = await (await import('./cli/run-source.js')).runSourceCommand(rest);
+        break;
       case 'export':
         code = await (await import('./cli/not-yet.js')).notYetCommand(command, rest);
         break;

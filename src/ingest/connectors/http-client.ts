@@ -192,6 +192,7 @@ export class HttpClient {
       signal.throwIfAborted();
       let verdict: Verdict;
       let response: HttpResponse | undefined;
+      let status: number | undefined;
       try {
         this.requests++;
         const res = await this.#o.fetch(req.url, {
@@ -200,6 +201,7 @@ export class HttpClient {
           body: req.body,
           signal: AbortSignal.any([signal, AbortSignal.timeout(this.#o.timeoutMs)]),
         });
+        status = res.status;
         const body = Buffer.from(await res.arrayBuffer());
         const text = body.toString('utf8');
         let json: unknown;
@@ -217,7 +219,11 @@ export class HttpClient {
         response = { status: res.status, headers: res.headers, body, json };
       } catch (err) {
         if (signal.aborted) throw signal.reason;
-        verdict = { kind: 'retry', reason: `the request failed (${(err as Error).message}${(err as Error).cause ? `: ${String(((err as Error).cause as Error).message ?? (err as Error).cause)}` : ''})` };
+        const cause = (err as Error).cause ? `: ${String(((err as Error).cause as Error).message ?? (err as Error).cause)}` : '';
+        verdict =
+          status !== undefined
+            ? { kind: 'retry', reason: `the response body was cut off (HTTP ${status}, ${(err as Error).message}${cause})` }
+            : { kind: 'retry', reason: `the request failed (${(err as Error).message}${(err as Error).cause ? `: ${String(((err as Error).cause as Error).message ?? (err as Error).cause)}` : ''})` };
       }
       switch (verdict.kind) {
         case 'ok':

@@ -2,8 +2,9 @@
  * The built-in connector types, by the name `sources/*.yml` give as `type`. Adding a type: write
  * `<type>/<type>.ts` exporting a {@link ConnectorType} and list it here (see README.md).
  */
-import { crimsonHexagonType } from './crimson_hexagon/crimson-hexagon.js';
-import { googleAnalyticsType } from './google_analytics/google-analytics.js';
+import { crimsonHexagonType } from './crimson-hexagon/crimson-hexagon.js';
+import { facebookPagesType } from './facebook-pages/facebook-pages.js';
+import { googleAnalyticsType } from './google-analytics/google-analytics.js';
 import { mailchimpType } from './mailchimp/mailchimp.js';
 import { restType } from './rest/rest.js';
 import { unmetricType } from './unmetric/unmetric.js';
@@ -11,5 +12,5 @@ import type { ConnectorType } from './types.js';
 
 /** Every connector type this version knows. */
 export const CONNECTOR_TYPES: ReadonlyMap<string, ConnectorType> = new Map<string, ConnectorType>(
-  ([restType, googleAnalyticsType, mailchimpType, crimsonHexagonType, unmetricType] as ConnectorType[]).map((t) => [t.name, t]),
+  ([facebookPagesType, restType, googleAnalyticsType, mailchimpType, crimsonHexagonType, unmetricType] as ConnectorType[]).map((t) => [t.name, t]),
 );

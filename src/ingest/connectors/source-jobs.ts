@@ -4,9 +4,9 @@
  * (one when a run fails for good, none while retries remain; one when the source recovers).
  * {@link registerSourceJobs} is the one call the composition root makes for the worker role.
  */
-import { isUserError } from '../../errors.js';
+import { UserError, isUserError } from '../../errors.js';
 import type { Logger } from '../../log.js';
-import type { JobRecord, JobStore } from '../../jobs/job-store.js';
+import { jobErrorsOf, type JobRecord } from '../../jobs/job-store.js';
 import { nextRunAt } from '../../jobs/next-run-at.js';
 import { UnrecoverableJobError, type JobContext, type JobQueue } from '../../jobs/port.js';
 import { postToSlack, slackEscape } from '../../notify/slack.js';
@@ -47,6 +47,11 @@ export interface SourceService {
   nextRun(name: string, after?: Date): Date | null;
   /** The RUN_SOURCE handler (what workers run; the CLI runs it in-process). */
   handle(ctx: JobContext): Promise<SourceRunResult>;
+  /**
+   * Runs a source in this process, recorded as a job of one attempt (`sextant run-source`): resolves with
+   * the finished record, FAILED with its errors when the run failed. `signal` stops it (Ctrl-C).
+   */
+  runHere(input: { name: string; from?: string; to?: string; signal?: AbortSignal; onProgress?: (percent: number, job: JobRecord) => void }): Promise<JobRecord>;
 }
 
 function teamOfSource(source: SourceConfig, targets: ReadonlyMap<string, Target>): string {
@@ -125,7 +130,7 @@ export function createSourceService(deps: SourceJobDeps): SourceService {
     list: () => summaries,
     async run(input) {
       const summary = summaries.find((s) => s.name === input.name);
-      if (!summary) throw new Error(`no source named "${input.name}"`);
+      if (!summary) throw new UserError('UNKNOWN_SOURCE', `no source named "${input.name}"`);
       const record = await deps.jobs.create({
         type: 'RUN_SOURCE',
         payload: { source: summary.name, team: summary.team, ...(input.from ? { from: input.from } : {}), ...(input.to ? { to: input.to } : {}) },
@@ -150,6 +155,39 @@ export function createSourceService(deps: SourceJobDeps): SourceService {
       return s?.schedule ? nextRunAt({ id: name, cron: s.schedule }, after) : null;
     },
     handle,
+    async runHere(input) {
+      const summary = summaries.find((s) => s.name === input.name);
+      if (!summary) throw new UserError('UNKNOWN_SOURCE', `no source named "${input.name}"; expected one of: ${summaries.map((s) => s.name).sort().join(', ') || '(none: add sources/<name>.yml)'}`);
+      const record = await deps.jobs.create({
+        type: 'RUN_SOURCE',
+        payload: { source: summary.name, team: summary.team, ...(input.from ? { from: input.from } : {}), ...(input.to ? { to: input.to } : {}) },
+        team: summary.team,
+        source: summary.name,
+        target: summary.targets[0] ?? null,
+        maxAttempts: 1,
+      });
+      await deps.jobs.markRunning(record.id, 1);
+      try {
+        const result = await handle({
+          id: record.id,
+          type: 'RUN_SOURCE',
+          payload: record.payload,
+          attempt: 1,
+          signal: input.signal ?? new AbortController().signal,
+          progress: async (percent) => {
+            await deps.jobs.setProgress(record.id, percent);
+            const now = await deps.jobs.get(record.id);
+            if (now) input.onProgress?.(percent, now);
+          },
+        });
+        await deps.jobs.markSucceeded(record.id, { rowsRead: result.rowsRead, rowsLoaded: result.rowsLoaded, rowsRejected: result.rowsRejected });
+      } catch (err) {
+        const error = err instanceof Error ? err : new Error(String(err));
+        if (!isUserError(error)) log.error('source run failed', { source: summary.name, jobId: record.id, err: error.message });
+        await deps.jobs.markFailed(record.id, jobErrorsOf(error), { willRetry: false });
+      }
+      return (await deps.jobs.get(record.id)) ?? record;
+    },
   };
 }
 

@@ -87,6 +87,15 @@ export function redactor(secrets: readonly string[]): (text: string) => string {
   };
 }
 
+/**
+ * `SEXTANT_SOURCE_<NAME>_BASE_URL` replaces a source's base_url at run time: how the example project's
+ * sources are pointed at the local fakes (`npm run fakes`) or a proxy without editing their files.
+ */
+export function baseUrlOverride(source: string, env: NodeJS.ProcessEnv): string | undefined {
+  const value = env[`SEXTANT_SOURCE_${source.toUpperCase()}_BASE_URL`];
+  return value && /^https?:\/\//.test(value) ? value : undefined;
+}
+
 function utcTimestamp(at: Date): string {
   return at.toISOString().replace('T', ' ').replace('Z', '');
 }
@@ -154,6 +163,7 @@ async function pullAndLoad(
   const now = deps.now ?? (() => new Date());
   const runDay = utcDay(now());
   const http = new HttpClient({
+    ...(type.classify ? { classify: type.classify } : {}),
     ...deps.http,
     source: source.name,
     redact,
@@ -166,7 +176,7 @@ async function pullAndLoad(
     source,
     settings: source.settings,
     credentials,
-    baseUrl: (source.baseUrl ?? type.defaultBaseUrl ?? '').replace(/\/+$/, ''),
+    baseUrl: (baseUrlOverride(source.name, deps.env ?? process.env) ?? source.baseUrl ?? type.defaultBaseUrl ?? '').replace(/\/+$/, ''),
     streams: new Set(Object.keys(source.streams)),
     http,
     signal: ctx.signal,

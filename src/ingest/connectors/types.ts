@@ -6,7 +6,7 @@
  * the same interface driven by YAML alone.
  */
 import type { Logger } from '../../log.js';
-import type { HttpClient } from './http-client.js';
+import type { Classifier, HttpClient } from './http-client.js';
 
 /** One inclusive range of whole UTC days, `YYYY-MM-DD`. */
 export interface DateWindow {
@@ -104,6 +104,8 @@ export type ConnectorType<S = unknown> = (WindowedConnector<S> | CursorConnector
   /** The type takes credentials of any name (`rest`: its auth settings name them). */
   readonly anyCredentials?: boolean;
   readonly streams: Readonly<Record<string, StreamSpec>>;
+  /** The API's own reading of responses (error codes, quota headers), tried before the defaults. */
+  readonly classify?: Classifier;
   /**
    * Validates the `settings` mapping (and, for `rest`, the streams it declares); reports every problem
    * through `problem` and returns the parsed settings. `streams` is what the source maps.

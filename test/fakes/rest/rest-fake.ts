@@ -1,0 +1,93 @@
+/**
+ * A generic cursor-paged JSON API for the declarative `rest` connector: `GET /v1/events?since=&until=
+ * &limit=&cursor=` with `Authorization: Bearer <token>`, answering `{ data: [...], meta: { next_cursor } }`
+ * (Stripe / Slack style). Events are deterministic: `perDay` events a day, each with a nested object
+ * (flattened by the connector) and an amount that `restate` can change after the fact.
+ */
+import { addDays, daysBetween, type Restatement } from '../demo-data.js';
+import { bearerToken, intParam, json, startFakeServer, type FakeServer } from '../fake-server.js';
+
+export interface RestFakeOptions {
+  port?: number;
+  token?: string;
+  /** Events per day (default 3). */
+  perDay?: number;
+  /** Largest page the API serves (default 50). */
+  maxLimit?: number;
+}
+
+export interface RestEvent {
+  id: string;
+  day: string;
+  channel: string;
+  amount: number;
+  details: { region: string; campaign: string };
+}
+
+export interface RestFake extends FakeServer {
+  baseUrl: string;
+  token: string;
+  /** Events per day of the fake. */
+  perDay: number;
+  /** Values change after the fact for these days (amount × factor). */
+  restatements: Restatement[];
+  /** The events of [from, to], as served now. */
+  events(from: string, to: string): RestEvent[];
+}
+
+const CHANNELS = ['web', 'store', 'partner'];
+
+export async function startRestFake(options: RestFakeOptions = {}): Promise<RestFake> {
+  const token = options.token ?? 'rest-fake-token-7f3a9c';
+  const perDay = options.perDay ?? 3;
+  const maxLimit = options.maxLimit ?? 50;
+  const restatements: Restatement[] = [];
+
+  const events = (from: string, to: string): RestEvent[] =>
+    daysBetween(from, to).flatMap((day) =>
+      Array.from({ length: perDay }, (_, i) => {
+        const n = Number(day.replace(/-/g, '')) * 10 + i;
+        let amount = (n % 997) + i * 3;
+        for (const r of restatements) if (day >= r.from && day <= r.to) amount = Math.round(amount * r.factor);
+        return { id: `ev_${day.replace(/-/g, '')}_${i}`, day, channel: CHANNELS[n % CHANNELS.length], amount, details: { region: i % 2 ? 'emea' : 'amer', campaign: `c${n % 5}` } };
+      }),
+    );
+
+  const server = await startFakeServer(
+    {
+      name: 'rest',
+      routes: [
+        {
+          method: 'GET',
+          path: /^\/v1\/events$/,
+          data: true,
+          handle: (req) => {
+            if (bearerToken(req) !== token) return json(401, { error: { type: 'unauthorized', message: 'Invalid API token' } });
+            const since = req.query.get('since');
+            const until = req.query.get('until');
+            const day = /^\d{4}-\d{2}-\d{2}$/;
+            if (!since || !until || !day.test(since) || !day.test(until) || since > until) {
+              return json(400, { error: { type: 'invalid_request', message: 'since and until are required days, since ≤ until' } });
+            }
+            if (daysBetween(since, until).length > 31) return json(400, { error: { type: 'invalid_request', message: 'the window may span at most 31 days' } });
+            const limit = intParam(req.query, 'limit', 20, 1);
+            if (!Number.isFinite(limit) || limit > maxLimit) return json(400, { error: { type: 'invalid_request', message: `limit must be 1..${maxLimit}` } });
+            const all = events(since, until);
+            const cursor = req.query.get('cursor');
+            const start = cursor ? all.findIndex((e) => e.id === Buffer.from(cursor, 'base64url').toString()) + 1 : 0;
+            const page = all.slice(start, start + limit);
+            const more = start + limit < all.length;
+            return json(200, { data: page, meta: { count: page.length, ...(more ? { next_cursor: Buffer.from(page[page.length - 1].id).toString('base64url') } : {}) } });
+          },
+        },
+      ],
+      throttled: (_req, seconds) => json(429, { error: { type: 'rate_limited', message: 'Too many requests' } }, { 'retry-after': String(seconds) }),
+      serverError: () => ({ status: 502, headers: { 'content-type': 'text/html' }, body: '<html><body><h1>502 Bad Gateway</h1></body></html>' }),
+      unauthorized: () => json(401, { error: { type: 'unauthorized', message: 'Invalid API token' } }),
+    },
+    { port: options.port },
+  );
+  return Object.assign(server, { baseUrl: server.url, token, perDay, restatements, events });
+}
+
+export { addDays };
