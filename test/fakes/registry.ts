@@ -4,9 +4,11 @@
  * entry here.
  */
 import { startCrimsonHexagonFake } from './crimson-hexagon/crimson-hexagon-fake.js';
+import { startFacebookFake } from './facebook/facebook-fake.js';
 import type { FakeServer } from './fake-server.js';
 import { startGa4Fake } from './ga4/ga4-fake.js';
 import { startMailchimpFake } from './mailchimp/mailchimp-fake.js';
+import { startRestFake } from './rest/rest-fake.js';
 import { startUnmetricFake } from './unmetric/unmetric-fake.js';
 
 /** A started fake and the environment that points the example project's source at it. */
@@ -21,8 +23,8 @@ export interface StartedFake {
 /** One fake of `npm run fakes`. */
 export interface FakeEntry {
   name: string;
-  /** The example project's source that reads this API (examples/agency/sources/<source>.yml). */
-  source: string;
+  /** The example project's source that reads this API (examples/agency/sources/<source>.yml), if any. */
+  source?: string;
   start(port?: number): Promise<StartedFake>;
 }
 
@@ -32,6 +34,14 @@ export function baseUrlVariable(source: string): string {
 }
 
 export const FAKES: readonly FakeEntry[] = [
+  {
+    name: 'facebook',
+    source: 'social_facebook',
+    async start(port) {
+      const f = await startFacebookFake({ port });
+      return { server: f, baseUrl: f.baseUrl, env: { [baseUrlVariable('social_facebook')]: f.baseUrl, FACEBOOK_PAGE_TOKEN: f.token } };
+    },
+  },
   {
     name: 'ga4',
     source: 'web_ga4',
@@ -66,6 +76,14 @@ export const FAKES: readonly FakeEntry[] = [
     async start(port) {
       const f = await startUnmetricFake({ port });
       return { server: f, baseUrl: f.baseUrl, env: { [baseUrlVariable('listening_unmetric')]: f.baseUrl, UNMETRIC_API_KEY: f.apiKey } };
+    },
+  },
+  {
+    // A generic cursor-paged API for trying a `rest` source written in YAML alone.
+    name: 'rest',
+    async start(port) {
+      const f = await startRestFake({ port });
+      return { server: f, baseUrl: f.baseUrl, env: { REST_FAKE_TOKEN: f.token } };
     },
   },
 ];

@@ -38,7 +38,7 @@ for (let i = 0; i < args.length; i++) {
 const chosen = FAKES.filter((f) => !only || only.includes(f.name));
 for (const n of [...(only ?? []), ...faults.map((f) => f.name)]) if (!FAKES.some((f) => f.name === n)) usage(`no fake named ${n}`);
 
-const started: Array<{ name: string; source: string; fake: StartedFake }> = [];
+const started: Array<{ name: string; source?: string; fake: StartedFake }> = [];
 for (const entry of chosen) {
   const fake = await entry.start(portBase + FAKES.indexOf(entry));
   started.push({ name: entry.name, source: entry.source, fake });
@@ -46,7 +46,7 @@ for (const entry of chosen) {
 for (const { name, fault } of faults) started.find((s) => s.name === name)?.fake.server.inject(fault);
 
 console.log('Fakes running (Ctrl-C stops them):\n');
-for (const s of started) console.log(`  ${s.name.padEnd(16)} ${s.fake.baseUrl.padEnd(34)} source ${s.source}`);
+for (const s of started) console.log(`  ${s.name.padEnd(16)} ${s.fake.baseUrl.padEnd(34)} ${s.source ? `source ${s.source}` : '(no example source)'}`);
 console.log('\nPoint the example project at them (in the shell that runs sextant):\n');
 for (const s of started) for (const [k, v] of Object.entries(s.fake.env)) console.log(`export ${k}='${v}'`);
 console.log('\nthen, e.g.: sextant run-source web_ga4 --from 2026-08-01 --to 2026-11-30 --project examples/agency');
