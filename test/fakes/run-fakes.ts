@@ -1,7 +1,7 @@
 /**
  * `npm run fakes`: starts every third-party API fake on fixed local ports and prints their URLs and the
  * environment that points the example project's sources at them, so a newcomer can watch the sources
- * ingest offline (docs/connectors/README.md, "Run offline with the fakes").
+ * ingest offline (docs/connectors/offline-fakes.md).
  *
  *   npm run fakes                                 all fakes, ports 4710, 4711, …
  *   npm run fakes -- --only ga4,mailchimp         some of them
@@ -49,7 +49,7 @@ console.log('Fakes running (Ctrl-C stops them):\n');
 for (const s of started) console.log(`  ${s.name.padEnd(16)} ${s.fake.baseUrl.padEnd(34)} ${s.source ? `source ${s.source}` : '(no example source)'}`);
 console.log('\nPoint the example project at them (in the shell that runs sextant):\n');
 for (const s of started) for (const [k, v] of Object.entries(s.fake.env)) console.log(`export ${k}='${v}'`);
-console.log('\nthen, e.g.: sextant run-source web_ga4 --from 2026-08-01 --to 2026-11-30 --project examples/agency');
+console.log('\nthen, e.g.: npx sextant run-source web_ga4 --from 2026-08-01 --to 2026-11-30 (docs/connectors/offline-fakes.md)');
 if (faults.length > 0) console.log(`\nFaults armed: ${faults.map((f) => `${f.name} ${f.fault.kind} at data request ${f.fault.at}${(f.fault.times ?? 1) > 1 ? ` ×${f.fault.times}` : ''}`).join('; ')}`);
 
 const stop = async (): Promise<void> => {
