@@ -3,10 +3,12 @@
  * `<type>/<type>.ts` exporting a {@link ConnectorType} and list it here (see README.md).
  */
 import { facebookPagesType } from './facebook-pages/facebook-pages.js';
+import { instagramType } from './instagram/instagram.js';
 import { restType } from './rest/rest.js';
+import { xType } from './x/x.js';
 import type { ConnectorType } from './types.js';
 
 /** Every connector type this version knows. */
 export const CONNECTOR_TYPES: ReadonlyMap<string, ConnectorType> = new Map<string, ConnectorType>(
-  ([facebookPagesType, restType] as ConnectorType[]).map((t) => [t.name, t]),
+  ([facebookPagesType, instagramType, xType, restType] as ConnectorType[]).map((t) => [t.name, t]),
 );
