@@ -42,7 +42,8 @@ export function parseSource(
   const doc = parseDocument(text, { lineCounter: counter, uniqueKeys: true, prettyErrors: false });
   const add = (path: Array<string | number>, message: string) =>
     problems.add({ file, path: path.length ? path.map(String).join('.') : undefined, line: path.length ? lineOf(doc, counter, path, 'key') : undefined, message });
-  for (const err of doc.errors) problems.add({ file, line: counter.linePos(err.pos[0]).line, message: err.message.split('\n')[0] });
+  // The first syntax error only: the ones after it are mostly its echo (every following token "unexpected").
+  for (const err of doc.errors.slice(0, 1)) problems.add({ file, line: counter.linePos(err.pos[0]).line, message: `${err.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '')}${/\$\{/.test(text) ? ' (inside { … } write a credential quoted: "${ENV_VAR}")' : ''}` });
   if (doc.errors.length > 0) return undefined;
   if (!NAME.test(name)) add([], `source name "${name}" (the file name) must be a snake_case identifier: lower-case letters, digits and _`);
 

@@ -1,0 +1,105 @@
+/**
+ * `x`: X (Twitter) API v2 user timelines with public_metrics (docs/connectors/x.md).
+ *
+ * - `users`: `GET /2/users?ids=…&user.fields=public_metrics,username,name` — one record per user.
+ * - `user_metrics`: the same lookup as one record per user and run day (followers as a balance).
+ * - `tweets`: `GET /2/users/:id/tweets?start_time=&end_time=&max_results=100&tweet.fields=created_at,public_metrics`,
+ *   paged by `meta.next_token` → `pagination_token`. X keeps no history of a tweet's counters, so each run
+ *   records a snapshot of every tweet of the window dated the run's day.
+ *
+ * A 429 carries `x-rate-limit-reset` (epoch seconds) and no Retry-After: the run waits until then.
+ */
+import { paginate, recordsAt, withParams } from '../paginate.js';
+import type { ConnectorType } from '../types.js';
+import { utcDay } from '../windows.js';
+
+export interface XSettings {
+  userIds: string[];
+}
+
+export const X_BASE_URL = 'https://api.x.com/2';
+
+interface Metrics {
+  followers_count?: number;
+  impression_count?: number;
+  like_count?: number;
+  reply_count?: number;
+  retweet_count?: number;
+  quote_count?: number;
+  bookmark_count?: number;
+}
+
+export const xType: ConnectorType<XSettings> = {
+  name: 'x',
+  description: 'X (Twitter) API v2: users and their tweets with public_metrics.',
+  mode: 'window',
+  maxWindowDays: 30,
+  defaultBaseUrl: X_BASE_URL,
+  credentials: ['bearer_token'],
+  streams: {
+    users: { description: 'One record per user: id, name, username, followers_count.', key: ['id'] },
+    user_metrics: { description: 'One record per user and run day: followers_count.', key: ['account_id', 'metric_date'] },
+    tweets: { description: 'One snapshot per tweet and run day: impressions, likes, comments (replies), shares (retweets + quotes).', key: ['platform', 'post_id', 'metric_date'] },
+  },
+  parseSettings(raw, problem) {
+    for (const k of Object.keys(raw)) if (k !== 'user_ids') problem(k, `unknown setting "${k}"; expected user_ids`);
+    const ids = raw.user_ids;
+    if (!Array.isArray(ids) || ids.length === 0 || ids.length > 100 || !ids.every((v) => /^\d+$/.test(String(v)))) {
+      problem('user_ids', 'expected a list of 1 to 100 numeric user ids (quote them: "3066008697")');
+      return { userIds: [] };
+    }
+    return { userIds: ids.map(String) };
+  },
+  async *pull(ctx, window) {
+    const headers = { authorization: `Bearer ${ctx.credentials.bearer_token}`, accept: 'application/json' };
+    const today = utcDay(ctx.now());
+    const lookup = withParams(`${ctx.baseUrl}/users`, { ids: ctx.settings.userIds.join(','), 'user.fields': 'public_metrics,username,name,created_at' });
+    for (const stream of ['users', 'user_metrics'] as const) {
+      if (!ctx.streams.has(stream)) continue;
+      const res = await ctx.http.get(stream, lookup, headers, ctx.signal);
+      yield {
+        stream,
+        body: res.body,
+        records: () =>
+          recordsAt(res.json, 'data').map((u) => {
+            const followers = (u.public_metrics as Metrics | undefined)?.followers_count;
+            return stream === 'users'
+              ? { id: u.id, name: u.name, username: u.username, platform: 'x', followers_count: followers }
+              : { account_id: u.id, metric_date: today, platform: 'x', followers_count: followers };
+          }),
+      };
+    }
+    if (!ctx.streams.has('tweets')) return;
+    for (const id of ctx.settings.userIds) {
+      const url = withParams(`${ctx.baseUrl}/users/${id}/tweets`, {
+        start_time: `${window.from}T00:00:00Z`,
+        end_time: `${window.to}T23:59:59Z`,
+        max_results: 100,
+        'tweet.fields': 'created_at,public_metrics',
+        exclude: 'retweets,replies',
+      });
+      for await (const res of paginate(ctx.http, 'tweets', { url, headers }, { type: 'cursor', cursorPath: 'meta.next_token', cursorParam: 'pagination_token' }, (j) => recordsAt(j, 'data').length, ctx.signal)) {
+        yield {
+          stream: 'tweets',
+          body: res.body,
+          records: () =>
+            recordsAt(res.json, 'data').map((t) => {
+              const m = (t.public_metrics ?? {}) as Metrics;
+              return {
+                platform: 'x',
+                post_id: t.id,
+                account_id: id,
+                metric_date: today,
+                published_at: t.created_at,
+                post_type: 'tweet',
+                impressions: m.impression_count,
+                likes: m.like_count,
+                comments: m.reply_count,
+                shares: m.retweet_count === undefined && m.quote_count === undefined ? undefined : (m.retweet_count ?? 0) + (m.quote_count ?? 0),
+              };
+            }),
+        };
+      }
+    }
+  },
+};

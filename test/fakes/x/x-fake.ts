@@ -1,0 +1,109 @@
+/**
+ * X API v2: `GET /2/users?ids=` and `GET /2/users/:id/tweets` (newest first; `start_time`/`end_time`
+ * inclusive RFC 3339; `max_results` 5–100; `meta.next_token` → `pagination_token`). Bearer auth;
+ * problem-JSON errors; a 429 carries `x-rate-limit-reset` (epoch seconds) and no Retry-After, as X does.
+ * Each user posts four tweets a day; `public_metrics` grow with `setGrowth`.
+ */
+import { daysBetween } from '../demo-data.js';
+import { bearerToken, json, startFakeServer, type FakeReply, type FakeServer } from '../fake-server.js';
+import { hash } from '../facebook/graph-api.js';
+
+export interface Tweet {
+  id: string;
+  author_id: string;
+  created_at: string;
+  text: string;
+  public_metrics: { retweet_count: number; reply_count: number; like_count: number; quote_count: number; impression_count: number; bookmark_count: number };
+}
+
+export interface XFake extends FakeServer {
+  baseUrl: string;
+  token: string;
+  users: Array<{ id: string; name: string; username: string }>;
+  tweets(userId: string, from: string, to: string): Tweet[];
+  setGrowth(factor: number): void;
+  /** Epoch seconds the next 429 says to wait until (default: now + its seconds). */
+  now: () => number;
+}
+
+const problem = (status: number, title: string, detail: string, headers: Record<string, string> = {}): FakeReply =>
+  json(status, { title, type: status === 429 ? 'about:blank' : `https://api.twitter.com/2/problems/${title.toLowerCase().replace(/\s+/g, '-')}`, status, detail }, headers);
+
+export async function startXFake(options: { port?: number; token?: string } = {}): Promise<XFake> {
+  const token = options.token ?? 'AAAAAAAAAAAAAAAAAAAAAfakeXbearer%3D123';
+  const users = [
+    { id: '3066008697', name: 'Northwind Coffee', username: 'northwindcoffee' },
+    { id: '3066008698', name: 'Kestrel Bank', username: 'kestrelbank' },
+  ];
+  let growth = 1;
+  const m = (id: string, k: string, mod: number) => Math.round((hash(`${id}|${k}`, mod) + 1) * growth);
+  const tweets = (userId: string, from: string, to: string): Tweet[] =>
+    daysBetween(from, to)
+      .flatMap((d) =>
+        [7, 11, 15, 19].map((hour, k) => {
+          const id = `1${userId.slice(-4)}${d.replace(/-/g, '')}${k}`;
+          return {
+            id,
+            author_id: userId,
+            created_at: `${d}T${String(hour).padStart(2, '0')}:15:00.000Z`,
+            text: `Post ${k + 1} of ${d}`,
+            public_metrics: { retweet_count: m(id, 'rt', 50), reply_count: m(id, 're', 30), like_count: m(id, 'li', 500), quote_count: m(id, 'qu', 10), impression_count: m(id, 'im', 20000), bookmark_count: m(id, 'bo', 20) },
+          };
+        }),
+      )
+      .reverse();
+  const fake = { now: () => Math.floor(Date.now() / 1000) };
+  const authed = (req: { headers: Record<string, unknown> }) => bearerToken(req as never) === token;
+  const server = await startFakeServer(
+    {
+      name: 'x',
+      routes: [
+        {
+          method: 'GET',
+          path: /^\/2\/users$/,
+          data: true,
+          handle: (req) => {
+            if (!authed(req)) return problem(401, 'Unauthorized', 'Unauthorized');
+            const ids = (req.query.get('ids') ?? '').split(',');
+            return json(200, { data: users.filter((u) => ids.includes(u.id)).map((u) => ({ ...u, public_metrics: { followers_count: m(u.id, 'followers', 100000), following_count: 300, tweet_count: 5000, listed_count: 40 } })) });
+          },
+        },
+        {
+          method: 'GET',
+          path: /^\/2\/users\/(\d+)\/tweets$/,
+          data: true,
+          handle: (req, [id]) => {
+            if (!authed(req)) return problem(401, 'Unauthorized', 'Unauthorized');
+            const max = Number(req.query.get('max_results') ?? 10);
+            if (!Number.isInteger(max) || max < 5 || max > 100) return json(400, { errors: [{ parameters: { max_results: [String(max)] }, message: 'The `max_results` query parameter value is not between 5 and 100' }], title: 'Invalid Request', detail: 'One or more parameters to your request was invalid.', type: 'https://api.twitter.com/2/problems/invalid-request' });
+            const start = req.query.get('start_time');
+            const end = req.query.get('end_time');
+            if (!start || !end) return problem(400, 'Invalid Request', 'start_time and end_time are required by this fake');
+            const all = tweets(id, start.slice(0, 10), end.slice(0, 10)).filter((t) => t.created_at >= start.replace('Z', '.000Z') && t.created_at <= end.replace('Z', '.999Z'));
+            const token2 = req.query.get('pagination_token');
+            const from = token2 ? Number(Buffer.from(token2, 'base64url').toString()) : 0;
+            const page = all.slice(from, from + max);
+            const more = from + max < all.length;
+            if (page.length === 0) return json(200, { meta: { result_count: 0 } });
+            return json(200, { data: page, meta: { result_count: page.length, newest_id: page[0].id, oldest_id: page[page.length - 1].id, ...(more ? { next_token: Buffer.from(String(from + max)).toString('base64url') } : {}) } });
+          },
+        },
+      ],
+      throttled: (_req, seconds) =>
+        problem(429, 'Too Many Requests', 'Too Many Requests', { 'x-rate-limit-limit': '900', 'x-rate-limit-remaining': '0', 'x-rate-limit-reset': String(fake.now() + seconds) }),
+      serverError: () => problem(503, 'Service Unavailable', 'Service Unavailable'),
+      unauthorized: () => problem(401, 'Unauthorized', 'Unauthorized'),
+    },
+    { port: options.port },
+  );
+  return Object.assign(server, {
+    baseUrl: `${server.url}/2`,
+    token,
+    users,
+    tweets,
+    setGrowth: (f: number) => {
+      growth = f;
+    },
+    now: fake.now,
+  });
+}
