@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DemoRow } from '../../src/demo/rows.js';
 import { demoRows, type FakeTable } from '../fakes/demo-data.js';
-import { FAKES, type StartedFake } from '../fakes/registry.js';
+import { exampleEnvironment, FAKES, type StartedFake } from '../fakes/registry.js';
 import { connectorHarness, type ConnectorHarness } from './connector-harness.js';
 
 const WINDOW = { from: '2026-11-24', to: '2026-11-30' };
@@ -28,7 +28,7 @@ describe('the example project against `npm run fakes`', () => {
     for (const entry of FAKES) {
       const f = await entry.start();
       fakes.set(entry.name, f);
-      env = { ...env, ...f.env };
+      env = { ...env, ...(await exampleEnvironment(entry, f)) };
     }
   });
   afterAll(async () => {
