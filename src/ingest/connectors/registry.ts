@@ -4,11 +4,12 @@
  */
 import { facebookPagesType } from './facebook-pages/facebook-pages.js';
 import { instagramType } from './instagram/instagram.js';
+import { postgresType } from './postgres/postgres.js';
 import { restType } from './rest/rest.js';
 import { xType } from './x/x.js';
 import type { ConnectorType } from './types.js';
 
 /** Every connector type this version knows. */
 export const CONNECTOR_TYPES: ReadonlyMap<string, ConnectorType> = new Map<string, ConnectorType>(
-  ([facebookPagesType, instagramType, xType, restType] as ConnectorType[]).map((t) => [t.name, t]),
+  ([facebookPagesType, instagramType, xType, postgresType, restType] as ConnectorType[]).map((t) => [t.name, t]),
 );
