@@ -95,7 +95,7 @@ export interface Harness {
 
 export async function openHarness(
   dialect: TestDialect,
-  setup: { targets: Target[]; sources: SourceConfig[]; env: NodeJS.ProcessEnv; slackWebhookUrl?: string; now?: () => Date },
+  setup: { targets: Target[]; sources: SourceConfig[]; env: NodeJS.ProcessEnv; slackWebhookUrl?: string; now?: () => Date; openDatabase?: (url: string) => Promise<Warehouse> },
 ): Promise<Harness> {
   const warehouse = await freshWarehouse(dialect);
   const dir = await mkdtemp(join(tmpdir(), 'sextant-connectors-'));
@@ -122,6 +122,7 @@ export async function openHarness(
     lockTtlMs: 2000,
     lockPollMs: 50,
     ...(setup.now ? { now: setup.now } : {}),
+    ...(setup.openDatabase ? { openDatabase: setup.openDatabase } : {}),
     ...(setup.slackWebhookUrl ? { slackWebhookUrl: setup.slackWebhookUrl, publicBaseUrl: 'http://sextant.test:4000' } : {}),
   });
   return {

@@ -5,6 +5,8 @@
  */
 import type { App } from '../../app.js';
 import type { JobQueue } from '../../jobs/port.js';
+import { UserError } from '../../errors.js';
+import { openWarehouse } from '../../warehouse/open.js';
 import { CONNECTOR_TYPES } from './registry.js';
 import { createSourceService, registerSourceJobs, type SourceJobDeps, type SourceService } from './source-jobs.js';
 import { SourceStateStore } from './state-store.js';
@@ -22,6 +24,13 @@ function depsOf(app: App): Omit<SourceJobDeps, 'queue'> {
     types: CONNECTOR_TYPES,
     log: app.log,
     slackWebhookUrl: app.config.slackWebhookUrl,
+    // The `postgres` type reads another PostgreSQL or Redshift database through the same adapters.
+    openDatabase: (url) => {
+      const m = /^(postgres|postgresql|redshift):\/\//.exec(url);
+      if (!m) throw new UserError('SOURCE_FAILED', 'the database URL must start with postgres://, postgresql:// or redshift://');
+      const pgUrl = m[1] === 'redshift' ? url.replace(/^redshift:/, 'postgres:') : url;
+      return openWarehouse({ kind: m[1] === 'redshift' ? 'redshift' : 'postgres', url: pgUrl }, { statementTimeoutMs: app.config.limits.statementTimeoutMs, poolSize: 1 });
+    },
     publicBaseUrl: `http://${app.config.host.includes(':') ? `[${app.config.host}]` : app.config.host}:${app.config.port}`,
   };
 }

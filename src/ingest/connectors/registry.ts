@@ -7,6 +7,7 @@ import { facebookPagesType } from './facebook-pages/facebook-pages.js';
 import { googleAnalyticsType } from './google-analytics/google-analytics.js';
 import { instagramType } from './instagram/instagram.js';
 import { mailchimpType } from './mailchimp/mailchimp.js';
+import { postgresType } from './postgres/postgres.js';
 import { restType } from './rest/rest.js';
 import { unmetricType } from './unmetric/unmetric.js';
 import { xType } from './x/x.js';
@@ -14,5 +15,5 @@ import type { ConnectorType } from './types.js';
 
 /** Every connector type this version knows. */
 export const CONNECTOR_TYPES: ReadonlyMap<string, ConnectorType> = new Map<string, ConnectorType>(
-  ([facebookPagesType, instagramType, xType, googleAnalyticsType, mailchimpType, crimsonHexagonType, unmetricType, restType] as ConnectorType[]).map((t) => [t.name, t]),
+  ([facebookPagesType, instagramType, xType, googleAnalyticsType, mailchimpType, crimsonHexagonType, unmetricType, postgresType, restType] as ConnectorType[]).map((t) => [t.name, t]),
 );

@@ -39,6 +39,8 @@ export interface SourceRunnerDeps {
   lockTtlMs?: number;
   /** How often a run waiting for another run of its source checks the lease (default 1 s). */
   lockPollMs?: number;
+  /** Opens another database for the `postgres` type (the composition root passes the warehouse adapters). */
+  openDatabase?: (url: string) => Promise<Warehouse>;
   /** Told which tables a run changed (cached results drop them). */
   onTablesChanged?: (tables: string[]) => Promise<void> | void;
 }
@@ -182,6 +184,7 @@ async function pullAndLoad(
     signal: ctx.signal,
     log,
     now,
+    ...(deps.openDatabase ? { openDatabase: deps.openDatabase } : {}),
   };
 
   const sinks = new Map<string, Sink>();
@@ -207,14 +210,19 @@ async function pullAndLoad(
   const loadedAt = utcTimestamp(now());
   const changed = new Set<string>();
 
-  /** Stores the page, then converts its records into the stream's sink. */
-  const takePage = async (page: SourcePage): Promise<void> => {
+  /** Writes the page to the store (the caller awaits it before reading the page's records). */
+  const storePage = (page: SourcePage): { key: string; stored: Promise<unknown> } | undefined => {
     const sink = sinks.get(page.stream);
-    if (!sink) return;
+    if (!sink) return undefined;
     sink.pages++;
     totals.pages++;
     const key = `${rawPrefix}${page.stream}/page-${sink.pages}.json`;
-    await deps.store.put(key, page.body, { contentType: 'application/json', signal: ctx.signal });
+    return { key, stored: deps.store.put(key, page.body, { contentType: 'application/json', signal: ctx.signal }) };
+  };
+
+  /** Converts a stored page's records into its stream's sink. */
+  const convertPage = (page: SourcePage, key: string): void => {
+    const sink = sinks.get(page.stream)!;
     let records: Array<Record<string, unknown>>;
     try {
       records = page.records();
@@ -239,6 +247,39 @@ async function pullAndLoad(
         for (const e of converted.errors) if (errors.length < MAX_LISTED_ERRORS) errors.push({ line: e.line, column: e.column, message: `${key}: ${e.message}` });
       }
     }
+  };
+
+  /**
+   * Takes every page of `pages`: each is stored, then its records read. The next page is fetched while
+   * this one is being written (the store's write is the slow part: an fsync, an S3 PUT), never parsed
+   * before its own write completed. `between` runs before each page but the first (cursor runs commit there).
+   */
+  const drain = async (pages: AsyncIterable<SourcePage>, between?: () => Promise<void>): Promise<{ last?: string }> => {
+    const it = pages[Symbol.asyncIterator]();
+    let next = it.next();
+    let first = true;
+    let last: string | undefined;
+    try {
+      for (;;) {
+        const r = await next;
+        if (r.done) break;
+        const page = r.value;
+        if (!first && between) await between();
+        first = false;
+        const stored = storePage(page);
+        next = it.next();
+        // A failure below leaves `next` pending: its own rejection is handled by the return() in finally.
+        next.catch(() => undefined);
+        if (stored) {
+          await stored.stored;
+          convertPage(page, stored.key);
+        }
+        if (page.cursor !== undefined) last = page.cursor;
+      }
+    } finally {
+      await it.return?.().catch(() => undefined);
+    }
+    return { last };
   };
 
   /** Merges every stream's rows of the window; the last merge carries the state forward. */
@@ -285,7 +326,7 @@ async function pullAndLoad(
     await report(0);
     for (const window of windows) {
       ctx.signal.throwIfAborted();
-      for await (const page of type.pull(pullCtx, window)) await takePage(page);
+      await drain(type.pull(pullCtx, window));
       const next = nextState(lastCompleteDay, source.startDate, window as DateWindow);
       await commit(next !== lastCompleteDay ? { lastCompleteDay: next } : undefined);
       lastCompleteDay = next;
@@ -297,17 +338,10 @@ async function pullAndLoad(
     await report(0);
     // Rows are merged page by page (idempotent); the cursor moves only with the last page, because rows
     // sharing the last cursor value may still be unread when a run stops between pages.
-    let last: string | undefined;
-    let buffered = false;
-    for await (const page of type.pull(pullCtx, cursor)) {
-      if (buffered) {
-        await commit(undefined);
-        await report(0);
-      }
-      await takePage(page);
-      if (page.cursor !== undefined) last = page.cursor;
-      buffered = true;
-    }
+    const { last } = await drain(type.pull(pullCtx, cursor), async () => {
+      await commit(undefined);
+      await report(0);
+    });
     await commit(last !== undefined ? { cursor: last } : undefined);
     if (last !== undefined) cursor = last;
     totals.windows = 1;

@@ -6,6 +6,7 @@
  * the same interface driven by YAML alone.
  */
 import type { Logger } from '../../log.js';
+import type { Warehouse } from '../../warehouse/port.js';
 import type { Classifier, HttpClient } from './http-client.js';
 
 /** One inclusive range of whole UTC days, `YYYY-MM-DD`. */
@@ -70,6 +71,8 @@ export interface PullContext<S = unknown> {
   log: Logger;
   /** The run's clock (tests inject one): "today" for snapshot streams. */
   now(): Date;
+  /** Opens another database by URL (`postgres`, `redshift`) through the warehouse adapters; the caller closes it. */
+  openDatabase?(url: string): Promise<Warehouse>;
 }
 
 /** A type that pulls by date window (marketing APIs). */
