@@ -78,8 +78,10 @@ const DEFAULT_LIMIT = 10_000;
 export interface Ga4FakeOptions {
   /** The access token accepted (default {@link GA4_FAKE_TOKEN}). */
   token?: string;
-  /** Properties the token may read (default: every demo property). */
+  /** Properties the token may read (default: every demo property, and those of `propertyData`). */
   properties?: string[];
+  /** More properties, each serving a demo property's rows under its own id (benchmarks: 20 accounts from 4). */
+  propertyData?: Record<string, string>;
   demo?: DemoDataOptions;
   /** "Today" for relative dates (default: the real date). */
   today?: string;
@@ -124,15 +126,28 @@ function metricText(v: unknown): string {
 /** Starts the fake on a free port. */
 export async function startGa4Fake(options: Ga4FakeOptions = {}): Promise<Ga4Fake> {
   const token = options.token ?? GA4_FAKE_TOKEN;
-  const readable = new Set(options.properties ?? GA4_PROPERTIES.map((p) => p.propertyId));
+  const readable = new Set(options.properties ?? [...GA4_PROPERTIES.map((p) => p.propertyId), ...Object.keys(options.propertyData ?? {})]);
   const restatements: Restatement[] = [];
   const today = (): string => options.today ?? new Date().toISOString().slice(0, 10);
 
+  // The demo rows of each property, found once: a backfill asks for them thousands of times.
+  const indexes = new Map<FakeTable, Map<string, DemoRow[]>>();
+  const byProperty = (table: FakeTable): Map<string, DemoRow[]> => {
+    let index = indexes.get(table);
+    if (!index) {
+      index = new Map(GA4_PROPERTIES.map((p) => [p.propertyId, [] as DemoRow[]]));
+      for (const r of demoRows(table, options.demo)) index.get(r.property_id as string)?.push(r);
+      indexes.set(table, index);
+    }
+    return index;
+  };
+
   const rowsOf = (report: Report, property: string, from: string, to: string): DemoRow[] => {
     const counts = Object.values(report.metrics).map(([c]) => c);
-    return demoRows(report.table, options.demo)
-      .filter((r) => r.property_id === property && (r.metric_date as string) >= from && (r.metric_date as string) <= to)
-      .map((r) => restate(r, r.metric_date as string, counts, restatements));
+    const source = options.propertyData?.[property] ?? property;
+    return (byProperty(report.table).get(source) ?? [])
+      .filter((r) => (r.metric_date as string) >= from && (r.metric_date as string) <= to)
+      .map((r) => restate(source === property ? r : { ...r, property_id: property }, r.metric_date as string, counts, restatements));
   };
 
   const runReport = (req: FakeRequest, [property]: string[]): FakeReply => {
@@ -214,7 +229,7 @@ export async function startGa4Fake(options: Ga4FakeOptions = {}): Promise<Ga4Fak
       }));
       response.rowCount = all.length;
     }
-    const brand = GA4_PROPERTIES.find((p) => p.propertyId === property)?.brand;
+    const brand = GA4_PROPERTIES.find((p) => p.propertyId === (options.propertyData?.[property] ?? property))?.brand;
     response.metadata = { currencyCode: brand?.country === 'GB' ? 'GBP' : brand?.country === 'CA' ? 'CAD' : brand?.country === 'AU' ? 'AUD' : 'USD', timeZone: TIME_ZONES[brand?.country ?? 'US'] ?? 'America/Los_Angeles' };
     if (body.returnPropertyQuota === true) {
       response.propertyQuota = {
