@@ -14,6 +14,8 @@ export interface RestFakeOptions {
   perDay?: number;
   /** Largest page the API serves (default 50). */
   maxLimit?: number;
+  /** Milliseconds each data request takes (a slow API; default 0). */
+  delayMs?: number;
 }
 
 export interface RestEvent {
@@ -61,7 +63,8 @@ export async function startRestFake(options: RestFakeOptions = {}): Promise<Rest
           method: 'GET',
           path: /^\/v1\/events$/,
           data: true,
-          handle: (req) => {
+          handle: async (req) => {
+            if (options.delayMs) await new Promise((r) => setTimeout(r, options.delayMs));
             if (bearerToken(req) !== token) return json(401, { error: { type: 'unauthorized', message: 'Invalid API token' } });
             const since = req.query.get('since');
             const until = req.query.get('until');
