@@ -8,6 +8,10 @@ import type { FakeServer } from './fake-server.js';
 import { startGa4Fake } from './ga4/ga4-fake.js';
 import { startMailchimpFake } from './mailchimp/mailchimp-fake.js';
 import { startUnmetricFake } from './unmetric/unmetric-fake.js';
+import { startFacebookFake } from './facebook/facebook-fake.js';
+import { startInstagramFake } from './instagram/instagram-fake.js';
+import { startXFake } from './x/x-fake.js';
+import { startRestFake } from './rest/rest-fake.js';
 
 /** A started fake and the environment that points the example project's source at it. */
 export interface StartedFake {
@@ -66,6 +70,38 @@ export const FAKES: readonly FakeEntry[] = [
     async start(port) {
       const f = await startUnmetricFake({ port });
       return { server: f, baseUrl: f.baseUrl, env: { [baseUrlVariable('listening_unmetric')]: f.baseUrl, UNMETRIC_API_KEY: f.apiKey } };
+    },
+  },
+  {
+    name: 'facebook',
+    source: 'social_facebook',
+    async start(port) {
+      const f = await startFacebookFake({ port });
+      return { server: f, baseUrl: f.baseUrl, env: { [baseUrlVariable('social_facebook')]: f.baseUrl, FACEBOOK_PAGE_TOKEN: f.token } };
+    },
+  },
+  {
+    name: 'instagram',
+    source: 'social_instagram',
+    async start(port) {
+      const f = await startInstagramFake({ port });
+      return { server: f, baseUrl: f.baseUrl, env: { [baseUrlVariable('social_instagram')]: f.baseUrl, INSTAGRAM_ACCESS_TOKEN: f.token } };
+    },
+  },
+  {
+    name: 'x',
+    source: 'social_x',
+    async start(port) {
+      const f = await startXFake({ port });
+      return { server: f, baseUrl: f.baseUrl, env: { [baseUrlVariable('social_x')]: f.baseUrl, X_BEARER_TOKEN: f.token } };
+    },
+  },
+  {
+    name: 'rest',
+    source: 'web_microsites',
+    async start(port) {
+      const f = await startRestFake({ port });
+      return { server: f, baseUrl: f.baseUrl, env: { [baseUrlVariable('web_microsites')]: f.baseUrl, MICROSITES_API_TOKEN: f.token } };
     },
   },
 ];
