@@ -235,7 +235,7 @@ export function operationsResolvers({ services, project, limits }: OperationsOpt
       return job && jobVisible(ctx.principal, job) ? job : null;
     },
     state: (source: { name: string }) => services.sources?.state(source.name) ?? null,
-    nextRun: (source: { name: string }) => services.sources?.nextRun(source.name)?.toISOString() ?? null,
+    nextRun: (source: { name: string }) => services.sources?.nextRun(source.name) ?? null,
   };
   const TargetColumn = { from: (c: { name: string; from?: string | undefined }) => c.from ?? c.name };
 

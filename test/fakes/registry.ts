@@ -100,8 +100,9 @@ export const FAKES: readonly FakeEntry[] = [
     },
   },
   {
-    // A generic cursor-paged API for trying a `rest` source written in YAML alone.
+    // The event microsites' analytics API, read by a `rest` source written in YAML alone.
     name: 'rest',
+    source: 'web_microsites',
     async start(port) {
       const f = await startRestFake({ port });
       return { server: f, baseUrl: f.baseUrl, credentials: { token: f.token } };

@@ -7,6 +7,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LOOPBACK_PRINCIPAL, type Principal } from '../../src/auth/principal.js';
 import { EXAMPLE_PROJECT } from '../../src/config/env.js';
 import { loadTargets } from '../../src/ingest/targets.js';
+import { loadProject } from '../../src/config/project.js';
+import { CONNECTOR_TYPES } from '../../src/ingest/connectors/registry.js';
+import { createSourceService, type SourceService } from '../../src/ingest/connectors/source-jobs.js';
+import { SourceStateStore } from '../../src/ingest/connectors/state-store.js';
+import { silentLogger } from '../../src/log.js';
 import { JobStore, type JobRecord } from '../../src/jobs/job-store.js';
 import type { OperationsServices, TargetInfo } from '../../src/resolvers/operations.js';
 import { DIALECTS } from '../support/warehouses.js';
@@ -30,6 +35,7 @@ describe.each(DIALECTS)('operations on %s', (dialect) => {
   let platformJob: JobRecord;
   const uploads = new Map<string, string>();
   const calls: string[] = [];
+  const enqueued: string[] = [];
 
   beforeAll(async () => {
     const { targets } = await loadTargets(EXAMPLE_PROJECT);
@@ -37,7 +43,15 @@ describe.each(DIALECTS)('operations on %s', (dialect) => {
     let store: JobStore | undefined;
     const ingestJob = async (target: string, payload: Record<string, unknown>, createdBy?: string | null) =>
       store!.create({ type: 'INGEST_FILE', team: target.split('_')[0], target, payload, createdBy: createdBy ?? null });
+    let sources: SourceService | undefined;
     const services: OperationsServices = {
+      sources: {
+        list: () => sources!.list(),
+        run: (input) => sources!.run(input),
+        lastRun: (name) => sources!.lastRun(name),
+        state: (name) => sources!.state(name),
+        nextRun: (name) => sources!.nextRun(name, new Date('2026-11-30T12:00:00Z')),
+      },
       jobs: { get: (id) => store!.get(id), list: (filter) => store!.list(filter) },
       targets: { get: (name) => infos.find((t) => t.name === name), list: () => infos },
       ingest: {
@@ -65,6 +79,18 @@ describe.each(DIALECTS)('operations on %s', (dialect) => {
     h = await startHarness(dialect, { authenticate, operations: services, empty: true });
     store = jobs = new JobStore(h.raw);
     await jobs.init();
+    const project = await loadProject(EXAMPLE_PROJECT);
+    sources = createSourceService({
+      warehouse: h.raw,
+      store: undefined as never,
+      jobs,
+      state: new SourceStateStore(h.raw),
+      targets: project.targets,
+      sources: project.sources,
+      types: CONNECTOR_TYPES,
+      log: silentLogger,
+      queue: { enqueue: async (job: { id: string }) => void enqueued.push(job.id) } as never,
+    });
     socialJob = await jobs.create({ type: 'INGEST_FILE', team: 'social', target: 'social_manual_posts' });
     emailJob = await jobs.create({ type: 'INGEST_FILE', team: 'email', target: 'email_manual_campaigns' });
     platformJob = await jobs.create({ type: 'INBOX_SCAN' });
@@ -109,7 +135,8 @@ describe.each(DIALECTS)('operations on %s', (dialect) => {
     expect(targets.every((t) => t.table.startsWith('social.'))).toBe(true);
     const manual = targets.find((t) => t.name === 'social_manual_posts')!;
     expect(manual.columns).toContainEqual({ name: 'post_id', from: 'Post ID', type: 'string', required: true });
-    expect(res.body.data!.sources).toEqual([]);
+    // Only the sources whose targets are all the social team's.
+    expect(res.body.data!.sources).toEqual([{ name: 'social_facebook' }, { name: 'social_instagram' }, { name: 'social_x' }]);
     expect(res.body.data!.reports).toEqual([]);
   });
 
@@ -157,6 +184,32 @@ describe.each(DIALECTS)('operations on %s', (dialect) => {
     expect(ok.body.data!.cancelJob).toEqual({ id: socialJob.id, status: 'CANCELLED' });
     const retry = await gql(h.app, `mutation($id: ID!) { retryJob(id: $id) { status target } }`, { id: socialJob.id }, as('social-ingest'));
     expect(retry.body.data!.retryJob).toEqual({ status: 'QUEUED', target: 'social_manual_posts' });
+  });
+
+  it('shows sources with schedule, next run, state and last run; runSource queues a run for ingest keys of the team', async () => {
+    const list = await gql(h.app, `{ sources { name type schedule targets nextRun state { lastCompleteDay } lastRun { id } } }`, undefined, as('social-reader'));
+    expect(list.body.errors).toBeUndefined();
+    expect((list.body.data!.sources as unknown[])[0]).toEqual({
+      name: 'social_facebook',
+      type: 'facebook_pages',
+      schedule: '0 6 * * *',
+      targets: ['social_accounts', 'social_account_daily', 'social_post_daily'],
+      nextRun: '2026-12-01T06:00:00.000Z',
+      state: null,
+      lastRun: null,
+    });
+    const m = `mutation { runSource(name: "social_facebook", from: "2026-09-01", to: "2026-09-30") { id type status source target } }`;
+    const denied = await gql(h.app, m, undefined, as('social-reader'));
+    expect(denied.body.errors?.[0].extensions?.code).toBe('FORBIDDEN');
+    const run = await gql(h.app, m, undefined, as('social-ingest'));
+    expect(run.body.errors).toBeUndefined();
+    expect(run.body.data!.runSource).toMatchObject({ type: 'RUN_SOURCE', status: 'QUEUED', source: 'social_facebook', target: 'social_accounts' });
+    expect(enqueued).toContain((run.body.data!.runSource as { id: string }).id);
+    const last = await gql(h.app, `{ sources { name lastRun { id } } }`, undefined, as('social-reader'));
+    expect((last.body.data!.sources as Array<{ lastRun: { id: string } | null }>)[0].lastRun?.id).toBe((run.body.data!.runSource as { id: string }).id);
+    // Another team's source answers like an unknown one.
+    const other = await gql(h.app, `mutation { runSource(name: "email_partner_campaigns") { id } }`, undefined, as('social-ingest'));
+    expect(other.body.errors?.[0].extensions?.code).toBe('UNKNOWN_SOURCE');
   });
 
   it('answers clear errors for an unknown source, and for reports and exports, which are not built yet', async () => {

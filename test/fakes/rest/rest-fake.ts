@@ -14,6 +14,8 @@ export interface RestFakeOptions {
   perDay?: number;
   /** Largest page the API serves (default 50). */
   maxLimit?: number;
+  /** Milliseconds each data request takes (a slow API; default 0). */
+  delayMs?: number;
 }
 
 export interface RestEvent {
@@ -33,9 +35,22 @@ export interface RestFake extends FakeServer {
   restatements: Restatement[];
   /** The events of [from, to], as served now. */
   events(from: string, to: string): RestEvent[];
+  /** The microsites' sessions of [from, to], as served now. */
+  sessions(from: string, to: string): MicrositeSessions[];
 }
 
 const CHANNELS = ['web', 'store', 'partner'];
+const SITES = ['summit.example', 'run-festival.example'];
+
+/** A row of the microsites' sessions API. */
+export interface MicrositeSessions {
+  site: string;
+  date: string;
+  channel: string;
+  sessions: number;
+  users: number;
+  conversions: number;
+}
 
 export async function startRestFake(options: RestFakeOptions = {}): Promise<RestFake> {
   const token = options.token ?? 'rest-fake-token-7f3a9c';
@@ -53,7 +68,19 @@ export async function startRestFake(options: RestFakeOptions = {}): Promise<Rest
       }),
     );
 
-  const server = await startFakeServer(
+  const sessions = (from: string, to: string): MicrositeSessions[] =>
+    daysBetween(from, to).flatMap((date) =>
+      SITES.flatMap((site) =>
+        CHANNELS.map((channel) => {
+          const n = Number(date.replace(/-/g, '')) + site.length * 7 + channel.length;
+          let sessionsCount = 50 + (n % 400);
+          for (const r of restatements) if (date >= r.from && date <= r.to) sessionsCount = Math.round(sessionsCount * r.factor);
+          return { site, date, channel, sessions: sessionsCount, users: Math.round(sessionsCount * 0.8), conversions: n % 9 };
+        }),
+      ),
+    );
+
+  const server: FakeServer = await startFakeServer(
     {
       name: 'rest',
       routes: [
@@ -61,7 +88,8 @@ export async function startRestFake(options: RestFakeOptions = {}): Promise<Rest
           method: 'GET',
           path: /^\/v1\/events$/,
           data: true,
-          handle: (req) => {
+          handle: async (req) => {
+            if (options.delayMs) await new Promise((r) => setTimeout(r, options.delayMs));
             if (bearerToken(req) !== token) return json(401, { error: { type: 'unauthorized', message: 'Invalid API token' } });
             const since = req.query.get('since');
             const until = req.query.get('until');
@@ -80,6 +108,31 @@ export async function startRestFake(options: RestFakeOptions = {}): Promise<Rest
             return json(200, { data: page, meta: { count: page.length, ...(more ? { next_cursor: Buffer.from(page[page.length - 1].id).toString('base64url') } : {}) } });
           },
         },
+        {
+          // A second API shape: page-number paging announced in a Link header (GitHub style), records
+          // under "results" — what the example project's web_microsites source reads.
+          method: 'GET',
+          path: /^\/v1\/sessions$/,
+          data: true,
+          handle: (req) => {
+            if (bearerToken(req) !== token) return json(401, { error: { type: 'unauthorized', message: 'Invalid API token' } });
+            const from = req.query.get('date_from');
+            const to = req.query.get('date_to');
+            if (!from || !to || from > to) return json(400, { error: { type: 'invalid_request', message: 'date_from and date_to are required days' } });
+            const perPage = intParam(req.query, 'per_page', 30, 1);
+            const page = intParam(req.query, 'page', 1, 1);
+            const all = sessions(from, to);
+            const rows = all.slice((page - 1) * perPage, page * perPage);
+            const headers: Record<string, string> = {};
+            if (page * perPage < all.length) {
+              const next = new URL(`${server.url}${req.path}`);
+              for (const [k, v] of req.query) next.searchParams.set(k, v);
+              next.searchParams.set('page', String(page + 1));
+              headers.link = `<${next.toString()}>; rel="next"`;
+            }
+            return json(200, { results: rows, page, total: all.length }, headers);
+          },
+        },
       ],
       throttled: (_req, seconds) => json(429, { error: { type: 'rate_limited', message: 'Too many requests' } }, { 'retry-after': String(seconds) }),
       serverError: () => ({ status: 502, headers: { 'content-type': 'text/html' }, body: '<html><body><h1>502 Bad Gateway</h1></body></html>' }),
@@ -87,7 +140,7 @@ export async function startRestFake(options: RestFakeOptions = {}): Promise<Rest
     },
     { port: options.port },
   );
-  return Object.assign(server, { baseUrl: server.url, token, perDay, restatements, events });
+  return Object.assign(server, { baseUrl: server.url, token, perDay, restatements, events, sessions });
 }
 
 export { addDays };
