@@ -4,29 +4,32 @@
  * entry here.
  */
 import { startCrimsonHexagonFake } from './crimson-hexagon/crimson-hexagon-fake.js';
+import { startFacebookFake } from './facebook/facebook-fake.js';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { parse } from 'yaml';
 import type { FakeServer } from './fake-server.js';
 import { startGa4Fake } from './ga4/ga4-fake.js';
-import { startMailchimpFake } from './mailchimp/mailchimp-fake.js';
-import { startUnmetricFake } from './unmetric/unmetric-fake.js';
-import { startFacebookFake } from './facebook/facebook-fake.js';
 import { startInstagramFake } from './instagram/instagram-fake.js';
-import { startXFake } from './x/x-fake.js';
+import { startMailchimpFake } from './mailchimp/mailchimp-fake.js';
 import { startRestFake } from './rest/rest-fake.js';
+import { startUnmetricFake } from './unmetric/unmetric-fake.js';
+import { startXFake } from './x/x-fake.js';
 
-/** A started fake and the environment that points the example project's source at it. */
+/** A started fake and the credentials it accepts. */
 export interface StartedFake {
   server: FakeServer;
   /** The URL a source's `base_url` takes (the API's root, version included). */
   baseUrl: string;
-  /** Variables to export: the base URL override of the example source and its credentials. */
-  env: Record<string, string>;
+  /** Credential name (as under a source's `credentials:`) → the value the fake accepts. */
+  credentials: Record<string, string>;
 }
 
 /** One fake of `npm run fakes`. */
 export interface FakeEntry {
   name: string;
-  /** The example project's source that reads this API (examples/agency/sources/<source>.yml). */
-  source: string;
+  /** The example project's source that reads this API (examples/agency/sources/<source>.yml), if any. */
+  source?: string;
   start(port?: number): Promise<StartedFake>;
 }
 
@@ -37,11 +40,35 @@ export function baseUrlVariable(source: string): string {
 
 export const FAKES: readonly FakeEntry[] = [
   {
+    name: 'facebook',
+    source: 'social_facebook',
+    async start(port) {
+      const f = await startFacebookFake({ port });
+      return { server: f, baseUrl: f.baseUrl, credentials: { access_token: f.token } };
+    },
+  },
+  {
+    name: 'instagram',
+    source: 'social_instagram',
+    async start(port) {
+      const f = await startInstagramFake({ port });
+      return { server: f, baseUrl: f.baseUrl, credentials: { access_token: f.token } };
+    },
+  },
+  {
+    name: 'x',
+    source: 'social_x',
+    async start(port) {
+      const f = await startXFake({ port });
+      return { server: f, baseUrl: f.baseUrl, credentials: { bearer_token: f.token } };
+    },
+  },
+  {
     name: 'ga4',
     source: 'web_ga4',
     async start(port) {
       const f = await startGa4Fake({ port });
-      return { server: f, baseUrl: f.baseUrl, env: { [baseUrlVariable('web_ga4')]: f.baseUrl, GA4_ACCESS_TOKEN: f.token } };
+      return { server: f, baseUrl: f.baseUrl, credentials: { access_token: f.token } };
     },
   },
   {
@@ -49,7 +76,7 @@ export const FAKES: readonly FakeEntry[] = [
     source: 'email_mailchimp',
     async start(port) {
       const f = await startMailchimpFake({ port });
-      return { server: f, baseUrl: f.baseUrl, env: { [baseUrlVariable('email_mailchimp')]: f.baseUrl, MAILCHIMP_API_KEY: f.apiKey } };
+      return { server: f, baseUrl: f.baseUrl, credentials: { api_key: f.apiKey } };
     },
   },
   {
@@ -60,7 +87,7 @@ export const FAKES: readonly FakeEntry[] = [
       return {
         server: f,
         baseUrl: f.baseUrl,
-        env: { [baseUrlVariable('listening_crimson_hexagon')]: f.baseUrl, CRIMSON_HEXAGON_USERNAME: f.username, CRIMSON_HEXAGON_PASSWORD: f.password },
+        credentials: { username: f.username, password: f.password },
       };
     },
   },
@@ -69,39 +96,42 @@ export const FAKES: readonly FakeEntry[] = [
     source: 'listening_unmetric',
     async start(port) {
       const f = await startUnmetricFake({ port });
-      return { server: f, baseUrl: f.baseUrl, env: { [baseUrlVariable('listening_unmetric')]: f.baseUrl, UNMETRIC_API_KEY: f.apiKey } };
+      return { server: f, baseUrl: f.baseUrl, credentials: { api_key: f.apiKey } };
     },
   },
   {
-    name: 'facebook',
-    source: 'social_facebook',
-    async start(port) {
-      const f = await startFacebookFake({ port });
-      return { server: f, baseUrl: f.baseUrl, env: { [baseUrlVariable('social_facebook')]: f.baseUrl, FACEBOOK_PAGE_TOKEN: f.token } };
-    },
-  },
-  {
-    name: 'instagram',
-    source: 'social_instagram',
-    async start(port) {
-      const f = await startInstagramFake({ port });
-      return { server: f, baseUrl: f.baseUrl, env: { [baseUrlVariable('social_instagram')]: f.baseUrl, INSTAGRAM_ACCESS_TOKEN: f.token } };
-    },
-  },
-  {
-    name: 'x',
-    source: 'social_x',
-    async start(port) {
-      const f = await startXFake({ port });
-      return { server: f, baseUrl: f.baseUrl, env: { [baseUrlVariable('social_x')]: f.baseUrl, X_BEARER_TOKEN: f.token } };
-    },
-  },
-  {
+    // A generic API for `rest` sources written in YAML alone: cursor-paged /v1/events, Link-paged
+    // /v1/sessions (what the example project's web_microsites source reads).
     name: 'rest',
     source: 'web_microsites',
     async start(port) {
       const f = await startRestFake({ port });
-      return { server: f, baseUrl: f.baseUrl, env: { [baseUrlVariable('web_microsites')]: f.baseUrl, MICROSITES_API_TOKEN: f.token } };
+      return { server: f, baseUrl: f.baseUrl, credentials: { token: f.token } };
     },
   },
 ];
+
+/** The example project's folder. */
+export const EXAMPLE_PROJECT = join(import.meta.dirname, '../../examples/agency');
+
+/**
+ * The environment that points the example project's source of `entry` at its started fake: the base
+ * URL override, and each credential under the variable the source's YAML names (`access_token:
+ * ${GA4_ACCESS_TOKEN}` → `GA4_ACCESS_TOKEN`). Undefined when the example project has no such source.
+ */
+export async function exampleEnvironment(entry: FakeEntry, fake: StartedFake): Promise<Record<string, string> | undefined> {
+  if (!entry.source) return undefined;
+  let text: string;
+  try {
+    text = await readFile(join(EXAMPLE_PROJECT, 'sources', `${entry.source}.yml`), 'utf8');
+  } catch {
+    return undefined;
+  }
+  const env: Record<string, string> = { [baseUrlVariable(entry.source)]: fake.baseUrl };
+  const credentials = ((parse(text) as { credentials?: Record<string, unknown> } | null)?.credentials ?? {}) as Record<string, unknown>;
+  for (const [name, ref] of Object.entries(credentials)) {
+    const variable = typeof ref === 'string' ? /^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$/.exec(ref.trim())?.[1] : undefined;
+    if (variable && fake.credentials[name] !== undefined) env[variable] = fake.credentials[name];
+  }
+  return env;
+}

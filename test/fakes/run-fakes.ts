@@ -1,7 +1,7 @@
 /**
  * `npm run fakes`: starts every third-party API fake on fixed local ports and prints their URLs and the
  * environment that points the example project's sources at them, so a newcomer can watch the sources
- * ingest offline (docs/connectors/README.md, "Run offline with the fakes").
+ * ingest offline (docs/connectors/offline-fakes.md).
  *
  *   npm run fakes                                 all fakes, ports 4710, 4711, …
  *   npm run fakes -- --only ga4,mailchimp         some of them
@@ -11,7 +11,7 @@
  * Faults can also be set while the fakes run: `curl -X POST <url>/__fake/faults -d '{"kind":"server_error","at":2}'`.
  */
 import { FAULT_KINDS, type Fault, type FaultKind } from './fake-server.js';
-import { FAKES, type StartedFake } from './registry.js';
+import { exampleEnvironment, FAKES, type StartedFake } from './registry.js';
 
 function usage(message: string): never {
   console.error(`${message}\nusage: npm run fakes -- [--only name,name] [--port-base N] [--fault name:kind@page[xtimes]]…\nfakes: ${FAKES.map((f) => f.name).join(', ')}; fault kinds: ${FAULT_KINDS.join(', ')}`);
@@ -38,18 +38,20 @@ for (let i = 0; i < args.length; i++) {
 const chosen = FAKES.filter((f) => !only || only.includes(f.name));
 for (const n of [...(only ?? []), ...faults.map((f) => f.name)]) if (!FAKES.some((f) => f.name === n)) usage(`no fake named ${n}`);
 
-const started: Array<{ name: string; source: string; fake: StartedFake }> = [];
+const started: Array<{ name: string; source?: string; fake: StartedFake; env?: Record<string, string> }> = [];
 for (const entry of chosen) {
   const fake = await entry.start(portBase + FAKES.indexOf(entry));
-  started.push({ name: entry.name, source: entry.source, fake });
+  started.push({ name: entry.name, source: entry.source, fake, env: await exampleEnvironment(entry, fake) });
 }
 for (const { name, fault } of faults) started.find((s) => s.name === name)?.fake.server.inject(fault);
 
 console.log('Fakes running (Ctrl-C stops them):\n');
-for (const s of started) console.log(`  ${s.name.padEnd(16)} ${s.fake.baseUrl.padEnd(34)} source ${s.source}`);
+for (const s of started) console.log(`  ${s.name.padEnd(16)} ${s.fake.baseUrl.padEnd(34)} ${s.env ? `source ${s.source}` : '(no example source)'}`);
 console.log('\nPoint the example project at them (in the shell that runs sextant):\n');
-for (const s of started) for (const [k, v] of Object.entries(s.fake.env)) console.log(`export ${k}='${v}'`);
-console.log('\nthen, e.g.: sextant run-source web_ga4 --from 2026-08-01 --to 2026-11-30 --project examples/agency');
+for (const s of started) for (const [k, v] of Object.entries(s.env ?? {})) console.log(`export ${k}='${v}'`);
+const others = started.filter((s) => !s.env);
+if (others.length > 0) console.log(`\nCredentials of the fakes without an example source: ${others.map((s) => `${s.name} ${JSON.stringify(s.fake.credentials)}`).join('; ')}`);
+console.log('\nthen, e.g.: npx sextant run-source web_ga4 --from 2026-08-01 --to 2026-11-30 (docs/connectors/offline-fakes.md)');
 if (faults.length > 0) console.log(`\nFaults armed: ${faults.map((f) => `${f.name} ${f.fault.kind} at data request ${f.fault.at}${(f.fault.times ?? 1) > 1 ? ` ×${f.fault.times}` : ''}`).join('; ')}`);
 
 const stop = async (): Promise<void> => {

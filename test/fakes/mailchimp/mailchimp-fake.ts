@@ -190,6 +190,17 @@ export async function startMailchimpFake(options: MailchimpFakeOptions = {}): Pr
       .filter((r) => r.list_id === listId && (r.metric_date as string) < today)
       .map((r) => restate(r, r.metric_date as string, LIST_COUNTS, restatements));
 
+  /**
+   * Today's member count: the demo's, moved by whatever restated joins and leaves changed, so that days
+   * before a restatement keep their counts (history is not rewritten, only today's total moves).
+   */
+  const currentMembers = (listId: string): number => {
+    const net = (r: DemoRow): number => num(r.subscribed) - num(r.unsubscribed) - num(r.cleaned);
+    const original = demoRows('email.list_daily', options.demo).filter((r) => r.list_id === listId && (r.metric_date as string) < today);
+    const restated = listRows(listId);
+    return num(original[original.length - 1]?.member_count) + restated.reduce((s, r, i) => s + net(r) - net(original[i]), 0);
+  };
+
   const listOf = (id: string): Record<string, unknown> | undefined => {
     const list = EMAIL_LISTS.find((l) => l.listId === id);
     if (!list) return undefined;
@@ -203,7 +214,7 @@ export async function startMailchimpFake(options: MailchimpFakeOptions = {}): Pr
       date_created: '2019-03-12T10:00:00+00:00',
       list_rating: 4,
       stats: {
-        member_count: num(latest?.member_count),
+        member_count: currentMembers(id),
         unsubscribe_count: rows.reduce((s, r) => s + num(r.unsubscribed), 0),
         cleaned_count: rows.reduce((s, r) => s + num(r.cleaned), 0),
         campaign_count: campaigns().filter((c) => c.first.list_id === id).length,
@@ -427,7 +438,7 @@ export async function startMailchimpFake(options: MailchimpFakeOptions = {}): Pr
       listIds.flatMap((id) => {
         const rows = listRows(id);
         // member_count walks back from today's count through the activity, as the connector must.
-        let members = num(rows[rows.length - 1]?.member_count);
+        let members = currentMembers(id);
         const out: DemoRow[] = [];
         const first = addDays(today, -LIST_ACTIVITY_DAYS);
         for (let i = rows.length - 1; i >= 0 && (rows[i].metric_date as string) >= first; i--) {
