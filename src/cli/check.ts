@@ -1,13 +1,13 @@
 /** `sextant check`: validates the environment and the project (models, targets, columns) and prints the catalog. */
 import { loadConfig } from '../config/env.js';
-import { openApp } from '../app.js';
-import { describeCatalog } from '../semantic/catalog.js';
+import { openApp } from '../main.js';
+import { LOOPBACK_PRINCIPAL } from '../auth/principal.js';
 
 export async function checkCommand(_args: string[]): Promise<number> {
   const config = loadConfig();
   const app = await openApp({ config, checkColumns: true });
   try {
-    const catalog = describeCatalog(app.project.semantic);
+    const catalog = await app.serving.catalog(LOOPBACK_PRINCIPAL, { freshness: false });
     console.log(`Project ${config.projectDir} is valid.\n`);
     for (const team of catalog.teams) {
       console.log(`${team.name}`);

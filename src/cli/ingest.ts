@@ -1,6 +1,6 @@
 /** `sextant ingest <file> --target <name>`: keeps the raw file in the object store, then loads it, with a progress bar. */
 import { loadConfig } from '../config/env.js';
-import { openApp } from '../app.js';
+import { openApp } from '../main.js';
 import { UserError } from '../errors.js';
 import { parseCommandArgs } from './args.js';
 import { createProgressBar } from './progress-bar.js';

@@ -1,6 +1,6 @@
 /** `sextant keys create|list|revoke`: API keys in the warehouse's platform schema. */
 import { loadConfig } from '../config/env.js';
-import { openApp } from '../app.js';
+import { openApp } from '../main.js';
 import { runKeysCommand } from './keys.js';
 
 export async function keysCommand(args: string[]): Promise<number> {

@@ -9,8 +9,6 @@ import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
 import { redactApiKey } from '../auth/authenticate.js';
 import { LOOPBACK_PRINCIPAL } from '../auth/principal.js';
 import { isUserError, type ErrorCode } from '../errors.js';
-import { QueryRunner } from '../resolvers/query-runner.js';
-import { ResultCache } from '../resolvers/result-cache.js';
 import { SchemaRegistry } from '../resolvers/schema-registry.js';
 import type { HttpDeps } from './http-deps.js';
 import { graphqlPlugin } from './plugins/graphql.js';
@@ -35,8 +33,6 @@ function codeOfStatus(status: number): ErrorCode {
 
 /** What buildHttpServer made besides the server, for the composition root and tests. */
 export interface HttpParts {
-  runner: QueryRunner;
-  resultCache: ResultCache;
   metrics: PrometheusRegistry;
   registry: SchemaRegistry;
 }
@@ -45,23 +41,12 @@ export interface HttpParts {
 export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance & { sextant: HttpParts }> {
   const { config, log } = deps;
   const metrics = deps.metrics ?? new PrometheusRegistry();
-  const resultCache = deps.resultCache ?? new ResultCache();
-  const runner =
-    deps.runner ??
-    new QueryRunner({
-      project: deps.project,
-      warehouse: deps.warehouse,
-      cache: resultCache,
-      timeoutMs: config.limits.statementTimeoutMs,
-      ...(deps.plan ? { plan: deps.plan } : {}),
-      onQuery: (e) => metrics.warehouseDuration.observe({ model: e.model, outcome: e.ok ? 'ok' : 'error' }, e.durationMs / 1000),
-    });
   const limits = { defaultRows: config.limits.defaultRows, maxRows: config.limits.maxRows };
-  const registry = new SchemaRegistry({ project: deps.project, runner, limits, operations: deps.operations });
+  const registry = new SchemaRegistry({ project: deps.project, limits, operations: deps.operations });
   const authenticate = deps.authenticate ?? (async () => LOOPBACK_PRINCIPAL);
 
   const app: FastifyInstance = Fastify({ bodyLimit: config.limits.maxBodyBytes, logger: false, genReqId: () => randomUUID() });
-  const parts: HttpParts = { runner, resultCache, metrics, registry };
+  const parts: HttpParts = { metrics, registry };
   app.decorate('sextant', parts);
 
   app.setErrorHandler((error: FastifyError, request, reply) => {
@@ -90,14 +75,14 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance &
 
   instrumentRequests(app, metrics);
   await app.register(healthPlugin, {
-    checks: { warehouse: () => deps.warehouse.ping(), objectStore: () => deps.store.ping(), queue: () => deps.queue.ping() },
+    checks: deps.checks,
     log,
   });
   await app.register(metricsPlugin, { registry: metrics, authenticate });
   await app.register(graphqlPlugin, {
     registry,
-    runner,
-    project: deps.project,
+    serving: deps.serving,
+    teams: deps.project.teams,
     authenticate,
     log,
     introspection: config.introspection,
