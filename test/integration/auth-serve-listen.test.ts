@@ -1,7 +1,7 @@
 /**
  * SPEC §5 at the command line: with no key, `sextant serve` refuses to listen beyond loopback and says
  * why; `sextant keys create` prints a key once; then the service listens on every interface and asks
- * for that key. Runs the real CLI (src/main.ts through tsx) as child processes.
+ * for that key. Runs the real CLI (src/cli/index.ts through tsx) as child processes.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -32,7 +32,7 @@ afterAll(async () => {
 });
 
 function start(args: string[], extraEnv: Record<string, string> = {}): { child: ChildProcess; output: () => string; exit: Promise<number | null> } {
-  const child = spawn(process.execPath, [TSX, join(ROOT, 'src', 'main.ts'), ...args], { cwd: dir, env: { ...env, ...extraEnv }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [TSX, join(ROOT, 'src', 'cli', 'index.ts'), ...args], { cwd: dir, env: { ...env, ...extraEnv }, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   child.stdout?.on('data', (b: Buffer) => (out += b.toString()));
   child.stderr?.on('data', (b: Buffer) => (out += b.toString()));

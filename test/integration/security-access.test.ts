@@ -157,7 +157,7 @@ describe('team scoping: a social reader key sees nothing of email', () => {
   it('in the typed fields', async () => {
     const res = await asReader('{ email { campaigns { sends } } }');
     expect(res.status).toBe(400);
-    expect(res.body.errors?.[0].extensions?.code).toBe('GRAPHQL_VALIDATION_FAILED');
+    expect(res.body.errors?.[0]).toMatchObject({ message: 'this API key cannot read team email', extensions: { code: 'FORBIDDEN' } });
     expect(res.body.errors?.[0].message).not.toMatch(/Did you mean/);
   });
 
