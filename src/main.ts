@@ -12,11 +12,14 @@ import type { FastifyInstance } from 'fastify';
 import { createAccessControl } from './http/access-control.js';
 import { loadConfig, type Config } from './config/env.js';
 import { loadProject, type Project } from './config/project.js';
-import { ProblemCollector } from './errors.js';
+import { ProblemCollector, UserError } from './errors.js';
+import { createReadStream } from 'node:fs';
+import { basename } from 'node:path';
+import { describeCatalog, type Catalog } from './semantic/catalog.js';
 import { buildHttpServer, type HttpParts } from './http/server.js';
 import type { HttpDeps } from './http/http-deps.js';
 import { PrometheusRegistry } from './http/prometheus.js';
-import { IngestService } from './ingest/ingest-service.js';
+import { INBOX_PREFIX, IngestService } from './ingest/ingest-service.js';
 import { tableSpecOf, type Target } from './ingest/targets.js';
 import { KeyStore } from './auth/key-store.js';
 import { openChangeFeed } from './jobs/change-feed/open.js';
@@ -64,6 +67,8 @@ export interface OpenAppOptions {
   log?: Logger;
   /** Checks that every model's columns exist in the warehouse (serve/check: yes). */
   checkColumns?: boolean;
+  /** Runs once the warehouse is open, before anything is written to it (start-up's access-mode check). */
+  beforeWrites?: (warehouse: Warehouse) => Promise<void>;
   /** Runs before the column check, e.g. generating demo data into an empty warehouse. */
   beforeColumnCheck?: (warehouse: Warehouse, project: Project) => Promise<void>;
   /** Base URL the service is reachable at, for its own signed upload URLs. */
@@ -84,6 +89,7 @@ export async function openApp(options: OpenAppOptions = {}): Promise<App> {
   try {
     const warehouse = await openWarehouse(config.warehouse, { statementTimeoutMs: config.limits.statementTimeoutMs, poolSize: config.warehousePoolSize });
     closers.push(() => warehouse.close());
+    if (options.beforeWrites) await options.beforeWrites(warehouse);
     // Target tables exist from the start, so models over them can be checked and queried before any load.
     for (const target of project.targets.values()) await warehouse.ensureTable(tableSpecOf(target));
     if (options.beforeColumnCheck) await options.beforeColumnCheck(warehouse, project);
@@ -201,6 +207,31 @@ export function buildHttpDeps(app: App): HttpDeps {
     authenticate: access.authenticate,
     graphql: access.graphql,
   };
+}
+
+/** The project and its catalog, without opening the warehouse (`sextant check` beside a running service). */
+export async function loadProjectCatalog(config: Config): Promise<{ project: Project; catalog: Catalog }> {
+  const project = await loadProject(config.projectDir);
+  return { project, catalog: describeCatalog(project.semantic) };
+}
+
+/**
+ * Puts a local file under `inbox/<target>/` in the object store, where a running service's inbox scan
+ * picks it up (`sextant ingest` while the service holds the DuckDB file). Returns the object's key.
+ */
+export async function dropIntoInbox(config: Config, target: string, path: string): Promise<string> {
+  const project = await loadProject(config.projectDir);
+  if (!project.targets.has(target)) {
+    throw new UserError('UNKNOWN_TARGET', `no target named "${target}"; expected one of: ${[...project.targets.keys()].sort().join(', ')}`);
+  }
+  const store = await openObjectStore(config.objectStore);
+  try {
+    const key = `${INBOX_PREFIX}${target}/${basename(path).replace(/[^\w.-]+/g, '_')}`;
+    await store.put(key, createReadStream(path));
+    return key;
+  } finally {
+    await store.close();
+  }
 }
 
 /** The api role: the HTTP server over the app (not listening yet). */

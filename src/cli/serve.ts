@@ -12,12 +12,26 @@ import { buildApi, openApp, startWorker } from '../main.js';
 import { createLogger } from '../log.js';
 import { demoIsLoaded, generateDemo, DEFAULT_DEMO_ROWS } from '../demo/generate.js';
 import { assertListenAllowed } from '../auth/authenticate.js';
+import { KeyStore } from '../auth/key-store.js';
+import { UserError } from '../errors.js';
 import { createProgressBar } from './progress-bar.js';
 
 /** A project may ship the query its users should try first; the example project does. */
 function firstQuery(projectDir: string): string | undefined {
   const file = join(projectDir, 'queries', 'first-query.graphql');
   return existsSync(file) ? print(parse(readFileSync(file, 'utf8'))) : undefined;
+}
+
+/** Listens; a port already in use is one line naming it and PORT, not a stack trace. */
+async function listen(server: { listen(o: { host: string; port: number }): Promise<unknown> }, host: string, port: number): Promise<void> {
+  try {
+    await server.listen({ host, port });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') {
+      throw new UserError('CONFIG_INVALID', `port ${port} on ${host} is already in use (another Sextant, or another program); stop it or choose another port: PORT=${port + 1} npm start`);
+    }
+    throw err;
+  }
 }
 
 export async function serveCommand(_args: string[]): Promise<number> {
@@ -27,6 +41,10 @@ export async function serveCommand(_args: string[]): Promise<number> {
     config,
     log,
     checkColumns: true,
+    // A bad access mode is refused before anything is written: no tables, no demo data.
+    beforeWrites: async (warehouse) => {
+      if (config.role !== 'worker') assertListenAllowed(config.host, await KeyStore.activeCount(warehouse));
+    },
     beforeColumnCheck: async (warehouse) => {
       if (config.demo !== 'auto' || config.projectDir !== EXAMPLE_PROJECT || config.role === 'worker') return;
       if (await demoIsLoaded(warehouse)) return;
@@ -50,9 +68,8 @@ export async function serveCommand(_args: string[]): Promise<number> {
   try {
     if (config.role !== 'api') await startWorker(app);
     if (config.role !== 'worker') {
-      assertListenAllowed(config.host, await app.keys.count());
       server = await buildApi(app);
-      await server.listen({ host: config.host, port: config.port });
+      await listen(server, config.host, config.port);
       const address = server.server.address();
       const port = typeof address === 'object' && address ? address.port : config.port;
       const base = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Principal } from '../../src/auth/principal.js';
+import { silentLogger } from '../../src/log.js';
 import { ProblemCollector, UserError } from '../../src/errors.js';
 import { IngestService } from '../../src/ingest/ingest-service.js';
 import { parseTarget, type Target } from '../../src/ingest/targets.js';
@@ -89,6 +90,7 @@ describe.each(DIALECTS)('IngestService on %s', (dialect) => {
   let queue: LocalJobQueue;
   let changed: string[][];
   let service: IngestService;
+  const warnings: string[] = [];
   let clock: Date | undefined;
 
   const make = (targets: Target[], maxUploadBytes = 1024 * 1024): IngestService =>
@@ -103,6 +105,7 @@ describe.each(DIALECTS)('IngestService on %s', (dialect) => {
       publicBaseUrl: 'http://sextant.test/',
       onTablesChanged: (tables) => changed.push(tables),
       now: () => clock ?? new Date(),
+      logger: { ...silentLogger, warn: (msg: string) => void warnings.push(msg) },
     });
 
   beforeEach(async () => {
@@ -278,7 +281,16 @@ describe.each(DIALECTS)('IngestService on %s', (dialect) => {
     expect(picked[0]).toMatchObject({ type: 'INGEST_FILE', target: 'social_manual_posts', status: 'QUEUED' });
     expect(await keys(store, 'inbox/')).toEqual(['inbox/unknown_target/other.csv']);
     expect(await store.head(picked[0].rawObjects[0])).toBeDefined();
+    warnings.length = 0;
     expect(await service.scanInbox()).toEqual([]);
+    expect(await service.scanInbox()).toEqual([]);
+    // The file that names no target was reported once (at the first scan), naming the known targets.
+    expect(warnings).toEqual([]);
+    await store.put('inbox/unknown_target/another.csv', CSV);
+    await service.scanInbox();
+    await service.scanInbox();
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatch(/inbox\/unknown_target\/another\.csv left in place: "unknown_target" is not a target; put it under inbox\/<target>\/ with one of: .*social_manual_posts/);
     await queue.start({ concurrency: 1 });
     expect(await finished(jobs, picked[0].id)).toMatchObject({ status: 'SUCCEEDED', rowsLoaded: 3 });
   });
