@@ -21,6 +21,16 @@ import { PrometheusRegistry } from './prometheus.js';
 /** The challenge sent with a 401, so that BI tools prompt for Basic credentials (SPEC §5). */
 const WWW_AUTHENTICATE = 'Basic realm="sextant", charset="UTF-8"';
 
+/**
+ * True for a request made by a page's script (fetch/XHR: `Sec-Fetch-Dest: empty`), which every current
+ * browser sends and BI tools do not. Such a 401 carries no Basic challenge: the challenge would make the
+ * browser pop up its own sign-in box over our pages, which ask for the key themselves. Power BI, Excel,
+ * Tableau and curl still get the challenge they prompt on.
+ */
+function fromPageScript(headers: Record<string, string | string[] | undefined>): boolean {
+  return headers['sec-fetch-dest'] === 'empty' && headers['sec-fetch-mode'] !== 'navigate';
+}
+
 /** fastify's own errors (body too large, bad JSON, wrong media type) in the error catalogue's terms. */
 function codeOfStatus(status: number): ErrorCode {
   if (status === 413) return 'PAYLOAD_TOO_LARGE';
@@ -54,7 +64,7 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance &
     const body = (code: string, message: string) =>
       request.url.startsWith('/graphql') ? { errors: [{ message, extensions: { code } }] } : { error: { code, message } };
     if (isUserError(error)) {
-      if (error.code === 'UNAUTHENTICATED') void reply.header('www-authenticate', WWW_AUTHENTICATE);
+      if (error.code === 'UNAUTHENTICATED' && !fromPageScript(request.headers)) void reply.header('www-authenticate', WWW_AUTHENTICATE);
       const retryAfter = error.details?.retryAfterSeconds;
       if (error.code === 'RATE_LIMITED' && typeof retryAfter === 'number') void reply.header('retry-after', String(retryAfter));
       return reply.code(error.status).send(body(error.code, error.message));

@@ -157,6 +157,21 @@ describe.each(DIALECTS)('metrics, catalog and scoping on %s', (dialect) => {
     expect(res.status).toBe(401);
     expect(res.body.errors?.[0].extensions?.code).toBe('UNAUTHENTICATED');
   });
+
+  it('challenges BI tools and curl with Basic, but not a page script, so browsers show our key field instead of their sign-in box', async () => {
+    const ask = (headers: Record<string, string>) =>
+      h.app.inject({ method: 'POST', url: '/graphql', headers: { 'content-type': 'application/json', 'x-test-principal': 'nobody', ...headers }, payload: '{"query":"{ catalog { teams { name } } }"}' });
+    const tool = await ask({ 'user-agent': 'Microsoft.Data.Mashup (https://go.microsoft.com/fwlink/?LinkID=304225)' });
+    expect(tool.statusCode).toBe(401);
+    expect(tool.headers['www-authenticate']).toBe('Basic realm="sextant", charset="UTF-8"');
+    const page = await ask({ 'sec-fetch-dest': 'empty', 'sec-fetch-mode': 'same-origin', 'sec-fetch-site': 'same-origin' });
+    expect(page.statusCode).toBe(401);
+    expect(page.headers['www-authenticate']).toBeUndefined();
+    // The pages themselves load without a key, and ask for it.
+    const html = await h.app.inject({ method: 'GET', url: '/graphql', headers: { accept: 'text/html', 'x-test-principal': 'nobody' } });
+    expect(html.statusCode).toBe(200);
+    expect(html.body).toContain('This service needs an API key: paste it in the field above.');
+  });
 });
 
 describe('unexpected errors', () => {
