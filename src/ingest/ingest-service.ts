@@ -409,13 +409,18 @@ export class IngestService {
     const key = payload.key;
     let lastPercent = -1;
     let reporting: Promise<void> = Promise.resolve();
-    const onProgress = (_rows: number, bytes: number, total?: number): void => {
+    const onProgress = (rows: number, bytes: number, total?: number): void => {
       if (!total) return;
       // Parsing is most of the work, so bytes read is the honest measure; 99 until the merge commits.
       const percent = Math.min(99, Math.floor((bytes / total) * 100));
       if (percent === lastPercent) return;
       lastPercent = percent;
-      reporting = reporting.then(() => ctx.progress(percent)).catch(() => undefined);
+      // Rows read so far travel with the percentage (the console and CLI show them); rows loaded stay 0
+      // until the merge commits, because nothing is in the table before that.
+      reporting = reporting
+        .then(() => ctx.progress(percent))
+        .then(() => this.#jobs.update(ctx.id, { rowsRead: rows }))
+        .catch(() => undefined);
     };
     try {
       const result = await loadObject(

@@ -158,6 +158,25 @@ describe.each(DIALECTS)('IngestService on %s', (dialect) => {
     expect(again.code).toBe('BAD_USER_INPUT');
   });
 
+  it('reports rows read while the job runs, before the merge commits', async () => {
+    const lines = Array.from({ length: 30_000 }, (_, i) => `facebook,p${i},2026-01-01,${i}`);
+    await store.put('inbox/social_manual_posts/big.csv', `platform,Post ID,Date,impressions\n${lines.join('\n')}\n`);
+    const [job] = await service.scanInbox();
+    // What the job's record said while it ran: every patch of rows read lands before SUCCEEDED.
+    const seen: Array<{ rowsRead: number; status: string }> = [];
+    const update = jobs.update.bind(jobs);
+    jobs.update = async (id, patch) => {
+      await update(id, patch);
+      const record = await jobs.get(id);
+      if (patch.rowsRead !== undefined && record) seen.push({ rowsRead: record.rowsRead, status: record.status });
+    };
+    await queue.start({ concurrency: 1 });
+    expect(await finished(jobs, job.id)).toMatchObject({ status: 'SUCCEEDED', rowsRead: 30_000, rowsLoaded: 30_000 });
+    const running = seen.filter((s) => s.status === 'RUNNING' && s.rowsRead > 0 && s.rowsRead < 30_000);
+    expect(running.length).toBeGreaterThan(1);
+    expect(running.map((s) => s.rowsRead)).toEqual([...running.map((s) => s.rowsRead)].sort((a, b) => a - b));
+  });
+
   it('refuses a bad signature, an expired URL, and checks the target and the principal', async () => {
     const ticket = await service.createUpload({ target: 'social_manual_posts', filename: 'x.csv' });
     const { id, sig, exp } = urlParts(ticket.uploadUrl);
