@@ -11,8 +11,8 @@
  * SEXTANT_BENCH_PG_URL=postgres://… reuses a server (the data stays between runs, one database per --rows);
  * otherwise one is started and thrown away. --prepare-only generates the data and indexes, then stops.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -28,6 +28,16 @@ import { planQuery } from '../src/semantic/planner.js';
 import { postgresDialect } from '../src/warehouse/postgres/dialect.js';
 import { EXAMPLE_PROJECT } from '../src/config/env.js';
 import type { SemanticQuery } from '../src/semantic/types.js';
+
+/**
+ * The peer lives in its own package (bench/peer/): its engines ask for Node 22, and the product's own
+ * `npm ci` should neither install it nor warn about it. Installed here on first use.
+ */
+function ensurePeerInstalled(): void {
+  if (existsSync('bench/peer/node_modules/postgraphile/dist/cli-run.js')) return;
+  console.log('installing the peer (PostGraphile 5 + pg-aggregates) into bench/peer/ …');
+  execFileSync('npm', ['ci', '--no-audit', '--no-fund', '--loglevel=error'], { cwd: 'bench/peer', stdio: 'inherit' });
+}
 
 const { values: args } = parseArgs({
   options: {
@@ -212,7 +222,8 @@ async function main(): Promise<void> {
     await waitHttp(`http://127.0.0.1:${ourPort}/health/ready`, ours, 'sextant serve');
 
     const peerPort = await freePort();
-    const peer = spawn(process.execPath, ['--import', './bench/support/polyfill.mjs', 'node_modules/postgraphile/dist/cli-run.js', '-C', 'bench/support/graphile.config.mjs'], {
+    ensurePeerInstalled();
+    const peer = spawn(process.execPath, ['--import', './bench/peer/polyfill.mjs', 'bench/peer/node_modules/postgraphile/dist/cli-run.js', '-C', 'bench/peer/graphile.config.mjs'], {
       env: { ...process.env, BENCH_PG_URL: url, BENCH_PORT: String(peerPort), BENCH_POOL: String(POOL), GRAPHILE_ENV: 'production', NODE_ENV: 'production' },
       stdio: ['ignore', 'ignore', 'inherit'],
     });

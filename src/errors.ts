@@ -22,6 +22,7 @@ export const ERROR_CODES = {
   FORBIDDEN: { status: 403, description: 'The API key may not do this or may not see this team.' },
   RATE_LIMITED: { status: 429, description: 'The API key sent more requests than its rate limit allows.' },
   QUERY_TOO_COMPLEX: { status: 400, description: 'The GraphQL operation exceeds a depth, alias, field or cost limit.' },
+  WAREHOUSE_IN_USE: { status: 503, description: 'The embedded DuckDB warehouse file is open in another process (DuckDB allows one process per file).' },
   QUERY_TIMEOUT: { status: 504, description: 'The warehouse query ran past the statement timeout and was cancelled.' },
   JOB_CANCELLED: { status: 409, description: 'The job was cancelled.' },
   UNRECOVERABLE: { status: 500, description: 'A job failed in a way that a retry cannot fix.' },

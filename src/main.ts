@@ -1,72 +1,275 @@
 /**
- * The `sextant` command line and the composition root's entry point (SPEC §6). Every command reads the
- * same environment; a UserError is printed as it is and exits non-zero, anything else with its stack.
+ * The composition root: configuration → adapters → services → roles (api, worker), in one place. Only
+ * this module knows which adapter is in use; every command (`serve`, `ingest`, `check`, `keys`, …) opens
+ * an App, starts the roles it needs and closes it.
+ *
+ *   config (env + project) → warehouse, object store, job store + queue, change feed, keys
+ *     → serving (every face's questions), ingestion, job control
+ *       → api role: the HTTP server over serving, with the change feed invalidating its caches
+ *       → worker role: the job handlers and schedules, taking jobs from the queue
  */
-import { pathToFileURL } from 'node:url';
-import { isUserError } from './errors.js';
+import type { FastifyInstance } from 'fastify';
+import { createAccessControl } from './http/access-control.js';
+import { loadConfig, type Config } from './config/env.js';
+import { loadProject, type Project } from './config/project.js';
+import { ProblemCollector, UserError } from './errors.js';
+import { createReadStream } from 'node:fs';
+import { basename } from 'node:path';
+import { describeCatalog, type Catalog } from './semantic/catalog.js';
+import { buildHttpServer, type HttpParts } from './http/server.js';
+import type { HttpDeps } from './http/http-deps.js';
+import { PrometheusRegistry } from './http/prometheus.js';
+import { INBOX_PREFIX, IngestService } from './ingest/ingest-service.js';
+import { tableSpecOf, type Target } from './ingest/targets.js';
+import { KeyStore } from './auth/key-store.js';
+import { openChangeFeed } from './jobs/change-feed/open.js';
+import { createJobControl, type JobControl } from './jobs/job-control.js';
+import { JobStore } from './jobs/job-store.js';
+import { openJobQueue } from './jobs/open.js';
+import type { JobQueue } from './jobs/port.js';
+import { createLogger, type Logger } from './log.js';
+import type { OperationsServices, TargetInfo } from './resolvers/operations.js';
+import { checkModelColumns } from './semantic/load.js';
+import { checkModelQueries } from './semantic/check-queries.js';
+import { ResultCache } from './serving/result-cache.js';
+import { ServingLayer } from './serving/serving.js';
+import { openObjectStore } from './storage/open.js';
+import type { ObjectStore } from './storage/port.js';
+import { openWarehouse } from './warehouse/open.js';
+import type { Warehouse } from './warehouse/port.js';
+import { registerAppSources, sourceServiceOf } from './ingest/connectors/app-sources.js';
+import type { SourceService } from './ingest/connectors/source-jobs.js';
 
-const USAGE = `Usage: sextant <command> [options]
-
-Commands:
-  serve                                  run the service (API and workers, per SEXTANT_ROLE)
-  demo [--rows N] [--seed S] [--force]   generate the example project's demo data (default 200k rows)
-  check                                  validate the environment and the project, print the catalog
-  ingest <file> --target <name>          load a file into a target, with a progress bar
-  keys create --team T --role R | list | revoke <id>
-  run-source <name> [--from D --to D]    run a source now, or backfill [from, to], with a progress bar
-  export --model M --format xlsx|csv     export a metrics query
-
-Environment: SEXTANT_WAREHOUSE, SEXTANT_OBJECT_STORE, SEXTANT_REDIS_URL, SEXTANT_PROJECT, HOST, PORT, SEXTANT_ROLE (see README).`;
-
-/** Runs one CLI invocation; resolves with the process exit code (serve resolves only on shutdown). */
-export async function runCli(argv: string[]): Promise<void> {
-  const [command, ...rest] = argv;
-  let code = 0;
-  try {
-    switch (command) {
-      case 'serve':
-        code = await (await import('./cli/serve.js')).serveCommand(rest);
-        break;
-      case 'demo':
-        code = await (await import('./cli/demo.js')).demoCommand(rest);
-        break;
-      case 'check':
-        code = await (await import('./cli/check.js')).checkCommand(rest);
-        break;
-      case 'ingest':
-        code = await (await import('./cli/ingest.js')).ingestCommand(rest);
-        break;
-      case 'keys':
-        code = await (await import('./cli/keys-command.js')).keysCommand(rest);
-        break;
-      case 'run-source':
-        code = await (await import('./cli/run-source.js')).runSourceCommand(rest);
-        break;
-      case 'export':
-        code = await (await import('./cli/not-yet.js')).notYetCommand(command, rest);
-        break;
-      case undefined:
-      case 'help':
-      case '--help':
-      case '-h':
-        console.log(USAGE);
-        break;
-      default:
-        console.error(`sextant: unknown command "${command}"\n\n${USAGE}`);
-        code = 2;
-    }
-  } catch (err) {
-    if (isUserError(err)) {
-      console.error(`sextant ${command ?? ''}: ${err.message}`);
-    } else {
-      console.error(err);
-    }
-    code = 1;
-  }
-  process.exitCode = code;
+export interface App {
+  readonly config: Config;
+  readonly log: Logger;
+  readonly project: Project;
+  readonly warehouse: Warehouse;
+  readonly store: ObjectStore;
+  readonly jobStore: JobStore;
+  readonly queue: JobQueue;
+  readonly keys: KeyStore;
+  /** Every face's questions (GraphQL, the CLI, OData, exports) go through it. */
+  readonly serving: ServingLayer;
+  readonly ingest: IngestService;
+  readonly jobControl: JobControl;
+  /** The service's Prometheus metrics (served by the api role at /metrics). */
+  readonly metrics: PrometheusRegistry;
+  /**
+   * Registered by the API role: drops cached results of these tables after a load — by any process
+   * of the deployment (the change feed, src/jobs/change-feed/). Also called with every target table
+   * when changes may have been missed (the feed's connection to Redis came back).
+   */
+  onTablesChanged(listener: (tables: string[]) => void): void;
+  close(): Promise<void>;
 }
 
-// `node dist/src/main.js serve` (what `npm start` runs) as well as the bin script.
-if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  await runCli(process.argv.slice(2));
+export interface OpenAppOptions {
+  config?: Config;
+  log?: Logger;
+  /** Checks that every model's columns exist in the warehouse (serve/check: yes). */
+  checkColumns?: boolean;
+  /** Runs once the warehouse is open, before anything is written to it (start-up's access-mode check). */
+  beforeWrites?: (warehouse: Warehouse) => Promise<void>;
+  /** Runs before the column check, e.g. generating demo data into an empty warehouse. */
+  beforeColumnCheck?: (warehouse: Warehouse, project: Project) => Promise<void>;
+  /** Base URL the service is reachable at, for its own signed upload URLs. */
+  publicBaseUrl?: string;
+  /** BullMQ's queue name and key prefix, also naming the change feed's channel (tests isolate themselves with these). */
+  queue?: { queueName?: string; prefix?: string };
+}
+
+/** Opens every adapter the configuration names and builds the services over them. */
+export async function openApp(options: OpenAppOptions = {}): Promise<App> {
+  const config = options.config ?? loadConfig();
+  const log = options.log ?? createLogger();
+  const project = await loadProject(config.projectDir);
+  const closers: Array<() => Promise<void>> = [];
+  const close = async () => {
+    for (const c of closers.reverse()) await c().catch((err: unknown) => log.warn('close failed', { err }));
+  };
+  try {
+    const warehouse = await openWarehouse(config.warehouse, { statementTimeoutMs: config.limits.statementTimeoutMs, poolSize: config.warehousePoolSize });
+    closers.push(() => warehouse.close());
+    if (options.beforeWrites) await options.beforeWrites(warehouse);
+    // Target tables exist from the start, so models over them can be checked and queried before any load.
+    for (const target of project.targets.values()) await warehouse.ensureTable(tableSpecOf(target));
+    if (options.beforeColumnCheck) await options.beforeColumnCheck(warehouse, project);
+    if (options.checkColumns !== false) {
+      const problems = new ProblemCollector();
+      const describe = async (table: string) => (await warehouse.describeTable(table))?.map((c) => c.name);
+      for (const p of await checkModelColumns(project.semantic, describe)) problems.add(p);
+      // Columns first (clear messages); once they exist, the warehouse compiles every member (limit 0).
+      if (problems.empty) {
+        for (const p of await checkModelQueries(project.semantic, warehouse.dialect, (sql, params) => warehouse.query(sql, params))) problems.add(p);
+      }
+      problems.throwIfAny('MODEL_INVALID', `The project ${config.projectDir} does not match the warehouse`);
+    }
+
+    const store = await openObjectStore(config.objectStore);
+    closers.push(() => store.close());
+    const jobStore = new JobStore(warehouse);
+    await jobStore.init();
+    // Opened before the queue, so closed after it: jobs still finishing on close publish their changes.
+    const changes = openChangeFeed({ redisUrl: config.redisUrl }, { logger: log, ...options.queue });
+    closers.push(() => changes.close());
+    const queue = openJobQueue({ redisUrl: config.redisUrl }, jobStore, { ...options.queue });
+    closers.push(() => queue.close(10_000));
+    const keys = new KeyStore(warehouse, { knownTeams: project.semantic.teams });
+    await keys.init();
+
+    // A missed change could have been any load's: then every table a load can change.
+    const targetTables = [...project.targets.values()].map((t) => t.table);
+    const ingest = new IngestService({
+      warehouse,
+      store,
+      jobs: jobStore,
+      queue,
+      targets: project.targets,
+      maxUploadBytes: config.limits.maxUploadBytes,
+      signingSecret: config.signingSecret,
+      publicBaseUrl: options.publicBaseUrl ?? `http://${config.host}:${config.port}`,
+      // Awaited by ingestion before its job succeeds. Not thrown: the load did commit; a lost change costs
+      // other API processes their freshness (up to the cache TTL), not the job.
+      onTablesChanged: (tables) =>
+        changes.publish(tables).catch((err: unknown) => log.warn('could not tell other processes of changed tables; their cached results may be stale until the cache TTL', { tables, err })),
+    });
+
+    const metrics = new PrometheusRegistry();
+    const serving = new ServingLayer({
+      project: project.semantic,
+      warehouse,
+      limits: { defaultRows: config.limits.defaultRows, maxRows: config.limits.maxRows },
+      // The cache's own TTL applies; a TTL of 0 turns caching off (SEXTANT_RESULT_CACHE=off).
+      cache: new ResultCache(config.resultCache ? {} : { ttlMs: 0 }),
+      timeoutMs: config.limits.statementTimeoutMs,
+      onQuery: (e) => metrics.warehouseDuration.observe({ model: e.model, outcome: e.ok ? 'ok' : 'error' }, e.durationMs / 1000),
+    });
+
+    return {
+      config,
+      log,
+      project,
+      warehouse,
+      store,
+      jobStore,
+      queue,
+      keys,
+      serving,
+      ingest,
+      jobControl: createJobControl(jobStore, queue),
+      metrics,
+      onTablesChanged: (l) => void changes.subscribe(l, () => l(targetTables)),
+      close,
+    };
+  } catch (err) {
+    await close();
+    throw err;
+  }
+}
+
+function targetInfo(t: Target): TargetInfo {
+  return { name: t.name, table: t.table, key: t.key, columns: t.columns.map((c) => ({ name: c.name, type: c.type, required: c.required === true, from: c.from })) };
+}
+
+/** The operations API over the app's job store, queue and ingestion service. */
+export function operationsServices(app: App): OperationsServices {
+  const targets = [...app.project.targets.values()].map(targetInfo);
+  const byName = new Map(targets.map((t) => [t.name, t]));
+  return {
+    jobs: { get: (id) => app.jobStore.get(id), list: (filter) => app.jobStore.list(filter) },
+    targets: { get: (name) => byName.get(name), list: () => targets },
+    ingest: {
+      createUpload: (input) => app.ingest.createUpload(input),
+      uploadTarget: (id) => app.ingest.uploadTarget(id),
+      completeUpload: (id) => app.ingest.completeUpload(id),
+      ingestObject: (input) => app.ingest.ingestObject(input),
+    },
+    control: app.jobControl,
+    sources: sourceService(app),
+  };
+}
+
+/**
+ * The app's sources (sources/*.yml): runs, schedules, state. The `postgres` type reads other PostgreSQL
+ * or Redshift databases through the warehouse adapters, opened here (one connection each run).
+ */
+export function sourceService(app: App): SourceService {
+  return sourceServiceOf(app, { openDatabase: (url) => openSourceDatabase(app, url) });
+}
+
+function openSourceDatabase(app: App, url: string): Promise<Warehouse> {
+  const m = /^(postgres|postgresql|redshift):\/\//.exec(url);
+  if (!m) throw new UserError('SOURCE_FAILED', 'the database URL must start with postgres://, postgresql:// or redshift://');
+  const kind = m[1] === 'redshift' ? 'redshift' : 'postgres';
+  return openWarehouse({ kind, url: kind === 'redshift' ? url.replace(/^redshift:/, 'postgres:') : url }, { statementTimeoutMs: app.config.limits.statementTimeoutMs, poolSize: 1 });
+}
+
+/**
+ * Everything the HTTP server needs, from the app. Subscribes the serving layer to the change feed: a
+ * load by any process drops the cached answers of the tables it changed.
+ */
+export function buildHttpDeps(app: App): HttpDeps {
+  app.onTablesChanged((tables) => app.serving.invalidateTables(tables));
+  // Keys (or keyless loopback), the per-key rate limit, and the GraphQL operation limits.
+  const access = createAccessControl({ keys: app.keys, config: app.config });
+  return {
+    config: app.config,
+    project: app.project.semantic,
+    serving: app.serving,
+    checks: { warehouse: () => app.warehouse.ping(), objectStore: () => app.store.ping(), queue: () => app.queue.ping() },
+    operations: operationsServices(app),
+    uploads: app.ingest,
+    log: app.log,
+    metrics: app.metrics,
+    authenticate: access.authenticate,
+    graphql: access.graphql,
+  };
+}
+
+/** The project and its catalog, without opening the warehouse (`sextant check` beside a running service). */
+export async function loadProjectCatalog(config: Config): Promise<{ project: Project; catalog: Catalog }> {
+  const project = await loadProject(config.projectDir);
+  return { project, catalog: describeCatalog(project.semantic) };
+}
+
+/**
+ * Puts a local file under `inbox/<target>/` in the object store, where a running service's inbox scan
+ * picks it up (`sextant ingest` while the service holds the DuckDB file). Returns the object's key.
+ */
+export async function dropIntoInbox(config: Config, target: string, path: string): Promise<string> {
+  const project = await loadProject(config.projectDir);
+  if (!project.targets.has(target)) {
+    throw new UserError('UNKNOWN_TARGET', `no target named "${target}"; expected one of: ${[...project.targets.keys()].sort().join(', ')}`);
+  }
+  const store = await openObjectStore(config.objectStore);
+  try {
+    const key = `${INBOX_PREFIX}${target}/${basename(path).replace(/[^\w.-]+/g, '_')}`;
+    await store.put(key, createReadStream(path));
+    return key;
+  } finally {
+    await store.close();
+  }
+}
+
+/** The api role: the HTTP server over the app (not listening yet). */
+export function buildApi(app: App): Promise<FastifyInstance & { sextant: HttpParts }> {
+  return buildHttpServer(buildHttpDeps(app));
+}
+
+/** The worker role: registers every job handler and schedule, then starts taking jobs. */
+export async function startWorker(app: App): Promise<void> {
+  app.queue.handle('INGEST_FILE', app.ingest.handleIngestJob);
+  app.queue.handle('INBOX_SCAN', async () => {
+    const jobs = await app.ingest.scanInbox();
+    return { picked: jobs.length };
+  });
+  await app.queue.schedule({
+    id: 'inbox-scan',
+    everyMs: app.config.inboxScanMs,
+    job: () => ({ id: `inbox-scan-${Date.now()}`, type: 'INBOX_SCAN', payload: {}, attempts: 1 }),
+  });
+  await registerAppSources(app, { openDatabase: (url) => openSourceDatabase(app, url) });
+  // The queues record every job into the JobStore themselves (src/jobs/open.ts).
+  await app.queue.start({ concurrency: app.config.workerConcurrency });
 }

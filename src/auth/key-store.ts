@@ -182,6 +182,16 @@ export class KeyStore {
     return true;
   }
 
+  /**
+   * Keys that are not revoked, read without creating anything: 0 when the keys table does not exist yet.
+   * Start-up decides its access mode with this before it writes to the warehouse.
+   */
+  static async activeCount(warehouse: Pick<Warehouse, 'describeTable' | 'query' | 'dialect'>): Promise<number> {
+    if (!(await warehouse.describeTable(API_KEYS_TABLE))) return 0;
+    const rows = await warehouse.query(`select count(*) as n from ${warehouse.dialect.quoteTable(API_KEYS_TABLE)} where revoked_at is null`);
+    return Number(rows[0]?.n ?? 0);
+  }
+
   /** Number of keys that are not revoked. */
   async count(): Promise<number> {
     const rows = await this.#warehouse.query(`select count(*) as n from ${this.#warehouse.dialect.quoteTable(API_KEYS_TABLE)} where revoked_at is null`);

@@ -1,6 +1,6 @@
 /** `sextant demo --rows N`: fills the warehouse with the example project's deterministic demo data. */
 import { loadConfig } from '../config/env.js';
-import { openApp } from '../app.js';
+import { openApp } from '../main.js';
 import { generateDemo, demoIsLoaded, DEFAULT_DEMO_ROWS } from '../demo/generate.js';
 import { parseCommandArgs, positiveInt } from './args.js';
 import { createProgressBar } from './progress-bar.js';

@@ -4,12 +4,15 @@
  * takes the source's lease like a worker's, so it never overlaps a scheduled run of the same source.
  */
 import { loadConfig } from '../config/env.js';
-import { openApp } from '../app.js';
+import { openApp, sourceService } from '../main.js';
 import { UserError } from '../errors.js';
-import { sourceServiceOf } from '../ingest/connectors/app-sources.js';
-import { isDay } from '../ingest/connectors/source-file.js';
 import { parseCommandArgs } from './args.js';
 import { createProgressBar } from './progress-bar.js';
+
+/** True when `text` is a real calendar day written YYYY-MM-DD. */
+function isDay(text: string): boolean {
+  return /^\d{4}-\d{2}-\d{2}$/.test(text) && new Date(`${text}T00:00:00Z`).toISOString().slice(0, 10) === text;
+}
 
 export async function runSourceCommand(args: string[]): Promise<number> {
   const { values, positionals } = parseCommandArgs('run-source', args, { from: { type: 'string' }, to: { type: 'string' }, project: { type: 'string' } }, true);
@@ -26,7 +29,7 @@ export async function runSourceCommand(args: string[]): Promise<number> {
   process.once('SIGINT', stop);
   try {
     const bar = createProgressBar(`run-source ${name}`);
-    const job = await sourceServiceOf(app).runHere({
+    const job = await sourceService(app).runHere({
       name,
       ...(values.from ? { from: values.from } : {}),
       ...(values.to ? { to: values.to } : {}),

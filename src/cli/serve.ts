@@ -1,21 +1,20 @@
 /**
- * `sextant serve` (what `npm start` runs): opens the app, generates the demo data into an empty
- * warehouse of the bundled example project, then runs the API role (HTTP server), the worker role (job
- * handlers and schedules), or both, per SEXTANT_ROLE. SIGINT/SIGTERM shut down gracefully.
+ * `sextant serve` (what `npm start` runs): opens the app (src/main.ts), generates the demo data into an
+ * empty warehouse of the bundled example project, then starts the API role (HTTP server), the worker role
+ * (job handlers and schedules), or both, per SEXTANT_ROLE. SIGINT/SIGTERM shut down gracefully.
  */
 import { once } from 'node:events';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse, print } from 'graphql';
 import { loadConfig, EXAMPLE_PROJECT } from '../config/env.js';
-import { openApp, type App } from '../app.js';
+import { buildApi, openApp, startWorker } from '../main.js';
 import { createLogger } from '../log.js';
 import { demoIsLoaded, generateDemo, DEFAULT_DEMO_ROWS } from '../demo/generate.js';
 import { assertListenAllowed } from '../auth/authenticate.js';
-import { buildHttpServer } from '../http/server.js';
-import { buildHttpDeps } from '../services.js';
+import { KeyStore } from '../auth/key-store.js';
+import { UserError } from '../errors.js';
 import { createProgressBar } from './progress-bar.js';
-import { registerAppSources } from '../ingest/connectors/app-sources.js';
 
 /** A project may ship the query its users should try first; the example project does. */
 function firstQuery(projectDir: string): string | undefined {
@@ -23,21 +22,16 @@ function firstQuery(projectDir: string): string | undefined {
   return existsSync(file) ? print(parse(readFileSync(file, 'utf8'))) : undefined;
 }
 
-/** Registers the job handlers and schedules of the worker role, and starts taking jobs. */
-async function startWorker(app: App): Promise<void> {
-  app.queue.handle('INGEST_FILE', app.ingest.handleIngestJob);
-  app.queue.handle('INBOX_SCAN', async () => {
-    const jobs = await app.ingest.scanInbox();
-    return { picked: jobs.length };
-  });
-  await app.queue.schedule({
-    id: 'inbox-scan',
-    everyMs: app.config.inboxScanMs,
-    job: () => ({ id: `inbox-scan-${Date.now()}`, type: 'INBOX_SCAN', payload: {}, attempts: 1 }),
-  });
-  await registerAppSources(app);
-  // The queues record every job into the JobStore themselves (src/jobs/open.ts).
-  await app.queue.start({ concurrency: app.config.workerConcurrency });
+/** Listens; a port already in use is one line naming it and PORT, not a stack trace. */
+async function listen(server: { listen(o: { host: string; port: number }): Promise<unknown> }, host: string, port: number): Promise<void> {
+  try {
+    await server.listen({ host, port });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') {
+      throw new UserError('CONFIG_INVALID', `port ${port} on ${host} is already in use (another Sextant, or another program); stop it or choose another port: PORT=${port + 1} npm start`);
+    }
+    throw err;
+  }
 }
 
 export async function serveCommand(_args: string[]): Promise<number> {
@@ -47,6 +41,10 @@ export async function serveCommand(_args: string[]): Promise<number> {
     config,
     log,
     checkColumns: true,
+    // A bad access mode is refused before anything is written: no tables, no demo data.
+    beforeWrites: async (warehouse) => {
+      if (config.role !== 'worker') assertListenAllowed(config.host, await KeyStore.activeCount(warehouse));
+    },
     beforeColumnCheck: async (warehouse) => {
       if (config.demo !== 'auto' || config.projectDir !== EXAMPLE_PROJECT || config.role === 'worker') return;
       if (await demoIsLoaded(warehouse)) return;
@@ -59,7 +57,7 @@ export async function serveCommand(_args: string[]): Promise<number> {
   });
 
   let stopping = false;
-  let server: Awaited<ReturnType<typeof buildHttpServer>> | undefined;
+  let server: Awaited<ReturnType<typeof buildApi>> | undefined;
   const shutdown = async (signal: string) => {
     if (stopping) return;
     stopping = true;
@@ -70,9 +68,8 @@ export async function serveCommand(_args: string[]): Promise<number> {
   try {
     if (config.role !== 'api') await startWorker(app);
     if (config.role !== 'worker') {
-      assertListenAllowed(config.host, await app.keys.count());
-      server = await buildHttpServer(buildHttpDeps(app));
-      await server.listen({ host: config.host, port: config.port });
+      server = await buildApi(app);
+      await listen(server, config.host, config.port);
       const address = server.server.address();
       const port = typeof address === 'object' && address ? address.port : config.port;
       const base = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { ProblemCollector, UserError } from '../errors.js';
 import { loadSemanticProject } from '../semantic/load.js';
 import { loadTargets, type Target } from '../ingest/targets.js';
-import { teamBoundaryProblems } from '../auth/team-boundary.js';
+import { teamBoundaryProblems } from '../semantic/team-boundary.js';
 import type { SemanticProject } from '../semantic/types.js';
 import { loadSources } from '../ingest/connectors/source-file.js';
 import { CONNECTOR_TYPES } from '../ingest/connectors/registry.js';

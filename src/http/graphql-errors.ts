@@ -9,10 +9,19 @@ import { unwrapResolverError } from '@apollo/server/errors';
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 import { isUserError } from '../errors.js';
 import type { Logger } from '../log.js';
+import { camelCase } from '../semantic/names.js';
 import { isLimitError, LIMIT_ERROR_CODE } from './limits/graphql-limits.js';
 
-/** Apollo's `formatError` hook for Sextant. */
-export function createErrorFormatter(log: Logger): (formatted: GraphQLFormattedError, error: unknown) => GraphQLFormattedError {
+/** `Cannot query field "web" on type "Query". Did you mean "job"?`: graphql-js's message for an unknown field. */
+const UNKNOWN_QUERY_FIELD = /^Cannot query field "([^"]+)" on type "Query"/;
+
+/**
+ * Apollo's `formatError` hook for Sextant. `teams` are every team of the project: a principal's schema
+ * holds only the teams it may read, so asking for another team's field fails validation; that error
+ * says so (FORBIDDEN, "this API key cannot read team web") instead of graphql-js's spelling hint.
+ */
+export function createErrorFormatter(log: Logger, teams: readonly string[] = []): (formatted: GraphQLFormattedError, error: unknown) => GraphQLFormattedError {
+  const teamOfField = new Map(teams.map((t) => [camelCase(t), t]));
   return (formatted, error) => {
     const original = unwrapResolverError(error);
     const where = { ...(formatted.locations ? { locations: formatted.locations } : {}), ...(formatted.path ? { path: formatted.path } : {}) };
@@ -28,6 +37,10 @@ export function createErrorFormatter(log: Logger): (formatted: GraphQLFormattedE
       };
     }
     if (original instanceof GraphQLError) {
+      const team = teamOfField.get(UNKNOWN_QUERY_FIELD.exec(original.message)?.[1] ?? '');
+      if (team !== undefined) {
+        return { message: `this API key cannot read team ${team}`, ...where, extensions: { code: 'FORBIDDEN' } };
+      }
       const { stacktrace: _dropped, ...extensions } = formatted.extensions ?? {};
       // Apollo files every validation error under GRAPHQL_VALIDATION_FAILED; limit rejections keep their own code.
       if (isLimitError(original)) extensions.code = LIMIT_ERROR_CODE;

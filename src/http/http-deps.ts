@@ -1,5 +1,5 @@
 /**
- * Everything the HTTP server needs, handed in by the composition root (src/app.ts): the server
+ * Everything the HTTP server needs, handed in by the composition root (src/main.ts): the server
  * creates no adapter itself, so tests build it over real services or fakes alike.
  */
 import type { Readable } from 'node:stream';
@@ -8,15 +8,11 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { ParseOptions, ValidationRule } from 'graphql';
 import type { Principal } from '../auth/principal.js';
 import type { Config } from '../config/env.js';
-import type { JobQueue } from '../jobs/port.js';
 import type { Logger } from '../log.js';
 import type { OperationsServices } from '../resolvers/operations.js';
-import type { Planner, QueryRunner } from '../resolvers/query-runner.js';
 import type { RequestContext } from '../resolvers/request-context.js';
-import type { ResultCache } from '../resolvers/result-cache.js';
 import type { SemanticProject } from '../semantic/types.js';
-import type { ObjectStore } from '../storage/port.js';
-import type { Warehouse } from '../warehouse/port.js';
+import type { Serving } from '../serving/types.js';
 import type { PrometheusRegistry } from './prometheus.js';
 
 /** Receives the bytes of `PUT /uploads/:id` (the ingestion service, in embedded mode). */
@@ -40,24 +36,20 @@ export interface GraphqlExtensions {
 
 export interface HttpDeps {
   config: Config;
+  /** The models, for the schema of each team set (the typed GraphQL API is generated from them). */
   project: SemanticProject;
-  warehouse: Warehouse;
-  store: Pick<ObjectStore, 'ping'>;
-  queue: Pick<JobQueue, 'ping'>;
+  /** Every question of every face goes through it. */
+  serving: Serving;
+  /** Dependencies `/health/ready` checks, by name (warehouse, object store, queue). */
+  checks: Record<string, () => Promise<void>>;
   operations: OperationsServices;
   /** Embedded-mode uploads; without it `PUT /uploads/:id` answers 404. */
   uploads?: UploadReceiver;
   /** Default: every request is the keyless loopback principal. */
   authenticate?: Authenticate;
   log: Logger;
-  /** Shared with ingestion, which invalidates it after loads; created when absent. */
-  resultCache?: ResultCache;
   /** Created when absent. */
   metrics?: PrometheusRegistry;
-  /** Created over warehouse, project and resultCache when absent. */
-  runner?: QueryRunner;
-  /** Replaces the semantic planner (tests). */
-  plan?: Planner;
   graphql?: GraphqlExtensions;
   /** More faces registered on the same server (OData, exports, console), each a fastify plugin. */
   plugins?: ReadonlyArray<(app: FastifyInstance) => Promise<void>>;

@@ -9,8 +9,6 @@ import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
 import { redactApiKey } from '../auth/authenticate.js';
 import { LOOPBACK_PRINCIPAL } from '../auth/principal.js';
 import { isUserError, type ErrorCode } from '../errors.js';
-import { QueryRunner } from '../resolvers/query-runner.js';
-import { ResultCache } from '../resolvers/result-cache.js';
 import { SchemaRegistry } from '../resolvers/schema-registry.js';
 import type { HttpDeps } from './http-deps.js';
 import { graphqlPlugin } from './plugins/graphql.js';
@@ -22,6 +20,16 @@ import { PrometheusRegistry } from './prometheus.js';
 
 /** The challenge sent with a 401, so that BI tools prompt for Basic credentials (SPEC §5). */
 const WWW_AUTHENTICATE = 'Basic realm="sextant", charset="UTF-8"';
+
+/**
+ * True for a request made by a page's script (fetch/XHR: `Sec-Fetch-Dest: empty`), which every current
+ * browser sends and BI tools do not. Such a 401 carries no Basic challenge: the challenge would make the
+ * browser pop up its own sign-in box over our pages, which ask for the key themselves. Power BI, Excel,
+ * Tableau and curl still get the challenge they prompt on.
+ */
+function fromPageScript(headers: Record<string, string | string[] | undefined>): boolean {
+  return headers['sec-fetch-dest'] === 'empty' && headers['sec-fetch-mode'] !== 'navigate';
+}
 
 /** fastify's own errors (body too large, bad JSON, wrong media type) in the error catalogue's terms. */
 function codeOfStatus(status: number): ErrorCode {
@@ -35,8 +43,6 @@ function codeOfStatus(status: number): ErrorCode {
 
 /** What buildHttpServer made besides the server, for the composition root and tests. */
 export interface HttpParts {
-  runner: QueryRunner;
-  resultCache: ResultCache;
   metrics: PrometheusRegistry;
   registry: SchemaRegistry;
 }
@@ -45,23 +51,12 @@ export interface HttpParts {
 export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance & { sextant: HttpParts }> {
   const { config, log } = deps;
   const metrics = deps.metrics ?? new PrometheusRegistry();
-  const resultCache = deps.resultCache ?? new ResultCache();
-  const runner =
-    deps.runner ??
-    new QueryRunner({
-      project: deps.project,
-      warehouse: deps.warehouse,
-      cache: resultCache,
-      timeoutMs: config.limits.statementTimeoutMs,
-      ...(deps.plan ? { plan: deps.plan } : {}),
-      onQuery: (e) => metrics.warehouseDuration.observe({ model: e.model, outcome: e.ok ? 'ok' : 'error' }, e.durationMs / 1000),
-    });
   const limits = { defaultRows: config.limits.defaultRows, maxRows: config.limits.maxRows };
-  const registry = new SchemaRegistry({ project: deps.project, runner, limits, operations: deps.operations });
+  const registry = new SchemaRegistry({ project: deps.project, limits, operations: deps.operations });
   const authenticate = deps.authenticate ?? (async () => LOOPBACK_PRINCIPAL);
 
   const app: FastifyInstance = Fastify({ bodyLimit: config.limits.maxBodyBytes, logger: false, genReqId: () => randomUUID() });
-  const parts: HttpParts = { runner, resultCache, metrics, registry };
+  const parts: HttpParts = { metrics, registry };
   app.decorate('sextant', parts);
 
   app.setErrorHandler((error: FastifyError, request, reply) => {
@@ -69,7 +64,7 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance &
     const body = (code: string, message: string) =>
       request.url.startsWith('/graphql') ? { errors: [{ message, extensions: { code } }] } : { error: { code, message } };
     if (isUserError(error)) {
-      if (error.code === 'UNAUTHENTICATED') void reply.header('www-authenticate', WWW_AUTHENTICATE);
+      if (error.code === 'UNAUTHENTICATED' && !fromPageScript(request.headers)) void reply.header('www-authenticate', WWW_AUTHENTICATE);
       const retryAfter = error.details?.retryAfterSeconds;
       if (error.code === 'RATE_LIMITED' && typeof retryAfter === 'number') void reply.header('retry-after', String(retryAfter));
       return reply.code(error.status).send(body(error.code, error.message));
@@ -90,14 +85,14 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance &
 
   instrumentRequests(app, metrics);
   await app.register(healthPlugin, {
-    checks: { warehouse: () => deps.warehouse.ping(), objectStore: () => deps.store.ping(), queue: () => deps.queue.ping() },
+    checks: deps.checks,
     log,
   });
   await app.register(metricsPlugin, { registry: metrics, authenticate });
   await app.register(graphqlPlugin, {
     registry,
-    runner,
-    project: deps.project,
+    serving: deps.serving,
+    teams: deps.project.teams,
     authenticate,
     log,
     introspection: config.introspection,

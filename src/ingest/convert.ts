@@ -82,10 +82,20 @@ export class RecordConverter {
   /** Converts one record; a failing record reports every bad value it has, not just the first. */
   convert(line: number, record: Record<string, unknown>): RowResult {
     const raw: unknown[] = new Array(this.columns.length);
+    const fieldOf: string[] = new Array(this.columns.length);
     for (const field of Object.keys(record)) {
       const i = this.columnIndexOf(field);
-      if (i !== undefined && raw[i] === undefined) raw[i] = record[field];
+      if (i !== undefined && raw[i] === undefined) {
+        raw[i] = record[field];
+        fieldOf[i] = field;
+      }
     }
+    // A message names the file's own header too when it differs from the column (`from: "Date"`), so
+    // the user finds the column in the file they know.
+    const inFile = (i: number, message: string) => {
+      const field = fieldOf[i] ?? sourceFieldOf(this.targetColumns[i]);
+      return field.trim() === this.columns[i] ? message : `${message} (the file's column "${field.trim()}")`;
+    };
     const values: SqlValue[] = new Array(this.columns.length);
     let errors: RowError[] | undefined;
     for (let i = 0; i < this.columns.length; i++) {
@@ -95,7 +105,7 @@ export class RecordConverter {
         const fallback = column?.default;
         if (fallback !== undefined && fallback !== null) values[i] = fallback;
         else if (column?.required) {
-          (errors ??= []).push({ line, column: this.columns[i], value: value === undefined || value === null ? '' : String(value), message: `expected ${column.type}, got nothing (the column is required)` });
+          (errors ??= []).push({ line, column: this.columns[i], value: value === undefined || value === null ? '' : String(value), message: inFile(i, `expected ${column.type}, got nothing (the column is required)`) });
         } else values[i] = null;
         continue;
       }
@@ -104,7 +114,7 @@ export class RecordConverter {
       // An evolved column has no contract to break: a field that is an array in one record and plain
       // text in another (json column) keeps the text as a JSON string rather than rejecting the row.
       else if (column === undefined) values[i] = JSON.stringify(value);
-      else (errors ??= []).push({ line, column: this.columns[i], value: showValue(value), message: result.message });
+      else (errors ??= []).push({ line, column: this.columns[i], value: showValue(value), message: inFile(i, result.message) });
     }
     return errors ? { ok: false, errors } : { ok: true, values };
   }

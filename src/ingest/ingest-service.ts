@@ -126,6 +126,8 @@ export class IngestService {
   readonly #ttl: number;
   readonly #maxFieldBytes: number | undefined;
   readonly #now: () => Date;
+  /** Inbox objects already reported as naming no target. */
+  readonly #warnedInbox = new Set<string>();
   #ready: Promise<void> | undefined;
 
   constructor(options: IngestServiceOptions) {
@@ -373,7 +375,13 @@ export class IngestService {
       const [, targetName, ...rest] = info.key.split('/');
       const target = targetName === undefined ? undefined : this.#targets.get(targetName);
       if (!target || rest.length === 0) {
-        this.#log?.warn('inbox object left in place: its folder names no target', { key: info.key, expected: `inbox/<target>/<file>, targets: ${[...this.#targets.keys()].join(', ')}` });
+        // Once per object, not at every scan: the file stays where it is until someone moves it.
+        if (!this.#warnedInbox.has(info.key)) {
+          this.#warnedInbox.add(info.key);
+          this.#log?.warn(`inbox object ${info.key} left in place: "${targetName ?? ''}" is not a target; put it under inbox/<target>/ with one of: ${[...this.#targets.keys()].join(', ')}`, {
+            key: info.key,
+          });
+        }
         continue;
       }
       const id = randomUUID();
@@ -401,13 +409,18 @@ export class IngestService {
     const key = payload.key;
     let lastPercent = -1;
     let reporting: Promise<void> = Promise.resolve();
-    const onProgress = (_rows: number, bytes: number, total?: number): void => {
+    const onProgress = (rows: number, bytes: number, total?: number): void => {
       if (!total) return;
       // Parsing is most of the work, so bytes read is the honest measure; 99 until the merge commits.
       const percent = Math.min(99, Math.floor((bytes / total) * 100));
       if (percent === lastPercent) return;
       lastPercent = percent;
-      reporting = reporting.then(() => ctx.progress(percent)).catch(() => undefined);
+      // Rows read so far travel with the percentage (the console and CLI show them); rows loaded stay 0
+      // until the merge commits, because nothing is in the table before that.
+      reporting = reporting
+        .then(() => ctx.progress(percent))
+        .then(() => this.#jobs.update(ctx.id, { rowsRead: rows }))
+        .catch(() => undefined);
     };
     try {
       const result = await loadObject(

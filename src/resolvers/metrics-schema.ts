@@ -6,15 +6,13 @@
 import type { GraphQLResolveInfo } from 'graphql';
 import { UserError } from '../errors.js';
 import type { Dimension, DimensionType, Model, SemanticProject, SemanticQuery, TimeGrain } from '../semantic/types.js';
-import type { Row, SqlValue } from '../warehouse/port.js';
 import { havingToFilters, orderByToOrder, whereToFilters } from './filter-input.js';
 import { bindModel, type ModelBinding } from './model-binding.js';
-import { camelCase, teamTypeName } from './names.js';
-import { resolvePage, type RowLimits } from './query-limits.js';
-import type { QueryRunResult } from './query-runner.js';
+import { camelCase, teamTypeName } from '../semantic/names.js';
+import { resolvePage, type RowLimits } from '../serving/row-limits.js';
+import type { Answer } from '../serving/types.js';
 import type { RequestContext } from './request-context.js';
 import type { FieldResolver, ResolverMap } from './resolver-map.js';
-import { formatTimeValue } from './scalars.js';
 import { columnKey, DEFAULT_GRAIN, readSelection, type JoinedRow, type MetricsRow } from './selection.js';
 
 /** The generated part of the schema for a set of teams. */
@@ -84,41 +82,15 @@ function modelTypeDefs(b: ModelBinding): string {
   return sdl;
 }
 
-function toNumber(value: SqlValue | bigint | undefined): number | null {
-  if (value === null || value === undefined) return null;
-  if (typeof value === 'number') return value;
-  if (typeof value === 'bigint') return Number(value);
-  if (typeof value === 'boolean') return value ? 1 : 0;
-  const n = Number(value);
-  return Number.isNaN(n) ? null : n;
-}
-
-/** Reads a dimension's value from a row, in the shape its GraphQL type promises. */
+/** Reads a dimension's value from a row (serving already shaped it as its GraphQL type promises). */
 function dimensionValue(row: MetricsRow, member: string, dimension: Dimension, grain: TimeGrain | undefined): unknown {
-  if (dimension.type === 'time') {
-    const g = grain ?? DEFAULT_GRAIN;
-    return formatTimeValue(row.get(columnKey(member, g)), g);
-  }
-  const value = row.get(columnKey(member));
-  if (value === undefined || value === null) return null;
-  if (dimension.type === 'number') return toNumber(value);
-  if (dimension.type === 'boolean') return typeof value === 'boolean' ? value : value === 'true' || value === 1;
-  return String(value);
+  return row.get(columnKey(member, dimension.type === 'time' ? (grain ?? DEFAULT_GRAIN) : undefined)) ?? null;
 }
 
-/** Warehouse rows of a planned query → rows keyed by {@link columnKey}. */
-export function toMetricsRows(result: QueryRunResult): MetricsRow[] {
-  // Measures and number dimensions leave as JSON numbers whatever the driver returned (PostgreSQL's
-  // numeric and bigint arrive as strings unless parsed), so every face sees the same types.
-  const columns = result.planned.columns.map((c) => ({ from: c.key, to: columnKey(c.name, c.grain), numeric: c.kind === 'measure' || c.type === 'number' }));
-  return result.rows.map((row: Row) => {
-    const out = new Map<string, SqlValue>();
-    for (const c of columns) {
-      const value = row[c.from];
-      out.set(c.to, c.numeric ? toNumber(value) : (value ?? null));
-    }
-    return out;
-  });
+/** An answer's rows → rows keyed by {@link columnKey} (member and grain), how the row fields read them. */
+export function toMetricsRows(answer: Pick<Answer, 'columns' | 'rows'>): MetricsRow[] {
+  const columns = answer.columns.map((c) => ({ from: c.key, to: columnKey(c.name, c.grain) }));
+  return answer.rows.map((row) => new Map(columns.map((c) => [c.to, row[c.from] ?? null])));
 }
 
 function modelResolvers(b: ModelBinding): ResolverMap<RequestContext> {

@@ -4,7 +4,7 @@
  * can never disagree about a name.
  */
 import type { Dimension, Join, Measure, Model, SemanticProject } from '../semantic/types.js';
-import { assertGraphQLName, camelCase, modelTypeNames, type ModelTypeNames } from './names.js';
+import { assertGraphQLName, camelCase, modelTypeNames, type ModelTypeNames } from '../semantic/names.js';
 
 /** A joined model's dimensions, reachable through a nested field of the row (`accounts { region }`). */
 export interface JoinBinding {

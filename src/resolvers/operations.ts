@@ -8,9 +8,8 @@ import { UserError } from '../errors.js';
 import { assertCan, can, type Principal } from '../auth/principal.js';
 import type { JobListFilter, JobRecord } from '../jobs/job-store.js';
 import { JOB_STATUSES, JOB_TYPES, type JobStatus, type JobType } from '../jobs/port.js';
-import type { SemanticProject } from '../semantic/types.js';
-import { toSemanticQuery, type SemanticQueryInput } from './generic-metrics.js';
-import type { RowLimits } from './query-limits.js';
+import type { SemanticQuery } from '../semantic/types.js';
+import type { SemanticQueryInput } from '../serving/types.js';
 import type { RequestContext } from './request-context.js';
 import type { FieldResolver, ResolverMap } from './resolver-map.js';
 
@@ -54,7 +53,7 @@ export interface OperationsServices {
   };
   /** Export jobs; absent until exports are built. */
   exports?: {
-    exportQuery(input: { query: ReturnType<typeof toSemanticQuery>; format: ExportFormat; team: string; createdBy?: string | null }): Promise<JobRecord>;
+    exportQuery(input: { query: SemanticQuery; format: ExportFormat; team: string; createdBy?: string | null }): Promise<JobRecord>;
     /** A URL the client can download a finished export from. */
     downloadUrl(job: JobRecord): Promise<string | null>;
   };
@@ -88,12 +87,10 @@ const MAX_JOBS = 1000;
 
 export interface OperationsOptions {
   services: OperationsServices;
-  project: SemanticProject;
-  limits: RowLimits;
 }
 
 /** Resolvers of the operations schema. */
-export function operationsResolvers({ services, project, limits }: OperationsOptions): ResolverMap<RequestContext> {
+export function operationsResolvers({ services }: OperationsOptions): ResolverMap<RequestContext> {
   /** A visible target by name; another team's target answers like an unknown one. */
   const visibleTarget = (principal: Principal, name: string): TargetInfo => {
     const target = services.targets.get(name);
@@ -200,8 +197,8 @@ export function operationsResolvers({ services, project, limits }: OperationsOpt
       return services.ingest.ingestObject({ target: target.name, key: args.key, createdBy: ctx.principal.keyId ?? null });
     },
     exportQuery: async (_: unknown, args: { query: SemanticQueryInput; format: ExportFormat }, ctx: RequestContext) => {
-      const query = toSemanticQuery(project, args.query, ctx.teams, limits);
-      const team = project.models.get(query.model)!.team;
+      const query = ctx.serving.toQuery(ctx.principal, args.query);
+      const team = ctx.serving.model(ctx.principal, query.model).team;
       assertCan(ctx.principal, 'read', team);
       if (!services.exports) throw new UserError('BAD_USER_INPUT', 'exports are not available yet: use Query.metrics and save the rows yourself');
       return services.exports.exportQuery({ query, format: args.format, team, createdBy: ctx.principal.keyId ?? null });

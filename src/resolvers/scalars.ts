@@ -4,52 +4,10 @@
  * surprise) and a UTC timestamp for hours (`2026-01-01T13:00:00Z`).
  */
 import { GraphQLError, GraphQLScalarType, Kind, valueFromASTUntyped, type ValueNode } from 'graphql';
-import type { TimeGrain } from '../semantic/types.js';
-
-const DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
-const DATE_TIME = /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?$/;
+import { isIsoDate, isoSeconds, parseIsoDateTime } from '../semantic/time-values.js';
 
 function badInput(message: string): GraphQLError {
   return new GraphQLError(message, { extensions: { code: 'BAD_USER_INPUT' } });
-}
-
-/** True for a real calendar date `YYYY-MM-DD` (rejects 2026-02-30). */
-export function isIsoDate(value: string): boolean {
-  const m = DATE.exec(value);
-  if (!m) return false;
-  const d = new Date(`${value}T00:00:00Z`);
-  return !Number.isNaN(d.getTime()) && d.toISOString().slice(0, 10) === value;
-}
-
-/** `2026-01-01T13:00:00.000Z` → `2026-01-01T13:00:00Z` (seconds precision is what hour buckets need). */
-function isoSeconds(d: Date): string {
-  return `${d.toISOString().slice(0, 19)}Z`;
-}
-
-/**
- * Parses an ISO timestamp; a timestamp without an offset is taken as UTC, which is how the warehouse
- * stores them. Returns undefined when the text is not a timestamp.
- */
-export function parseIsoDateTime(value: string): Date | undefined {
-  const m = DATE_TIME.exec(value);
-  if (!m || !isIsoDate(`${m[1]}-${m[2]}-${m[3]}`)) return undefined;
-  const zone = m[8] === undefined ? 'Z' : m[8].length === 5 ? `${m[8].slice(0, 3)}:${m[8].slice(3)}` : m[8];
-  const d = new Date(`${m[1]}-${m[2]}-${m[3]}T${m[4]}:${m[5]}:${m[6] ?? '00'}${m[7] ?? ''}${zone}`);
-  return Number.isNaN(d.getTime()) ? undefined : d;
-}
-
-/**
- * Formats a warehouse time value at a grain: a date for day and coarser, a UTC timestamp for hour.
- * The adapters already return dates as `YYYY-MM-DD` and timestamps as ISO strings; this only fixes
- * the shape, it never shifts a value between days.
- */
-export function formatTimeValue(value: unknown, grain: TimeGrain): string | null {
-  if (value === null || value === undefined) return null;
-  const text = value instanceof Date ? value.toISOString() : String(value);
-  if (grain !== 'hour') return text.slice(0, 10);
-  if (isIsoDate(text)) return `${text}T00:00:00Z`;
-  const d = parseIsoDateTime(text);
-  return d ? isoSeconds(d) : text;
 }
 
 function stringLiteral(ast: ValueNode, scalar: string): string {

@@ -13,8 +13,7 @@ import { catalogResolvers } from './catalog.js';
 import { genericMetricsResolvers } from './generic-metrics.js';
 import { buildMetricsSchema } from './metrics-schema.js';
 import { operationsResolvers, type OperationsServices } from './operations.js';
-import type { QueryRunner } from './query-runner.js';
-import type { RowLimits } from './query-limits.js';
+import type { RowLimits } from '../serving/row-limits.js';
 import type { RequestContext } from './request-context.js';
 import { mergeResolvers, type ResolverMap } from './resolver-map.js';
 import { DateScalar, DateTimeScalar, JsonScalar, TimeValueScalar } from './scalars.js';
@@ -32,8 +31,6 @@ const TimeGrain = { HOUR: 'hour', DAY: 'day', WEEK: 'week', MONTH: 'month', QUAR
 
 export interface SchemaRegistryOptions {
   project: SemanticProject;
-  /** Reads the catalog's freshness (through the result cache). */
-  runner: Pick<QueryRunner, 'warehouse' | 'cachedQuery'>;
   limits: RowLimits;
   operations: OperationsServices;
 }
@@ -47,9 +44,9 @@ export class SchemaRegistry {
     this.fixed = readFixedSchema();
     this.common = mergeResolvers<RequestContext>(
       { Date: DateScalar, DateTime: DateTimeScalar, TimeValue: TimeValueScalar, JSON: JsonScalar, TimeGrain },
-      genericMetricsResolvers(options.project, options.limits),
-      catalogResolvers(options.project, options.runner),
-      operationsResolvers({ services: options.operations, project: options.project, limits: options.limits }),
+      genericMetricsResolvers(),
+      catalogResolvers(),
+      operationsResolvers({ services: options.operations }),
     );
   }
 

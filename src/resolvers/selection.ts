@@ -16,7 +16,7 @@ import {
   type SelectionSetNode,
 } from 'graphql';
 import type { Dimension, DimensionRef, TimeGrain } from '../semantic/types.js';
-import type { SqlValue } from '../warehouse/port.js';
+import type { SqlValue } from '../serving/types.js';
 import type { ModelBinding } from './model-binding.js';
 
 /** The grain a time dimension takes when the client does not say: SPEC §3.1 `(grain: TimeGrain = DAY)`. */

@@ -27,6 +27,7 @@ export interface CatalogJoin {
   name: string;
   /** `team.model` of the joined model. */
   model: string;
+  relationship: 'many_to_one';
   dimensions: CatalogDimension[];
 }
 
@@ -37,6 +38,10 @@ export interface CatalogModel {
   name: string;
   team: string;
   description?: string;
+  /** The warehouse table, when the model reads one table. */
+  table?: string;
+  /** What one row of the model is. */
+  grain: string[];
   /** Tables the model reads (its `table`, or those named after FROM/JOIN in its `sql`), for freshness lookups. */
   tables: string[];
   dimensions: CatalogDimension[];
@@ -55,7 +60,7 @@ export interface Catalog {
   teams: CatalogTeam[];
 }
 
-/** Describes the project as plain data: teams → models → dimensions, measures and joins, in file order. */
+/** Describes the project as plain data: teams → models (by name) → dimensions, measures and joins, in file order. */
 export function describeCatalog(project: SemanticProject): Catalog {
   const dims = (list: readonly Dimension[]): CatalogDimension[] =>
     list.map((d) => {
@@ -75,6 +80,7 @@ export function describeCatalog(project: SemanticProject): Catalog {
       id: model.id,
       name: model.name,
       team: model.team,
+      grain: model.grain,
       tables: model.table !== undefined ? [model.table] : referencedTables(model.sql ?? ''),
       dimensions: dims(model.dimensions),
       measures: model.measures.map((m) => {
@@ -83,10 +89,12 @@ export function describeCatalog(project: SemanticProject): Catalog {
         if (m.description !== undefined) out.description = m.description;
         return out;
       }),
-      joins: model.joins.map((j) => ({ name: j.name, model: j.model, dimensions: dims(project.models.get(j.model)?.dimensions ?? []) })),
+      joins: model.joins.map((j) => ({ name: j.name, model: j.model, relationship: j.relationship, dimensions: dims(project.models.get(j.model)?.dimensions ?? []) })),
     };
     if (model.description !== undefined) entry.description = model.description;
+    if (model.table !== undefined) entry.table = model.table;
     team.models.push(entry);
   }
+  for (const team of teams) team.models.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   return { teams };
 }

@@ -6,7 +6,8 @@ import { readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { ProblemCollector, type Problem } from '../errors.js';
 import type { Model, SemanticProject } from './types.js';
-import { camelName, isValidName, parseModelFile } from './model-file.js';
+import { parseModelFile } from './model-file.js';
+import { isValidName, modelTypeStem } from './names.js';
 import { formatPath, type YamlPath } from './yaml-locator.js';
 
 type LineAt = (path: YamlPath, at?: 'key' | 'value') => number | undefined;
@@ -73,7 +74,7 @@ export async function loadSemanticProject(projectDir: string): Promise<LoadedSem
       continue;
     }
     byId.set(m.id, m);
-    const typeName = pascal(m.team) + pascal(m.name);
+    const typeName = modelTypeStem(m.team, m.name);
     const clash = typeNames.get(typeName);
     if (clash) problems.add(located(m, lines, ['name'], `models ${m.id} and ${clash.id} (${clash.file}) both become the GraphQL type ${typeName}…; rename one`));
     else typeNames.set(typeName, m);
@@ -120,11 +121,6 @@ export async function assertValidProject(projectDir: string): Promise<SemanticPr
   collector.throwIfAny('MODEL_INVALID', `The semantic models in ${projectDir} are invalid`);
   if (!project) throw new Error('unreachable: no project and no problem');
   return project;
-}
-
-function pascal(name: string): string {
-  const c = camelName(name);
-  return c.charAt(0).toUpperCase() + c.slice(1);
 }
 
 function located(model: Model, lines: ReadonlyMap<Model, LineAt>, path: YamlPath, message: string): Problem {

@@ -17,30 +17,10 @@ import {
   type MeasureType,
   type Model,
 } from './types.js';
+import { camelCase, isValidName, NAME_PATTERN } from './names.js';
 import { formatPath, lineOf, type YamlPath } from './yaml-locator.js';
 import { aggregateCall, embeddingProblem, isSelect } from './sql-tokens.js';
 import { analyseDerived } from './derived-expr.js';
-
-/**
- * Names of models, dimensions, measures and joins: they become SQL aliases and GraphQL field names,
- * which is what keeps client strings out of SQL. `__` is reserved: result keys use it to join a
- * dimension to its grain (`metric_date__month`) or a join to its dimension (`accounts__region`).
- */
-export const NAME_PATTERN = /^[a-z][a-z0-9_]*$/;
-
-/** True when `name` may name a model, team, dimension, measure or join. */
-export function isValidName(name: unknown): name is string {
-  return typeof name === 'string' && NAME_PATTERN.test(name) && !name.includes('__');
-}
-
-/** The camelCase form a name takes in GraphQL (`engagement_rate` → `engagementRate`). */
-export function camelName(name: string): string {
-  return name
-    .split('_')
-    .filter(Boolean)
-    .map((p, i) => (i === 0 ? p : p.charAt(0).toUpperCase() + p.slice(1)))
-    .join('');
-}
 
 const MODEL_KEYS = ['name', 'description', 'table', 'sql', 'grain', 'dimensions', 'measures', 'joins'] as const;
 const DIMENSION_KEYS = ['type', 'sql', 'description'] as const;
@@ -233,7 +213,7 @@ function buildModel(raw: Raw, report: FileReport, team: string, defaultName: str
       }
       seen.set(n, section);
       // Distinct snake_case names can still meet in camelCase (a_b1, a_b_1 → aB1): one GraphQL field.
-      const field = camelName(n);
+      const field = camelCase(n);
       const other = fields.get(field);
       if (other !== undefined) report.add([section, n], `"${n}" and "${other}" both become the GraphQL field "${field}"; rename one`, 'key');
       else fields.set(field, n);

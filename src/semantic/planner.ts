@@ -287,7 +287,7 @@ class Planner {
   }
 
   /** The one statement. Everything it references was registered while the query was planned. */
-  sql(where: string | undefined, having: string | undefined, outer: string[], order: string[], limit: string, offset: string): string {
+  sql(where: string | undefined, having: string | undefined, outer: string[], order: string[], page: { limit: string; offset: string } | undefined): string {
     const q = this.q;
     const baseList = [...this.dims.map((d) => `${this.dimExpr(d)} as ${q(d.alias)}`), ...this.baseItems];
     if (baseList.length === 0) baseList.push(`1 as ${q('_one')}`);
@@ -322,9 +322,14 @@ class Planner {
     const agg = `select ${aggList.join(', ')} from ${q('_base')}${groupKeys.length > 0 ? ` group by ${groupKeys.join(', ')}` : ''}`;
     return (
       `with ${q('_base')} as (${base}), ${q('_agg')} as (${agg}) ` +
-      `select ${outer.join(', ')} from ${q('_agg')}${having ? ` where ${having}` : ''} order by ${order.join(', ')} limit ${limit} offset ${offset}`
+      `select ${outer.join(', ')} from ${q('_agg')}${having ? ` where ${having}` : ''} order by ${order.join(', ')}${page ? ` limit ${page.limit} offset ${page.offset}` : ''}`
     );
   }
+}
+
+export interface PlanOptions {
+  /** Leaves out `limit` and `offset`: every row of the question, for counting and streaming (serving/). */
+  unbounded?: boolean;
 }
 
 /**
@@ -332,7 +337,7 @@ class Planner {
  * `BAD_USER_INPUT` for anything else the query gets wrong (unknown members, a grain on a non-time
  * dimension, an operator that does not fit, a bad value, limits), always saying what is expected.
  */
-export function planQuery(project: SemanticProject, query: SemanticQuery, dialect: SqlDialect): PlannedQuery {
+export function planQuery(project: SemanticProject, query: SemanticQuery, dialect: SqlDialect, options: PlanOptions = {}): PlannedQuery {
   const model = project.models.get(query.model);
   if (!model) {
     throw new UserError('UNKNOWN_MODEL', `unknown model "${query.model}"; models: ${[...project.models.keys()].join(', ') || '(none)'}`);
@@ -443,9 +448,8 @@ export function planQuery(project: SemanticProject, query: SemanticQuery, dialec
     outer.push(`${dialect.quoteIdent(measureAliases[i])} as ${dialect.quoteIdent(name)}`);
   });
 
-  const limit = p.bind({ value: query.limit });
-  const offset = p.bind({ value: query.offset });
-  const sql = p.sql(and(where), and(having), outer, order, limit, offset);
+  const page = options.unbounded ? undefined : { limit: p.bind({ value: query.limit }), offset: p.bind({ value: query.offset }) };
+  const sql = p.sql(and(where), and(having), outer, order, page);
 
   const tables = new Set<string>(model.table !== undefined ? [model.table] : referencedTables(model.sql ?? ''));
   for (const d of p.dims) if (d.member.joinedModel) addTables(tables, d.member.joinedModel);

@@ -9,8 +9,9 @@ export type MeasureType = (typeof MEASURE_TYPES)[number];
 export const DIMENSION_TYPES = ['string', 'number', 'boolean', 'time'] as const;
 export type DimensionType = (typeof DIMENSION_TYPES)[number];
 
-export const TIME_GRAINS = ['hour', 'day', 'week', 'month', 'quarter', 'year'] as const;
-export type TimeGrain = (typeof TIME_GRAINS)[number];
+// The warehouse port owns the grains (its dialects truncate time to them); the semantic layer speaks them too.
+export { TIME_GRAINS, type TimeGrain } from '../warehouse/port.js';
+import type { TimeGrain } from '../warehouse/port.js';
 
 export const FORMATS = ['integer', 'decimal', 'percent', 'currency', 'duration'] as const;
 export type Format = (typeof FORMATS)[number];

@@ -9,6 +9,9 @@ import type { Catalog, CatalogModel } from '../semantic/catalog.js';
 import type { FilterOperator, Model, ResultColumn, SemanticQuery, TimeGrain } from '../semantic/types.js';
 import type { Row } from '../warehouse/port.js';
 
+/** Rows and values as serving hands them to faces (faces import them from here, not from warehouse/). */
+export type { Row, SqlValue } from '../warehouse/port.js';
+
 /** A result column, with what a face needs to render it (formats, descriptions). */
 export interface ServedColumn extends ResultColumn {
   description?: string;
@@ -62,7 +65,7 @@ export interface AnswerStream {
 
 /** The catalog a principal may see, with each model's freshness. */
 export interface ServedCatalog extends Catalog {
-  teams: Array<Catalog['teams'][number] & { models: Array<CatalogModel & { lastLoadedAt: string | null }> }>;
+  teams: Array<Catalog['teams'][number] & { models: Array<CatalogModel & { lastLoadedAt?: string | null }> }>;
 }
 
 export interface Serving {
@@ -73,13 +76,13 @@ export interface Serving {
   /** Converts and checks a generic input; `limit`/`offset` are checked against the configured row limits. */
   toQuery(principal: Principal, input: SemanticQueryInput): SemanticQuery;
   /** Answers a question (FORBIDDEN/UNKNOWN_MODEL when the principal may not read its model). */
-  answer(principal: Principal, query: SemanticQuery, options?: { signal?: AbortSignal }): Promise<Answer>;
+  answer(principal: Principal, query: SemanticQuery): Promise<Answer>;
   /** The number of rows the question has without limit and offset (OData `$count`). */
-  count(principal: Principal, query: SemanticQuery, options?: { signal?: AbortSignal }): Promise<number>;
-  /** Every row of the question, ignoring the row cap (exports); `limit`/`offset` of the query still apply when set. */
+  count(principal: Principal, query: SemanticQuery): Promise<number>;
+  /** Every row of the question, past the row cap and ignoring `limit`/`offset` (exports), read in batches. */
   stream(principal: Principal, query: SemanticQuery, options?: { signal?: AbortSignal; batchSize?: number }): Promise<AnswerStream>;
-  /** The catalog of the principal's teams with freshness. */
-  catalog(principal: Principal): Promise<ServedCatalog>;
+  /** The catalog of the principal's teams (models by name), with each model's `lastLoadedAt` unless `freshness: false`. */
+  catalog(principal: Principal, options?: { freshness?: boolean }): Promise<ServedCatalog>;
   /** The latest load of a model's table (ISO 8601), or null. */
   lastLoadedAt(model: Model): Promise<string | null>;
 }

@@ -2,7 +2,9 @@
  * The warehouse port. The core (semantic planning, ingestion) talks to this interface only; the
  * adapters in duckdb/ and postgres/ (and later redshift/) are the only modules that import a driver.
  */
-import type { TimeGrain } from '../semantic/types.js';
+/** Grains a time value is truncated to (SPEC §2.1); ISO weeks start on Monday. */
+export const TIME_GRAINS = ['hour', 'day', 'week', 'month', 'quarter', 'year'] as const;
+export type TimeGrain = (typeof TIME_GRAINS)[number];
 
 export const DIALECT_NAMES = ['duckdb', 'postgres', 'redshift'] as const;
 export type DialectName = (typeof DIALECT_NAMES)[number];

@@ -100,7 +100,8 @@ export const FAKES: readonly FakeEntry[] = [
     },
   },
   {
-    // The event microsites' analytics API, read by a `rest` source written in YAML alone.
+    // A generic API for `rest` sources written in YAML alone: cursor-paged /v1/events, Link-paged
+    // /v1/sessions (what the example project's web_microsites source reads).
     name: 'rest',
     source: 'web_microsites',
     async start(port) {

@@ -52,7 +52,7 @@ describe.each(DIALECTS)('golden queries on %s', (dialect) => {
   afterAll(async () => h?.close());
 
   it.each(cases)('%s', async (name) => {
-    h.app.sextant.resultCache.clear();
+    h.serving.clearCaches();
     h.calls.length = 0;
     const res = await gql(h.app, readFileSync(join(CASES_DIR, `${name}.graphql`), 'utf8'));
     expect(res.body.errors).toBeUndefined();

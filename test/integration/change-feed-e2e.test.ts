@@ -12,11 +12,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openApp, type App } from '../../src/app.js';
+import { buildApi, openApp, type App } from '../../src/main.js';
 import { loadConfig, type Config } from '../../src/config/env.js';
-import { buildHttpServer } from '../../src/http/server.js';
 import { silentLogger } from '../../src/log.js';
-import { buildHttpDeps } from '../../src/services.js';
 import { testRedisUrl } from '../support/env.js';
 import { freshWarehouse } from '../support/warehouses.js';
 import { gql } from './graphql-harness.js';
@@ -56,7 +54,7 @@ describe('a worker process’s load invalidates an API process’s cached result
     // The worker role as serve.ts starts it; the API app never runs a job.
     worker.queue.handle('INGEST_FILE', worker.ingest.handleIngestJob);
     await worker.queue.start({ concurrency: 1 });
-    server = await buildHttpServer(buildHttpDeps(api));
+    server = await buildApi(api);
   });
   afterAll(async () => {
     await server?.close();

@@ -106,7 +106,7 @@ describe.each(DIALECTS)('metrics, catalog and scoping on %s', (dialect) => {
     expect(post.lastLoadedAt).toBe(new Date(`${String(v).replace(' ', 'T').replace(/Z?$/, 'Z')}`).toISOString());
   });
 
-  it('reads freshness through the result cache, again after a load invalidates the table', async () => {
+  it('reads freshness once, and again after a load invalidates the table', async () => {
     const q = `{ catalog { models { id lastLoadedAt } } }`;
     const maxOf = () => h.statements.filter((s) => /max\("_loaded_at"\)/.test(s) && s.includes('"post_daily"')).length;
     await gql(h.app, q);
@@ -114,12 +114,12 @@ describe.each(DIALECTS)('metrics, catalog and scoping on %s', (dialect) => {
     const again = await gql(h.app, q);
     expect(again.body.errors).toBeUndefined();
     expect(maxOf()).toBe(before);
-    h.app.sextant.resultCache.invalidateTables(['social.post_daily']);
+    h.serving.invalidateTables(['social.post_daily']);
     await gql(h.app, q);
     expect(maxOf()).toBe(before + 1);
   });
 
-  it('shows a social reader only social: no email types in introspection, email models unknown', async () => {
+  it('shows a social reader only social: no email types in introspection, email forbidden by name', async () => {
     const res = await gql(h.app, `{ __schema { types { name } queryType { fields { name } } } }`, undefined, asSocial);
     expect(res.body.errors).toBeUndefined();
     const schema = res.body.data!.__schema as { types: Array<{ name: string }>; queryType: { fields: Array<{ name: string }> } };
@@ -131,12 +131,16 @@ describe.each(DIALECTS)('metrics, catalog and scoping on %s', (dialect) => {
 
     const typed = await gql(h.app, `{ email { campaigns { sends } } }`, undefined, asSocial);
     expect(typed.status).toBe(400);
-    expect(typed.body.errors?.[0].message).toMatch(/Cannot query field "email"/);
+    // Not graphql-js's "Did you mean …?": the key is told it may not read that team.
+    expect(typed.body.errors?.[0]).toMatchObject({ message: 'this API key cannot read team email', extensions: { code: 'FORBIDDEN' } });
 
     const generic = await gql(h.app, `{ metrics(query: { model: "email.campaigns", measures: ["sends"] }) { rows } }`, undefined, asSocial);
-    expect(generic.body.errors?.[0].extensions?.code).toBe('UNKNOWN_MODEL');
-    // It names what was asked, and lists only what the key may read.
-    expect(generic.body.errors?.[0].message).not.toMatch(/list_growth|manual_campaigns/);
+    expect(generic.body.errors?.[0].extensions?.code).toBe('FORBIDDEN');
+    expect(generic.body.errors?.[0].message).toMatch(/^this API key cannot read team email; it reads: social$/);
+    // A model of a team the key reads that does not exist is unknown, and the hint lists only what it may read.
+    const unknown = await gql(h.app, `{ metrics(query: { model: "social.nope", measures: ["x"] }) { rows } }`, undefined, asSocial);
+    expect(unknown.body.errors?.[0].extensions?.code).toBe('UNKNOWN_MODEL');
+    expect(unknown.body.errors?.[0].message).not.toMatch(/email\.|list_growth|manual_campaigns/);
 
     const catalog = await gql(h.app, `{ catalog { teams { name } models { id } } }`, undefined, asSocial);
     const c = catalog.body.data!.catalog as { teams: Array<{ name: string }>; models: Array<{ id: string }> };
@@ -153,6 +157,21 @@ describe.each(DIALECTS)('metrics, catalog and scoping on %s', (dialect) => {
     expect(res.status).toBe(401);
     expect(res.body.errors?.[0].extensions?.code).toBe('UNAUTHENTICATED');
   });
+
+  it('challenges BI tools and curl with Basic, but not a page script, so browsers show our key field instead of their sign-in box', async () => {
+    const ask = (headers: Record<string, string>) =>
+      h.app.inject({ method: 'POST', url: '/graphql', headers: { 'content-type': 'application/json', 'x-test-principal': 'nobody', ...headers }, payload: '{"query":"{ catalog { teams { name } } }"}' });
+    const tool = await ask({ 'user-agent': 'Microsoft.Data.Mashup (https://go.microsoft.com/fwlink/?LinkID=304225)' });
+    expect(tool.statusCode).toBe(401);
+    expect(tool.headers['www-authenticate']).toBe('Basic realm="sextant", charset="UTF-8"');
+    const page = await ask({ 'sec-fetch-dest': 'empty', 'sec-fetch-mode': 'same-origin', 'sec-fetch-site': 'same-origin' });
+    expect(page.statusCode).toBe(401);
+    expect(page.headers['www-authenticate']).toBeUndefined();
+    // The pages themselves load without a key, and ask for it.
+    const html = await h.app.inject({ method: 'GET', url: '/graphql', headers: { accept: 'text/html', 'x-test-principal': 'nobody' } });
+    expect(html.statusCode).toBe(200);
+    expect(html.body).toContain('This service needs an API key: paste it in the field above.');
+  });
 });
 
 describe('unexpected errors', () => {
@@ -160,10 +179,8 @@ describe('unexpected errors', () => {
   beforeAll(async () => {
     h = await startHarness('duckdb', {
       empty: true,
-      deps: {
-        plan: () => {
-          throw new Error('planner exploded with secret detail');
-        },
+      plan: () => {
+        throw new Error('planner exploded with secret detail');
       },
     });
   });

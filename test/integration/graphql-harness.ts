@@ -12,6 +12,10 @@ import type { OperationsServices } from '../../src/resolvers/operations.js';
 import { assertValidProject } from '../../src/semantic/load.js';
 import type { SemanticProject } from '../../src/semantic/types.js';
 import type { Row, Warehouse } from '../../src/warehouse/port.js';
+import type { Planner } from '../../src/serving/query-runner.js';
+import { ResultCache } from '../../src/serving/result-cache.js';
+import { ServingLayer } from '../../src/serving/serving.js';
+import { PrometheusRegistry } from '../../src/http/prometheus.js';
 import { freshWarehouse, type TestDialect } from '../support/warehouses.js';
 
 /** Demo rows of every harness: small, fixed, so numbers are the same on every run. */
@@ -20,6 +24,8 @@ export const DEMO_SEED = 7;
 
 export interface Harness {
   app: FastifyInstance & { sextant: HttpParts };
+  /** The serving layer the server asks through (its result cache: `serving.cache`). */
+  serving: ServingLayer;
   /** The warehouse as the API sees it (statements counted in `statements`). */
   warehouse: Warehouse;
   /** The raw warehouse, for the tests' own independent queries (not counted). */
@@ -91,6 +97,8 @@ export interface HarnessOptions {
   deps?: Partial<HttpDeps>;
   /** Skips the demo data (tests that need an empty warehouse). */
   empty?: boolean;
+  /** Replaces the semantic planner inside serving (tests of unexpected errors). */
+  plan?: Planner;
   /** Fills the warehouse instead of the demo generator (golden tests' fixed dataset). */
   seed?: (warehouse: Warehouse) => Promise<void>;
 }
@@ -115,12 +123,22 @@ export async function startHarness(dialect: TestDialect, options: HarnessOptions
   const warehouse = counting(raw, statements, calls);
   const project = await exampleProject();
   const config: Config = loadConfig({ SEXTANT_WAREHOUSE: 'duckdb::memory:', ...options.env });
+  const metrics = new PrometheusRegistry();
+  const serving = new ServingLayer({
+    project,
+    warehouse,
+    limits: { defaultRows: config.limits.defaultRows, maxRows: config.limits.maxRows },
+    cache: new ResultCache(config.resultCache ? {} : { ttlMs: 0 }),
+    timeoutMs: config.limits.statementTimeoutMs,
+    ...(options.plan ? { plan: options.plan } : {}),
+    onQuery: (e) => metrics.warehouseDuration.observe({ model: e.model, outcome: e.ok ? 'ok' : 'error' }, e.durationMs / 1000),
+  });
   const app = await buildHttpServer({
     config,
     project,
-    warehouse,
-    store: { ping: async () => undefined },
-    queue: { ping: async () => undefined },
+    serving,
+    metrics,
+    checks: { warehouse: () => raw.ping(), objectStore: async () => undefined, queue: async () => undefined },
     operations: options.operations ?? NO_OPERATIONS,
     log,
     ...(options.authenticate ? { authenticate: options.authenticate } : {}),
@@ -128,6 +146,7 @@ export async function startHarness(dialect: TestDialect, options: HarnessOptions
   });
   return {
     app,
+    serving,
     warehouse,
     raw,
     project,

@@ -98,7 +98,7 @@ describe.each(DIALECTS)('typed metrics on %s', (dialect) => {
   });
 
   it('runs one statement for the same question asked twice through aliases and fragments', async () => {
-    h.app.sextant.resultCache.clear();
+    h.serving.cache.clear();
     const before = h.statements.length;
     const res = await gql(
       h.app,
@@ -115,7 +115,7 @@ describe.each(DIALECTS)('typed metrics on %s', (dialect) => {
   });
 
   it('gives one column per grain when a time dimension is aliased at two grains', async () => {
-    h.app.sextant.resultCache.clear();
+    h.serving.cache.clear();
     const before = h.statements.length;
     const res = await gql(
       h.app,
@@ -161,8 +161,20 @@ describe.each(DIALECTS)('typed metrics on %s', (dialect) => {
     expect(second.body.data).toEqual(first.body.data);
     expect(h.statements.length).toBe(before);
     const sextant = second.body.extensions?.sextant as { queries: Array<{ model: string; cacheHit: boolean; computedAt: string }> };
-    expect(sextant.queries).toEqual([{ model: 'social.post_performance', cacheHit: true, computedAt: expect.any(String) }]);
-    h.app.sextant.resultCache.invalidateTables(['social.post_daily']);
+    expect(sextant.queries).toEqual([
+      {
+        model: 'social.post_performance',
+        cacheHit: true,
+        computedAt: expect.any(String),
+        lastLoadedAt: expect.stringMatching(/^\d{4}-\d{2}-\d{2}T/),
+        rows: (first.body.data as { social: { postPerformance: unknown[] } }).social.postPerformance.length,
+        limit: 1000,
+        offset: 0,
+        hasMore: false,
+        rollup: null,
+      },
+    ]);
+    h.serving.invalidateTables(['social.post_daily']);
     const third = await gql(h.app, q);
     expect((third.body.extensions?.sextant as { queries: Array<{ cacheHit: boolean }> }).queries[0].cacheHit).toBe(false);
   });

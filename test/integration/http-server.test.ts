@@ -34,8 +34,10 @@ describe('HTTP server', () => {
       env: { SEXTANT_MAX_BODY_BYTES: '4096', SEXTANT_MAX_UPLOAD_BYTES: '1000' },
       deps: {
         uploads,
-        queue: {
-          ping: async () => {
+        checks: {
+          warehouse: async () => undefined,
+          objectStore: async () => undefined,
+          queue: async () => {
             if (!queueUp) throw new Error('redis is down');
           },
         },

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Principal } from '../../src/auth/principal.js';
+import { silentLogger } from '../../src/log.js';
 import { ProblemCollector, UserError } from '../../src/errors.js';
 import { IngestService } from '../../src/ingest/ingest-service.js';
 import { parseTarget, type Target } from '../../src/ingest/targets.js';
@@ -89,6 +90,7 @@ describe.each(DIALECTS)('IngestService on %s', (dialect) => {
   let queue: LocalJobQueue;
   let changed: string[][];
   let service: IngestService;
+  const warnings: string[] = [];
   let clock: Date | undefined;
 
   const make = (targets: Target[], maxUploadBytes = 1024 * 1024): IngestService =>
@@ -103,6 +105,7 @@ describe.each(DIALECTS)('IngestService on %s', (dialect) => {
       publicBaseUrl: 'http://sextant.test/',
       onTablesChanged: (tables) => changed.push(tables),
       now: () => clock ?? new Date(),
+      logger: { ...silentLogger, warn: (msg: string) => void warnings.push(msg) },
     });
 
   beforeEach(async () => {
@@ -153,6 +156,25 @@ describe.each(DIALECTS)('IngestService on %s', (dialect) => {
     // The file cannot change once its ingestion is queued.
     const again = await failure(service.receiveUpload({ id, sig, exp, body: Readable.from([Buffer.from(CSV)]) }));
     expect(again.code).toBe('BAD_USER_INPUT');
+  });
+
+  it('reports rows read while the job runs, before the merge commits', async () => {
+    const lines = Array.from({ length: 30_000 }, (_, i) => `facebook,p${i},2026-01-01,${i}`);
+    await store.put('inbox/social_manual_posts/big.csv', `platform,Post ID,Date,impressions\n${lines.join('\n')}\n`);
+    const [job] = await service.scanInbox();
+    // What the job's record said while it ran: every patch of rows read lands before SUCCEEDED.
+    const seen: Array<{ rowsRead: number; status: string }> = [];
+    const update = jobs.update.bind(jobs);
+    jobs.update = async (id, patch) => {
+      await update(id, patch);
+      const record = await jobs.get(id);
+      if (patch.rowsRead !== undefined && record) seen.push({ rowsRead: record.rowsRead, status: record.status });
+    };
+    await queue.start({ concurrency: 1 });
+    expect(await finished(jobs, job.id)).toMatchObject({ status: 'SUCCEEDED', rowsRead: 30_000, rowsLoaded: 30_000 });
+    const running = seen.filter((s) => s.status === 'RUNNING' && s.rowsRead > 0 && s.rowsRead < 30_000);
+    expect(running.length).toBeGreaterThan(1);
+    expect(running.map((s) => s.rowsRead)).toEqual([...running.map((s) => s.rowsRead)].sort((a, b) => a - b));
   });
 
   it('refuses a bad signature, an expired URL, and checks the target and the principal', async () => {
@@ -278,7 +300,16 @@ describe.each(DIALECTS)('IngestService on %s', (dialect) => {
     expect(picked[0]).toMatchObject({ type: 'INGEST_FILE', target: 'social_manual_posts', status: 'QUEUED' });
     expect(await keys(store, 'inbox/')).toEqual(['inbox/unknown_target/other.csv']);
     expect(await store.head(picked[0].rawObjects[0])).toBeDefined();
+    warnings.length = 0;
     expect(await service.scanInbox()).toEqual([]);
+    expect(await service.scanInbox()).toEqual([]);
+    // The file that names no target was reported once (at the first scan), naming the known targets.
+    expect(warnings).toEqual([]);
+    await store.put('inbox/unknown_target/another.csv', CSV);
+    await service.scanInbox();
+    await service.scanInbox();
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatch(/inbox\/unknown_target\/another\.csv left in place: "unknown_target" is not a target; put it under inbox\/<target>\/ with one of: .*social_manual_posts/);
     await queue.start({ concurrency: 1 });
     expect(await finished(jobs, picked[0].id)).toMatchObject({ status: 'SUCCEEDED', rowsLoaded: 3 });
   });

@@ -148,18 +148,16 @@ describe('team scoping: a social reader key sees nothing of email', () => {
     const res = await asReader('query($q: SemanticQueryInput!) { metrics(query: $q) { rows } }', {
       q: { model: 'email.campaigns', measures: ['sends'] },
     });
-    expect(res.body.errors?.[0].extensions?.code).toBe('UNKNOWN_MODEL');
-    // The message may echo the name asked for, but lists only models the key can read.
-    const listed = res.body.errors?.[0].message.split('expected one of')[1] ?? '';
-    expect(listed).toMatch(/social\./);
-    expect(listed).not.toMatch(/email|web\.|listening/);
+    // Forbidden by team name: the message names no model of another team.
+    expect(res.body.errors?.[0].extensions?.code).toBe('FORBIDDEN');
+    expect(res.body.errors?.[0].message).toBe('this API key cannot read team email; it reads: social');
     expect(res.body.data).toBeNull();
   });
 
   it('in the typed fields', async () => {
     const res = await asReader('{ email { campaigns { sends } } }');
     expect(res.status).toBe(400);
-    expect(res.body.errors?.[0].extensions?.code).toBe('GRAPHQL_VALIDATION_FAILED');
+    expect(res.body.errors?.[0]).toMatchObject({ message: 'this API key cannot read team email', extensions: { code: 'FORBIDDEN' } });
     expect(res.body.errors?.[0].message).not.toMatch(/Did you mean/);
   });
 

@@ -8,13 +8,12 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import { openApp, type App } from '../../src/app.js';
+import { buildApi, openApp, type App } from '../../src/main.js';
 import { loadConfig } from '../../src/config/env.js';
 import { generateDemo } from '../../src/demo/generate.js';
-import { buildHttpServer } from '../../src/http/server.js';
 import { silentLogger, type Logger } from '../../src/log.js';
-import { buildHttpDeps } from '../../src/services.js';
 import { freshWarehouse, type TestDialect } from '../support/warehouses.js';
+import type { Warehouse } from '../../src/warehouse/port.js';
 
 /** One GraphQL error as it reaches a client. */
 export interface WireError {
@@ -96,13 +95,13 @@ export async function startSecurityServer(options: SecurityServerOptions): Promi
     config,
     log: options.log ?? silentLogger,
     checkColumns: true,
-    beforeColumnCheck: async (warehouse) => {
+    beforeColumnCheck: async (warehouse: Warehouse) => {
       await generateDemo(warehouse, { rows: options.demoRows ?? 3_000 });
     },
   });
   let server: FastifyInstance | undefined;
   try {
-    server = await buildHttpServer(buildHttpDeps(app));
+    server = await buildApi(app);
     await server.listen({ host: '127.0.0.1', port: 0 });
   } catch (err) {
     await app.close();

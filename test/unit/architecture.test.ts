@@ -1,11 +1,14 @@
 /**
- * The house rules that keep the layers apart (STYLE.md): no import cycles, and only adapters import
- * a driver or SDK — the core (semantic/, ingest/, resolvers/, http/, auth/) talks to ports.
+ * The house rules that keep the layers apart: no import cycles, only adapters import a driver or SDK,
+ * and every folder of src/ imports only what its README's "May import:" line names — type imports
+ * included, since a type import still ties one folder's design to another's. The faces (GraphQL, HTTP,
+ * the CLI) name `serving` and never `warehouse/` or `semantic/` planning, so serving stays the only path
+ * from a face to the warehouse.
  */
 import { beforeAll, describe, it, expect } from 'vitest';
 import madge, { type MadgeResult } from 'madge';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { dirname, join, relative } from 'node:path';
 
 const SRC = join(process.cwd(), 'src');
 
@@ -46,4 +49,63 @@ describe('architecture', () => {
     }
     expect(offenders).toEqual([]);
   });
+
+  it('lets every folder import only what its README says it may', () => {
+    const offenders: string[] = [];
+    for (const folder of topFolders()) {
+      const allowed = mayImport(folder);
+      for (const file of tsFiles(join(SRC, folder))) {
+        for (const target of relativeImports(file)) {
+          if (target === folder || target.startsWith(`${folder}/`)) continue;
+          if (!allowed.some((a) => target === a || target.startsWith(`${a}/`))) offenders.push(`${relative(SRC, file)} imports ${target} (README allows: ${allowed.join(', ')})`);
+        }
+      }
+    }
+    expect(offenders).toEqual([]);
+  });
+
+  it('keeps faces off the warehouse and the planner: they ask through serving', () => {
+    for (const face of FACES) {
+      const allowed = mayImport(face);
+      expect(allowed).toContain('serving');
+      expect(allowed.filter((a) => a === 'warehouse' || a.startsWith('warehouse/') || a === 'semantic' || /^semantic\/(planner|load|check-)/.test(a))).toEqual([]);
+    }
+  });
 });
+
+/** Folders that answer users' questions: each must go through serving/. */
+const FACES = ['http', 'resolvers', 'cli'];
+
+function topFolders(): string[] {
+  const folders = readdirSync(SRC).filter((f) => statSync(join(SRC, f)).isDirectory());
+  // A folder without a README has no stated rule: that itself is a failure.
+  for (const f of folders) expect(existsSync(join(SRC, f, 'README.md')), `src/${f}/README.md`).toBe(true);
+  return folders;
+}
+
+/** The targets named in backticks on the README's "May import:" sentence (`warehouse/port`, `errors`, …). */
+function mayImport(folder: string): string[] {
+  const text = readFileSync(join(SRC, folder, 'README.md'), 'utf8');
+  const start = text.indexOf('May import:');
+  expect(start, `src/${folder}/README.md has a "May import:" line`).toBeGreaterThanOrEqual(0);
+  const sentence = text.slice(start).split(/\.(\s|$)/)[0];
+  return [...sentence.matchAll(/`([^`]+)`/g)].map((m) => m[1].replace(/^(\.\.\/)+|^\.\//, '').replace(/\.(js|ts)$/, '').replace(/\/$/, ''));
+}
+
+function tsFiles(dir: string): string[] {
+  return readdirSync(dir).flatMap((f) => {
+    const path = join(dir, f);
+    if (statSync(path).isDirectory()) return tsFiles(path);
+    return f.endsWith('.ts') ? [path] : [];
+  });
+}
+
+/** Every relative import or re-export of a file (type-only ones included), as a path under src/ without extension. */
+function relativeImports(file: string): string[] {
+  const text = readFileSync(file, 'utf8');
+  const out: string[] = [];
+  for (const m of text.matchAll(/^\s*(?:import|export)\s[^;]*?from\s+'(\.[^']+)'/gms)) {
+    out.push(relative(SRC, join(dirname(file), m[1])).replace(/\.(js|ts)$/, ''));
+  }
+  return out;
+}

@@ -61,7 +61,7 @@ streams:
   });
 
   it('names unknown types and missing credentials', () => {
-    expect(parse('type: tiktok\nstreams: { a: social_post_daily }\n').problems[0].message).toMatch(/^unknown source type "tiktok"; expected one of facebook_pages, instagram, postgres, rest, x/);
+    expect(parse('type: tiktok\nstreams: { a: social_post_daily }\n').problems[0].message).toMatch(/^unknown source type "tiktok"; expected one of crimson_hexagon, facebook_pages, google_analytics, instagram, mailchimp, postgres, rest, unmetric, x/);
     expect(parse('type: x\nsettings: { user_ids: ["1"] }\nstreams: { tweets: social_post_daily }\n').problems[0].message).toMatch(/needs the credential "bearer_token"/);
   });
 

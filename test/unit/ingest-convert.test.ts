@@ -101,6 +101,11 @@ describe('RecordConverter', () => {
       ],
     });
     if (!result.ok) expect(formatRowError(result.errors[0])).toBe('line 5001, column clicks: expected integer, got "abc"');
+    // A column read through `from` is also named as the file's own header, so the user can find it.
+    const renamed = new RecordConverter(target('  day: { type: date, required: true, from: "Report Date" }\n'));
+    const bad = renamed.convert(3, { ID: 'a', 'Report Date': '31/01/2026' });
+    if (bad.ok) throw new Error('expected a row error');
+    expect(formatRowError(bad.errors[0])).toBe('line 3, column day: expected date as YYYY-MM-DD, got "31/01/2026" (the file\'s column "Report Date")');
     // Key columns are required too.
     expect(c.convert(7, { clicks: '1', day: '2026-01-01' })).toMatchObject({ ok: false, errors: [{ line: 7, column: 'id' }] });
   });

@@ -115,11 +115,23 @@ describe('CSV parser', () => {
     expect(err.message).toMatch(/quote\.csv, line 3: a quoted value that starts in this row is never closed/);
   });
 
-  it('rejects invalid UTF-8 (Windows-1252 bytes) naming the line', async () => {
-    const bytes = Buffer.concat([Buffer.from('id,name\n1,ok\n2,Caf'), Buffer.from([0xe9]), Buffer.from('\n3,x\n')]);
-    const err = await parseError(bytes, 'cp1252.csv');
+  it('reads Windows-1252 (Excel\'s "CSV" on Windows): é, €, curly quotes and en dashes arrive as written', async () => {
+    // "Café", "€ 5", “quoted”, 2026–01: bytes 0xE9, 0x80, 0x93/0x94 and 0x96 in Windows-1252.
+    const bytes = Buffer.concat([
+      Buffer.from('id,name\n1,Caf'), Buffer.from([0xe9]), Buffer.from('\n2,'), Buffer.from([0x80]), Buffer.from(' 5\n3,'),
+      Buffer.from([0x93]), Buffer.from('quoted'), Buffer.from([0x94]), Buffer.from('\n4,2026'), Buffer.from([0x96]), Buffer.from('01\n'),
+    ]);
+    const records = await parse(bytes, 'cp1252.csv');
+    expect(records.map((r) => r.record.name)).toEqual(['Café', '€ 5', '“quoted”', '2026–01']);
+    expect(records.map((r) => r.line)).toEqual([2, 3, 4, 5]);
+  });
+
+  it('rejects a file that turns from UTF-8 into another encoding, naming the line and how to save it', async () => {
+    const start = `id,name\n${Array.from({ length: 7000 }, (_, i) => `${i},Zoë ${i}`).join('\n')}\n`;
+    const bytes = Buffer.concat([Buffer.from(start), Buffer.from('7000,Caf'), Buffer.from([0xe9]), Buffer.from('\n')]);
+    const err = await parseError(bytes, 'mixed.csv');
     expect(err.code).toBe('INPUT_INVALID');
-    expect(err.message).toMatch(/cp1252\.csv, line 3: the file is not valid UTF-8 text/);
+    expect(err.message).toMatch(/mixed\.csv, line 7002: it starts as UTF-8 but is not UTF-8 from here on .*"CSV UTF-8 \(Comma delimited\)"/);
   });
 
   it('rejects binary content', async () => {

@@ -1,17 +1,15 @@
 /**
  * The typed schema without a database: what it declares for a small project, and which SemanticQuery
- * each model field's arguments and selection turn into (captured from the planner).
+ * each model field's arguments and selection turn into (captured by a fake of the serving layer's port).
  */
 import { graphql, printSchema } from 'graphql';
 import { describe, expect, it } from 'vitest';
 import { LOOPBACK_PRINCIPAL } from '../../src/auth/principal.js';
 import { silentLogger } from '../../src/log.js';
-import { QueryRunner } from '../../src/resolvers/query-runner.js';
 import { createRequestContext } from '../../src/resolvers/request-context.js';
 import { SchemaRegistry } from '../../src/resolvers/schema-registry.js';
-import type { Model, PlannedQuery, SemanticProject, SemanticQuery } from '../../src/semantic/types.js';
-import { duckdbDialect } from '../../src/warehouse/duckdb/dialect.js';
-import type { Warehouse } from '../../src/warehouse/port.js';
+import type { Model, SemanticProject, SemanticQuery } from '../../src/semantic/types.js';
+import type { Answer, Serving } from '../../src/serving/types.js';
 import { NO_OPERATIONS } from '../integration/graphql-harness.js';
 
 const posts: Model = {
@@ -63,19 +61,21 @@ const project: SemanticProject = { models: new Map([posts, accounts, campaigns].
 
 function setup() {
   const captured: SemanticQuery[] = [];
-  const plan = (_p: SemanticProject, q: SemanticQuery): PlannedQuery => {
-    captured.push(q);
-    return { sql: `-- ${captured.length}`, params: [], columns: [], tables: [] };
-  };
-  const warehouse = { dialect: duckdbDialect, query: async () => [] } as unknown as Warehouse;
-  const runner = new QueryRunner({ project, warehouse, plan });
-  const registry = new SchemaRegistry({ project, runner, limits: { defaultRows: 1000, maxRows: 5000 }, operations: NO_OPERATIONS });
+  const registry = new SchemaRegistry({ project, limits: { defaultRows: 1000, maxRows: 5000 }, operations: NO_OPERATIONS });
+  const serving = (teams: readonly string[]): Serving =>
+    ({
+      teams: () => [...teams],
+      answer: async (_principal, q: SemanticQuery): Promise<Answer> => {
+        captured.push(q);
+        return { query: q, columns: [], rows: [], hasMore: false, cacheHit: false, computedAt: new Date(0), lastLoadedAt: null, rollup: null };
+      },
+    }) as Partial<Serving> as Serving;
   const run = async (source: string, variableValues?: Record<string, unknown>, teams: readonly string[] = ['email', 'social']) =>
     graphql({
       schema: registry.schemaFor(teams),
       source,
       variableValues,
-      contextValue: createRequestContext(runner, LOOPBACK_PRINCIPAL, teams, silentLogger),
+      contextValue: createRequestContext(serving(teams), LOOPBACK_PRINCIPAL, silentLogger),
     });
   return { captured, run, registry };
 }

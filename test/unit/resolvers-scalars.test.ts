@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { camelCase, modelTypeNames, pascalCase, teamTypeName } from '../../src/resolvers/names.js';
-import { DateScalar, formatTimeValue, isIsoDate, TimeValueScalar } from '../../src/resolvers/scalars.js';
+import { camelCase, modelTypeNames, pascalCase, teamTypeName } from '../../src/semantic/names.js';
+import { DateScalar, TimeValueScalar } from '../../src/resolvers/scalars.js';
+import { formatTimeValue, isIsoDate } from '../../src/semantic/time-values.js';
 
 describe('time values', () => {
   it('formats dates at day and coarser grains and UTC timestamps at hour', () => {

@@ -8,21 +8,21 @@ import { ApolloServer, HeaderMap, type ApolloServerPlugin, type HTTPGraphQLReque
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { can, visibleTeams } from '../../auth/principal.js';
+import { can } from '../../auth/principal.js';
 import { UserError } from '../../errors.js';
 import type { Logger } from '../../log.js';
-import type { QueryRunner } from '../../resolvers/query-runner.js';
 import { createRequestContext, type RequestContext } from '../../resolvers/request-context.js';
 import { SchemaRegistry } from '../../resolvers/schema-registry.js';
-import type { SemanticProject } from '../../semantic/types.js';
+import type { Serving } from '../../serving/types.js';
 import { createErrorFormatter } from '../graphql-errors.js';
 import type { Authenticate, GraphqlExtensions } from '../http-deps.js';
 import { PAGE_CSP } from './query-page.js';
 
 export interface GraphqlPluginOptions {
   registry: SchemaRegistry;
-  runner: QueryRunner;
-  project: SemanticProject;
+  serving: Serving;
+  /** Every team of the project (a principal's schema holds only those it may read). */
+  teams: readonly string[];
   authenticate: Authenticate;
   log: Logger;
   introspection: boolean;
@@ -63,7 +63,7 @@ function toHeaderMap(headers: FastifyRequest['headers']): HeaderMap {
 
 export async function graphqlPlugin(app: FastifyInstance, options: GraphqlPluginOptions): Promise<void> {
   const servers = new Map<string, Promise<ApolloServer<RequestContext>>>();
-  const formatError = createErrorFormatter(options.log);
+  const formatError = createErrorFormatter(options.log, options.teams);
   const apolloLogger = {
     debug: (m: unknown) => options.log.debug(String(m)),
     info: (m: unknown) => options.log.info(String(m)),
@@ -109,7 +109,7 @@ export async function graphqlPlugin(app: FastifyInstance, options: GraphqlPlugin
     }
     const principal = await options.authenticate(request);
     if (!can(principal, 'read')) throw new UserError('FORBIDDEN', 'this API key may not read metrics');
-    const teams = visibleTeams(principal, options.project.teams);
+    const teams = options.serving.teams(principal);
     const server = await serverFor(teams);
     const httpGraphQLRequest: HTTPGraphQLRequest = {
       method: request.method.toUpperCase(),
@@ -119,7 +119,7 @@ export async function graphqlPlugin(app: FastifyInstance, options: GraphqlPlugin
     };
     const response = await server.executeHTTPGraphQLRequest({
       httpGraphQLRequest,
-      context: async () => createRequestContext(options.runner, principal, teams, options.log),
+      context: async () => createRequestContext(options.serving, principal, options.log),
     });
     for (const [key, value] of response.headers) void reply.header(key, value);
     void reply.code(response.status ?? 200);

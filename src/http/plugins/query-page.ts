@@ -54,7 +54,12 @@ async function loadCatalog() {
   box.textContent = 'Loading…';
   const res = await gql('{ catalog { teams { name fieldName models { id fieldName description dimensions { fieldName type } measures { fieldName } } } } }').catch((e) => ({ errors: [{ message: e.message }] }));
   box.textContent = '';
-  if (res.errors) { box.textContent = res.errors.map((e) => e.message).join('\\n'); return; }
+  if (res.errors) {
+    box.textContent = res.errors.map((e) => e.message).join('\\n');
+    // Keys exist: the page asks for one here (the browser shows no sign-in box of its own).
+    if (res.errors.some((e) => e.extensions && e.extensions.code === 'UNAUTHENTICATED')) { box.textContent = 'This service needs an API key: paste it in the field above.'; keyInput.focus(); }
+    return;
+  }
   for (const team of res.data.catalog.teams) {
     const h = document.createElement('strong'); h.textContent = team.name; box.appendChild(h);
     for (const model of team.models) {

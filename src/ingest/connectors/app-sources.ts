@@ -1,19 +1,41 @@
 /**
- * The sources of an opened App: one {@link SourceService} per App (the worker role's handler and the
- * operations API share it). The composition root calls {@link registerAppSources} for the worker role
- * and {@link sourceServiceOf} for the operations API — one line each.
+ * The sources of an opened app: one {@link SourceService} per app (the worker role's handler and the
+ * operations API share it). The composition root (src/main.ts) calls {@link registerAppSources} for the
+ * worker role and {@link sourceServiceOf} for the operations API, and passes `openDatabase` (the warehouse
+ * adapters) for the `postgres` type — this folder imports no adapter.
  */
-import type { App } from '../../app.js';
+import type { JobStore } from '../../jobs/job-store.js';
 import type { JobQueue } from '../../jobs/port.js';
-import { UserError } from '../../errors.js';
-import { openWarehouse } from '../../warehouse/open.js';
+import type { Logger } from '../../log.js';
+import type { ObjectStore } from '../../storage/port.js';
+import type { Warehouse } from '../../warehouse/port.js';
+import type { Target } from '../targets.js';
 import { CONNECTOR_TYPES } from './registry.js';
 import { createSourceService, registerSourceJobs, type SourceJobDeps, type SourceService } from './source-jobs.js';
 import { SourceStateStore } from './state-store.js';
+import type { SourceConfig } from './types.js';
 
-const services = new WeakMap<App, SourceService>();
+/** What the sources need of an opened app. */
+export interface SourceApp {
+  readonly config: { readonly host: string; readonly port: number; readonly slackWebhookUrl: string | undefined };
+  readonly log: Logger;
+  readonly project: { readonly targets: ReadonlyMap<string, Target>; readonly sources: ReadonlyMap<string, SourceConfig> };
+  readonly warehouse: Warehouse;
+  readonly store: ObjectStore;
+  readonly jobStore: JobStore;
+  readonly queue: JobQueue;
+}
 
-function depsOf(app: App): Omit<SourceJobDeps, 'queue'> {
+export interface SourceWiring {
+  /** Opens another database by URL (the `postgres` type). */
+  openDatabase?: (url: string) => Promise<Warehouse>;
+  /** Told which tables a run changed, so that every process drops their cached answers. */
+  onTablesChanged?: (tables: string[]) => Promise<void> | void;
+}
+
+const services = new WeakMap<SourceApp, SourceService>();
+
+function depsOf(app: SourceApp, wiring: SourceWiring): Omit<SourceJobDeps, 'queue'> {
   return {
     warehouse: app.warehouse,
     store: app.store,
@@ -24,30 +46,25 @@ function depsOf(app: App): Omit<SourceJobDeps, 'queue'> {
     types: CONNECTOR_TYPES,
     log: app.log,
     slackWebhookUrl: app.config.slackWebhookUrl,
-    // The `postgres` type reads another PostgreSQL or Redshift database through the same adapters.
-    openDatabase: (url) => {
-      const m = /^(postgres|postgresql|redshift):\/\//.exec(url);
-      if (!m) throw new UserError('SOURCE_FAILED', 'the database URL must start with postgres://, postgresql:// or redshift://');
-      const pgUrl = m[1] === 'redshift' ? url.replace(/^redshift:/, 'postgres:') : url;
-      return openWarehouse({ kind: m[1] === 'redshift' ? 'redshift' : 'postgres', url: pgUrl }, { statementTimeoutMs: app.config.limits.statementTimeoutMs, poolSize: 1 });
-    },
     publicBaseUrl: `http://${app.config.host.includes(':') ? `[${app.config.host}]` : app.config.host}:${app.config.port}`,
+    ...(wiring.openDatabase ? { openDatabase: wiring.openDatabase } : {}),
+    ...(wiring.onTablesChanged ? { onTablesChanged: wiring.onTablesChanged } : {}),
   };
 }
 
-/** The App's source service (created on first use). */
-export function sourceServiceOf(app: App): SourceService {
+/** The app's source service (created on first use). */
+export function sourceServiceOf(app: SourceApp, wiring: SourceWiring = {}): SourceService {
   let service = services.get(app);
   if (!service) {
-    service = createSourceService({ ...depsOf(app), queue: app.queue });
+    service = createSourceService({ ...depsOf(app, wiring), queue: app.queue });
     services.set(app, service);
   }
   return service;
 }
 
-/** Worker role: the RUN_SOURCE handler and the sources' schedules on the App's queue. */
-export async function registerAppSources(app: App, queue: JobQueue = app.queue): Promise<SourceService> {
-  const service = await registerSourceJobs(queue, depsOf(app));
+/** Worker role: the RUN_SOURCE handler and the sources' schedules on the app's queue. */
+export async function registerAppSources(app: SourceApp, wiring: SourceWiring = {}): Promise<SourceService> {
+  const service = await registerSourceJobs(app.queue, depsOf(app, wiring));
   services.set(app, service);
   return service;
 }

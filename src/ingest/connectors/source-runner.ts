@@ -65,6 +65,9 @@ export interface SourceRunResult {
   [key: string]: unknown;
 }
 
+/** Pages whose store write may run while the next pages are fetched. */
+const PAGES_IN_FLIGHT = 2;
+
 /** Most bad values a run lists in its job record (all are counted). */
 const MAX_LISTED_ERRORS = 200;
 
@@ -250,34 +253,41 @@ async function pullAndLoad(
   };
 
   /**
-   * Takes every page of `pages`: each is stored, then its records read. The next page is fetched while
-   * this one is being written (the store's write is the slow part: an fsync, an S3 PUT), never parsed
-   * before its own write completed. `between` runs before each page but the first (cursor runs commit there).
+   * Takes every page of `pages`: each is stored, then its records read — never before its own write
+   * completed. The store's write is the slow part (an fsync, an S3 PUT), so up to
+   * {@link PAGES_IN_FLIGHT} writes run while the next pages are fetched; records are still read in page
+   * order. `between` runs before each page but the first (cursor runs commit there), after every
+   * earlier page was read.
    */
   const drain = async (pages: AsyncIterable<SourcePage>, between?: () => Promise<void>): Promise<{ last?: string }> => {
-    const it = pages[Symbol.asyncIterator]();
-    let next = it.next();
-    let first = true;
+    const inFlight: Array<{ page: SourcePage; key: string; stored: Promise<unknown> }> = [];
     let last: string | undefined;
+    const settleOldest = async (): Promise<void> => {
+      const oldest = inFlight.shift()!;
+      await oldest.stored;
+      convertPage(oldest.page, oldest.key);
+    };
+    let first = true;
     try {
-      for (;;) {
-        const r = await next;
-        if (r.done) break;
-        const page = r.value;
-        if (!first && between) await between();
+      for await (const page of pages) {
+        if (!first && between) {
+          while (inFlight.length > 0) await settleOldest();
+          await between();
+        }
         first = false;
         const stored = storePage(page);
-        next = it.next();
-        // A failure below leaves `next` pending: its own rejection is handled by the return() in finally.
-        next.catch(() => undefined);
         if (stored) {
-          await stored.stored;
-          convertPage(page, stored.key);
+          // Handled by settleOldest (or dropped with the run when an earlier page fails).
+          stored.stored.catch(() => undefined);
+          inFlight.push({ page, ...stored });
         }
         if (page.cursor !== undefined) last = page.cursor;
+        if (inFlight.length >= PAGES_IN_FLIGHT) await settleOldest();
       }
+      while (inFlight.length > 0) await settleOldest();
     } finally {
-      await it.return?.().catch(() => undefined);
+      // A failed run leaves no write behind it unawaited (the pages already sent stay in the store).
+      await Promise.allSettled(inFlight.map((f) => f.stored));
     }
     return { last };
   };

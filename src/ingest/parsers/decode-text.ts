@@ -1,14 +1,16 @@
 /**
  * Bytes → text for the parsers, streaming. UTF-8 is the default; a byte-order mark selects UTF-8,
- * UTF-16 LE or UTF-16 BE and is dropped. Anything else — invalid UTF-8 (Windows-1252 exports, for
- * instance), binary files, UTF-16 without a BOM — is INPUT_INVALID naming the line, instead of
- * silently loading mojibake.
+ * UTF-16 LE or UTF-16 BE and is dropped. A file whose first chunk is not valid UTF-8 is read as
+ * Windows-1252 — what Excel on Windows saves as "CSV (Comma delimited)" — since every byte of it decodes
+ * and it is by far the most common non-UTF-8 input. Anything else — invalid UTF-8 after a valid start,
+ * binary files, UTF-16 without a BOM — is INPUT_INVALID naming the line, instead of silently loading
+ * mojibake.
  */
 import { TextDecoder } from 'node:util';
 import { UserError } from '../../errors.js';
 
 /** Encodings the decoder accepts. */
-export const TEXT_ENCODINGS = ['utf-8', 'utf-16le', 'utf-16be'] as const;
+export const TEXT_ENCODINGS = ['utf-8', 'utf-16le', 'utf-16be', 'windows-1252'] as const;
 /** One of {@link TEXT_ENCODINGS}. */
 export type TextEncoding = (typeof TEXT_ENCODINGS)[number];
 
@@ -18,7 +20,46 @@ export interface DecodeOptions {
   file: string;
   /** Called with the number of raw bytes consumed so far (for progress). */
   onBytes?: (bytesRead: number) => void;
+  /** Called once with the encoding the input was read in. */
+  onEncoding?: (encoding: TextEncoding) => void;
 }
+
+/**
+ * Windows-1252's bytes 0x80–0x9F (the rest is Latin-1). Node's TextDecoder reads the `windows-1252`
+ * label as plain Latin-1 (0x80 → U+0080 instead of €), so the table is applied here.
+ */
+const CP1252_HIGH = [
+  0x20ac, 0x81, 0x201a, 0x192, 0x201e, 0x2026, 0x2020, 0x2021, 0x2c6, 0x2030, 0x160, 0x2039, 0x152, 0x8d, 0x17d, 0x8f,
+  0x90, 0x2018, 0x2019, 0x201c, 0x201d, 0x2022, 0x2013, 0x2014, 0x2dc, 0x2122, 0x161, 0x203a, 0x153, 0x9d, 0x17e, 0x178,
+];
+
+/** A decoder with TextDecoder's `decode(bytes, { stream })` shape for Windows-1252 (every byte decodes). */
+function windows1252Decoder(): Pick<TextDecoder, 'decode'> {
+  return {
+    decode: (bytes?: Uint8Array) => {
+      if (!bytes) return '';
+      let out = '';
+      for (let i = 0; i < bytes.length; i += 8192) {
+        const part = bytes.subarray(i, i + 8192);
+        out += String.fromCharCode(...Array.from(part, (b) => (b >= 0x80 && b <= 0x9f ? CP1252_HIGH[b - 0x80] : b)));
+      }
+      return out;
+    },
+  };
+}
+
+/** True when `bytes` (a first chunk, possibly cut mid-character at its end) is valid UTF-8. */
+function isUtf8Start(bytes: Uint8Array): boolean {
+  try {
+    new TextDecoder('utf-8', { fatal: true }).decode(bytes, { stream: true });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** How much of the input decides its encoding. */
+const SNIFF_BYTES = 64 * 1024;
 
 function sniffEncoding(head: Uint8Array): TextEncoding {
   if (head.length >= 2 && head[0] === 0xff && head[1] === 0xfe) return 'utf-16le';
@@ -56,7 +97,7 @@ function toBytes(chunk: Uint8Array | string): Uint8Array {
  */
 export async function* decodeText(source: AsyncIterable<Uint8Array | string>, options: DecodeOptions): AsyncGenerator<string> {
   const { file } = options;
-  let decoder: TextDecoder | undefined;
+  let decoder: Pick<TextDecoder, 'decode'> | undefined;
   let encoding: TextEncoding = 'utf-8';
   let pending: Uint8Array | undefined;
   let linesBefore = 0;
@@ -67,7 +108,11 @@ export async function* decodeText(source: AsyncIterable<Uint8Array | string>, op
     const lenient = new TextDecoder(encoding).decode(bytes);
     const at = lenient.indexOf('\uFFFD');
     const line = linesBefore + countNewlines(lenient, at === -1 ? lenient.length : at) + 1;
-    return new UserError('INPUT_INVALID', `${file}, line ${line}: the file is not valid ${encoding === 'utf-8' ? 'UTF-8' : encoding.toUpperCase()} text; save it as UTF-8 (or UTF-16 with a byte-order mark)`, {
+    const how =
+      encoding === 'utf-8'
+        ? 'it starts as UTF-8 but is not UTF-8 from here on (mixed encodings); in Excel, save it as "CSV UTF-8 (Comma delimited)"'
+        : `it is not valid ${encoding.toUpperCase()} text; save it as UTF-8 (in Excel: "CSV UTF-8 (Comma delimited)")`;
+    return new UserError('INPUT_INVALID', `${file}, line ${line}: ${how}`, {
       problems: [{ file, line, message: `not valid ${encoding} text` }],
     });
   };
@@ -89,9 +134,10 @@ export async function* decodeText(source: AsyncIterable<Uint8Array | string>, op
     bytesRead += bytes.length;
     options.onBytes?.(bytesRead);
     if (!decoder) {
-      // The BOM needs up to 3 bytes; a first chunk shorter than that waits for the next one.
+      // The encoding is decided on the first SNIFF_BYTES (or the whole input, when shorter): the BOM,
+      // or whether that much is valid UTF-8, whatever size the source's chunks are.
       if (pending) bytes = Buffer.concat([pending, bytes]);
-      if (bytes.length < 3) {
+      if (bytes.length < SNIFF_BYTES) {
         pending = bytes;
         continue;
       }
@@ -99,7 +145,9 @@ export async function* decodeText(source: AsyncIterable<Uint8Array | string>, op
       const kind = binaryKind(bytes);
       if (kind) throw new UserError('INPUT_INVALID', `${file}: this is ${kind}`, { problems: [{ file, line: 1, message: `not text: ${kind}` }] });
       encoding = sniffEncoding(bytes);
-      decoder = new TextDecoder(encoding, { fatal: true });
+      if (encoding === 'utf-8' && !isUtf8Start(bytes)) encoding = 'windows-1252';
+      decoder = encoding === 'windows-1252' ? windows1252Decoder() : new TextDecoder(encoding, { fatal: true });
+      options.onEncoding?.(encoding);
     }
     let text: string;
     try {
@@ -111,14 +159,19 @@ export async function* decodeText(source: AsyncIterable<Uint8Array | string>, op
   }
   if (!decoder) {
     if (!pending || pending.length === 0) return;
+    const kind = binaryKind(pending);
+    if (kind) throw new UserError('INPUT_INVALID', `${file}: this is ${kind}`, { problems: [{ file, line: 1, message: `not text: ${kind}` }] });
     encoding = sniffEncoding(pending);
-    decoder = new TextDecoder(encoding, { fatal: true });
+    if (encoding === 'utf-8' && !isUtf8Start(pending)) encoding = 'windows-1252';
+    decoder = encoding === 'windows-1252' ? windows1252Decoder() : new TextDecoder(encoding, { fatal: true });
+    options.onEncoding?.(encoding);
+    let text: string;
     try {
-      const text = decoder.decode(pending, { stream: true });
-      if (text) yield emit(text);
+      text = decoder.decode(pending, { stream: true });
     } catch {
       throw invalid(pending);
     }
+    if (text) yield emit(text);
   }
   let tail: string;
   try {

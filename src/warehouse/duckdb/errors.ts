@@ -38,7 +38,12 @@ export function translateDuckDbError(err: unknown, operation: DuckDbOperation, t
  */
 export function translateOpenError(err: unknown, path: string): unknown {
   if (err instanceof Error && /Could not set lock on file/i.test(err.message)) {
-    return new UserError('CONFIG_INVALID', `The DuckDB warehouse ${path} is in use by another process (DuckDB allows one writer per file); stop the other process, or point SEXTANT_WAREHOUSE at another file or at PostgreSQL.`, { cause: err });
+    const pid = /\(PID (\d+)\)/.exec(err.message)?.[1];
+    return new UserError(
+      'WAREHOUSE_IN_USE',
+      `The DuckDB warehouse ${path} is in use by another process${pid ? ` (PID ${pid}, most likely \`sextant serve\`)` : ''}: DuckDB allows one process per file. Stop that process first, or point SEXTANT_WAREHOUSE at PostgreSQL, which any number of processes share.`,
+      { cause: err, details: { path, ...(pid ? { pid: Number(pid) } : {}) } },
+    );
   }
   return err;
 }

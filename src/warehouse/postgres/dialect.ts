@@ -1,5 +1,4 @@
-import type { ColumnTypeName, ParamType, SqlDialect } from '../port.js';
-import type { TimeGrain } from '../../semantic/types.js';
+import type { ColumnTypeName, ParamType, SqlDialect, TimeGrain } from '../port.js';
 import { quoteIdent, quoteTable } from '../sql.js';
 
 const CAST: Record<ParamType, string> = { string: 'text', number: 'float8', boolean: 'boolean', date: 'date', timestamp: 'timestamp' };

@@ -1,15 +1,15 @@
 /**
- * Runs SemanticQueries: plans each for the warehouse's dialect, answers from the result cache when
+ * Runs SemanticQueries for serving.ts (nothing outside src/serving/ uses it): plans each for the warehouse's dialect, answers from the result cache when
  * it can, and coalesces identical statements already in flight, so that N clients asking the same
  * question at once cost the warehouse one statement.
  */
-import { planQuery } from '../semantic/planner.js';
+import { planQuery, type PlanOptions } from '../semantic/planner.js';
 import type { PlannedQuery, SemanticProject, SemanticQuery } from '../semantic/types.js';
 import type { Row, SqlDialect, Warehouse } from '../warehouse/port.js';
 import { ResultCache } from './result-cache.js';
 
 /** The semantic layer's planner: `planQuery` from src/semantic. */
-export type Planner = (project: SemanticProject, query: SemanticQuery, dialect: SqlDialect) => PlannedQuery;
+export type Planner = (project: SemanticProject, query: SemanticQuery, dialect: SqlDialect, options?: PlanOptions) => PlannedQuery;
 
 export interface QueryRunResult {
   planned: PlannedQuery;
@@ -58,12 +58,16 @@ export class QueryRunner {
   }
 
   /** Plans a query for this warehouse's dialect (throws the planner's UserErrors). */
-  plan(query: SemanticQuery): PlannedQuery {
-    return this.planner(this.project, query, this.warehouse.dialect);
+  plan(query: SemanticQuery, options?: PlanOptions): PlannedQuery {
+    return options ? this.planner(this.project, query, this.warehouse.dialect, options) : this.planner(this.project, query, this.warehouse.dialect);
   }
 
   async run(query: SemanticQuery): Promise<QueryRunResult> {
-    const planned = this.plan(query);
+    return this.runPlanned(query.model, this.plan(query));
+  }
+
+  /** Runs a statement planned by {@link plan}, through the cache and the in-flight coalescing. */
+  async runPlanned(model: string, planned: PlannedQuery): Promise<QueryRunResult> {
     const key = ResultCache.key(planned.sql, planned.params);
     const cached = this.cache?.get(key);
     if (cached) return { planned, rows: cached.rows, cacheHit: true, computedAt: cached.computedAt };
@@ -73,7 +77,7 @@ export class QueryRunner {
     const flightKey = `${this.cache?.version(planned.tables) ?? 0}:${key}`;
     let pending = this.inflight.get(flightKey);
     if (!pending) {
-      pending = this.execute(query.model, planned, key);
+      pending = this.execute(model, planned, key);
       this.inflight.set(flightKey, pending);
       const forget = () => this.inflight.delete(flightKey);
       pending.then(forget, forget);

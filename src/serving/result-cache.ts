@@ -33,7 +33,7 @@ export interface ResultCacheOptions {
 }
 
 /** `"social"."Post_Daily"` and `social.post_daily` name the same table for invalidation purposes. */
-function normaliseTable(table: string): string {
+export function normaliseTable(table: string): string {
   return table.replace(/"/g, '').toLowerCase();
 }
 

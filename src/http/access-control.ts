@@ -5,10 +5,10 @@
  */
 import type { ParseOptions, ValidationRule } from 'graphql';
 import type { Config } from '../config/env.js';
-import { graphqlLimitRules, graphqlParseOptions } from '../http/limits/graphql-limits.js';
-import { createAuthenticator, type Authenticator } from './authenticate.js';
-import type { KeyStore } from './key-store.js';
-import { createRateLimiter, withRateLimit, type RateLimiter } from './rate-limit.js';
+import { createAuthenticator, type Authenticator } from '../auth/authenticate.js';
+import type { KeyStore } from '../auth/key-store.js';
+import { createRateLimiter, withRateLimit, type RateLimiter } from '../auth/rate-limit.js';
+import { graphqlLimitRules, graphqlParseOptions } from './limits/graphql-limits.js';
 
 /** What {@link createAccessControl} hands to the server. */
 export interface AccessControl {

@@ -1,14 +1,25 @@
 /**
- * GraphQL names derived from model names. Models are written in snake_case (`post_performance`,
- * `engagement_rate`); GraphQL fields are camelCase and types PascalCase, as GraphQL clients expect.
+ * The one naming rule of the public faces. Models are written in snake_case (`post_performance`,
+ * `engagement_rate`); GraphQL fields and OData properties are camelCase, GraphQL types and OData entity
+ * sets PascalCase. Model validation (load.ts, model-file.ts) checks that distinct names stay distinct
+ * under this rule, and every face derives its names from it, so the two can never disagree.
  */
 
-const GRAPHQL_NAME = /^[_A-Za-z][_0-9A-Za-z]*$/;
+/** Names of models, teams, dimensions, measures and joins (`__` is reserved for result keys). */
+export const NAME_PATTERN = /^[a-z][a-z0-9_]*$/;
+
+/** True when `name` may name a model, team, dimension, measure or join. */
+export function isValidName(name: unknown): name is string {
+  return typeof name === 'string' && NAME_PATTERN.test(name) && !name.includes('__');
+}
 
 /** `engagement_rate` → `engagementRate`. */
 export function camelCase(name: string): string {
-  const parts = name.split(/[_\-\s]+/).filter(Boolean);
-  return parts.map((p, i) => (i === 0 ? p.charAt(0).toLowerCase() + p.slice(1) : p.charAt(0).toUpperCase() + p.slice(1))).join('');
+  return name
+    .split('_')
+    .filter(Boolean)
+    .map((p, i) => (i === 0 ? p.charAt(0).toLowerCase() + p.slice(1) : p.charAt(0).toUpperCase() + p.slice(1)))
+    .join('');
 }
 
 /** `post_performance` → `PostPerformance`. */
@@ -16,6 +27,8 @@ export function pascalCase(name: string): string {
   const c = camelCase(name);
   return c.charAt(0).toUpperCase() + c.slice(1);
 }
+
+const GRAPHQL_NAME = /^[_A-Za-z][_0-9A-Za-z]*$/;
 
 /**
  * Checks that a derived name is a legal GraphQL name (and not reserved by introspection), so that a
@@ -47,9 +60,14 @@ export function teamTypeName(team: string): string {
   return `${pascalCase(team)}Team`;
 }
 
+/** The PascalCase stem every type of a model starts with (`social`, `post_performance` → `SocialPostPerformance`). */
+export function modelTypeStem(team: string, model: string): string {
+  return `${pascalCase(team)}${pascalCase(model)}`;
+}
+
 /** Type names of a model (`social`, `post_performance` → `SocialPostPerformanceRow`, …). */
 export function modelTypeNames(team: string, model: string): ModelTypeNames {
-  const base = `${pascalCase(team)}${pascalCase(model)}`;
+  const base = modelTypeStem(team, model);
   return {
     row: `${base}Row`,
     where: `${base}Where`,

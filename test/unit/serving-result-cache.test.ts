@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ResultCache } from '../../src/resolvers/result-cache.js';
+import { ResultCache } from '../../src/serving/result-cache.js';
 
 const rows = (n: number) => [{ n }];
 

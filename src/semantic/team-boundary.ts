@@ -5,7 +5,7 @@
  * refused when the project loads, with the rest of its problems.
  */
 import type { Problem } from '../errors.js';
-import type { SemanticProject } from '../semantic/types.js';
+import type { SemanticProject } from './types.js';
 
 /** Every join from a model to a model of another team, as a located problem. */
 export function teamBoundaryProblems(project: SemanticProject): Problem[] {
