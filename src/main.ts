@@ -20,7 +20,7 @@ import { buildHttpServer, type HttpParts } from './http/server.js';
 import type { HttpDeps } from './http/http-deps.js';
 import { PrometheusRegistry } from './http/prometheus.js';
 import { INBOX_PREFIX, IngestService } from './ingest/ingest-service.js';
-import { tableSpecOf, type Target } from './ingest/targets.js';
+import { tableSpecOf, teamOfTarget, type Target } from './ingest/targets.js';
 import { KeyStore } from './auth/key-store.js';
 import { openChangeFeed } from './jobs/change-feed/open.js';
 import { createJobControl, type JobControl } from './jobs/job-control.js';
@@ -169,7 +169,7 @@ export async function openApp(options: OpenAppOptions = {}): Promise<App> {
 }
 
 function targetInfo(t: Target): TargetInfo {
-  return { name: t.name, table: t.table, key: t.key, columns: t.columns.map((c) => ({ name: c.name, type: c.type, required: c.required === true, from: c.from })) };
+  return { name: t.name, table: t.table, team: teamOfTarget(t), key: t.key, columns: t.columns.map((c) => ({ name: c.name, type: c.type, required: c.required === true, from: c.from })) };
 }
 
 /** The operations API over the app's job store, queue and ingestion service. */

@@ -51,3 +51,17 @@ export function assertCan(principal: Principal, action: Action, team?: string): 
 export function visibleTeams(principal: Principal, all: readonly string[]): string[] {
   return principal.teams === '*' ? [...all] : all.filter((t) => (principal.teams as readonly string[]).includes(t));
 }
+
+/**
+ * The object-key rule: object keys carry no team, so a team-scoped key may only ingest objects kept for a
+ * target of its own teams — under `inbox/<target>/` or `raw/<target>/` — or it could copy another team's
+ * raw files into its tables. `teamOfTarget` answers the team of a target name (undefined: no such target).
+ */
+export function assertMayIngestObject(principal: Principal, key: string, teamOfTarget: (target: string) => string | undefined): void {
+  if (principal.teams === '*') return;
+  const [area, owner] = key.split('/');
+  const team = owner === undefined ? undefined : teamOfTarget(owner);
+  if (!(area === 'inbox' || area === 'raw') || team === undefined || !can(principal, 'ingest', team)) {
+    throw new UserError('FORBIDDEN', `this API key may only ingest objects under inbox/<target>/ or raw/<target>/ for targets of its teams, not "${key}"`);
+  }
+}

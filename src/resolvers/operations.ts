@@ -10,6 +10,7 @@ import type { JobListFilter, JobRecord } from '../jobs/job-store.js';
 import { JOB_STATUSES, JOB_TYPES, type JobStatus, type JobType } from '../jobs/port.js';
 import type { SemanticQuery } from '../semantic/types.js';
 import type { SemanticQueryInput } from '../serving/types.js';
+import type { UploadTicket } from '../ingest/uploads.js';
 import type { RequestContext } from './request-context.js';
 import type { FieldResolver, ResolverMap } from './resolver-map.js';
 
@@ -20,14 +21,10 @@ export interface TargetInfo {
   table: string;
   key: readonly string[];
   columns: ReadonlyArray<{ name: string; type: string; required: boolean; from?: string | undefined }>;
+  /** The team that owns it (the schema of its table). */
+  team: string;
 }
 
-/** What `createUpload` answers. */
-export interface UploadTicket {
-  id: string;
-  uploadUrl: string;
-  expiresAt: Date | string;
-}
 
 export const EXPORT_FORMATS = ['XLSX', 'CSV'] as const;
 export type ExportFormat = (typeof EXPORT_FORMATS)[number];
@@ -41,11 +38,13 @@ export interface OperationsServices {
   /** Ingestion targets by name. */
   targets: { get(name: string): TargetInfo | undefined; list(): readonly TargetInfo[] };
   ingest: {
-    createUpload(input: { target: string; filename: string; contentType?: string; createdBy?: string | null }): Promise<UploadTicket>;
+    /** Checks the principal may ingest into the target and the file name; answers where to PUT the bytes. */
+    createUpload(input: { target: string; filename: string; contentType?: string; principal: Principal }): Promise<UploadTicket>;
     /** The target of an upload, or undefined when no upload has that id. */
     uploadTarget(id: string): Promise<string | undefined>;
-    completeUpload(id: string): Promise<JobRecord>;
-    ingestObject(input: { target: string; key: string; createdBy?: string | null }): Promise<JobRecord>;
+    completeUpload(input: { id: string; principal: Principal }): Promise<JobRecord>;
+    /** Checks the principal may ingest into the target and may read that object (auth/principal's object-key rule). */
+    ingestObject(input: { target: string; key: string; principal: Principal }): Promise<JobRecord>;
   };
   control: {
     retry(id: string): Promise<JobRecord>;
@@ -72,9 +71,9 @@ export interface OperationsServices {
   };
 }
 
-/** The team of a target: the schema of its table (`social.manual_posts` → `social`). */
-export function targetTeam(target: Pick<TargetInfo, 'table'>): string {
-  return target.table.split('.')[0];
+/** The team of a target. */
+function targetTeam(target: Pick<TargetInfo, 'team'>): string {
+  return target.team;
 }
 
 /** True when the principal may see the job: jobs without a team (platform jobs) only to all-team keys. */
@@ -165,36 +164,17 @@ export function operationsResolvers({ services }: OperationsOptions): ResolverMa
     },
     createUpload: async (_: unknown, args: { target: string; filename: string; contentType?: string | null }, ctx: RequestContext) => {
       const target = visibleTarget(ctx.principal, args.target);
-      assertCan(ctx.principal, 'ingest', targetTeam(target));
-      if (args.filename.trim() === '') throw new UserError('BAD_USER_INPUT', 'filename: expected the name of the file being uploaded, got an empty string');
-      return services.ingest.createUpload({
-        target: target.name,
-        filename: args.filename,
-        ...(args.contentType ? { contentType: args.contentType } : {}),
-        createdBy: ctx.principal.keyId ?? null,
-      });
+      return services.ingest.createUpload({ target: target.name, filename: args.filename, ...(args.contentType ? { contentType: args.contentType } : {}), principal: ctx.principal });
     },
     completeUpload: async (_: unknown, args: { id: string }, ctx: RequestContext) => {
       const targetName = await services.ingest.uploadTarget(args.id);
       const target = targetName === undefined ? undefined : services.targets.get(targetName);
       if (!target || !can(ctx.principal, 'read', targetTeam(target))) throw new UserError('NOT_FOUND', `no upload with id "${args.id}"`);
-      assertCan(ctx.principal, 'ingest', targetTeam(target));
-      return services.ingest.completeUpload(args.id);
+      return services.ingest.completeUpload({ id: args.id, principal: ctx.principal });
     },
     ingestObject: async (_: unknown, args: { target: string; key: string }, ctx: RequestContext) => {
       const target = visibleTarget(ctx.principal, args.target);
-      const team = targetTeam(target);
-      assertCan(ctx.principal, 'ingest', team);
-      // Object keys carry no team, so a team-scoped key may only load files kept for a target of its
-      // own team (its inbox or its raw inputs); otherwise it could read another team's raw files.
-      if (ctx.principal.teams !== '*') {
-        const [area, owner] = args.key.split('/');
-        const ownerTarget = owner === undefined ? undefined : services.targets.get(owner);
-        if (!(area === 'inbox' || area === 'raw') || !ownerTarget || !can(ctx.principal, 'ingest', targetTeam(ownerTarget))) {
-          throw new UserError('FORBIDDEN', `this API key may only ingest objects under inbox/<target>/ or raw/<target>/ for targets of its teams, not "${args.key}"`);
-        }
-      }
-      return services.ingest.ingestObject({ target: target.name, key: args.key, createdBy: ctx.principal.keyId ?? null });
+      return services.ingest.ingestObject({ target: target.name, key: args.key, principal: ctx.principal });
     },
     exportQuery: async (_: unknown, args: { query: SemanticQueryInput; format: ExportFormat }, ctx: RequestContext) => {
       const query = ctx.serving.toQuery(ctx.principal, args.query);

@@ -4,9 +4,9 @@
  * clear errors for features that are not built yet.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LOOPBACK_PRINCIPAL, type Principal } from '../../src/auth/principal.js';
+import { assertCan, assertMayIngestObject, LOOPBACK_PRINCIPAL, type Principal } from '../../src/auth/principal.js';
 import { EXAMPLE_PROJECT } from '../../src/config/env.js';
-import { loadTargets } from '../../src/ingest/targets.js';
+import { loadTargets, teamOfTarget } from '../../src/ingest/targets.js';
 import { loadProject } from '../../src/config/project.js';
 import { CONNECTOR_TYPES } from '../../src/ingest/connectors/registry.js';
 import { createSourceService, type SourceService } from '../../src/ingest/connectors/source-jobs.js';
@@ -39,7 +39,10 @@ describe.each(DIALECTS)('operations on %s', (dialect) => {
 
   beforeAll(async () => {
     const { targets } = await loadTargets(EXAMPLE_PROJECT);
-    const infos: TargetInfo[] = [...targets.values()].map((t) => ({ name: t.name, table: t.table, key: t.key, columns: t.columns }));
+    const infos: TargetInfo[] = [...targets.values()].map((t) => ({ name: t.name, table: t.table, team: teamOfTarget(t), key: t.key, columns: t.columns }));
+    // The ingestion service checks the principal itself (tested on the real one in ingest-service.test.ts);
+    // this stand-in applies the same rule so the resolvers' plumbing can be seen end to end.
+    const mayIngest = (principal: Principal, target: string) => assertCan(principal, 'ingest', teamOfTarget(targets.get(target)!));
     let store: JobStore | undefined;
     const ingestJob = async (target: string, payload: Record<string, unknown>, createdBy?: string | null) =>
       store!.create({ type: 'INGEST_FILE', team: target.split('_')[0], target, payload, createdBy: createdBy ?? null });
@@ -55,15 +58,23 @@ describe.each(DIALECTS)('operations on %s', (dialect) => {
       jobs: { get: (id) => store!.get(id), list: (filter) => store!.list(filter) },
       targets: { get: (name) => infos.find((t) => t.name === name), list: () => infos },
       ingest: {
-        createUpload: async ({ target, filename }) => {
+        createUpload: async ({ target, filename, principal }) => {
+          mayIngest(principal, target);
           const id = `up-${uploads.size + 1}`;
           uploads.set(id, target);
           calls.push(`createUpload ${target} ${filename}`);
-          return { id, uploadUrl: `http://localhost/uploads/${id}?sig=s&exp=1`, expiresAt: new Date(Date.UTC(2030, 0, 1)) };
+          return { id, uploadUrl: `http://localhost/uploads/${id}?sig=s&exp=1`, expiresAt: new Date(Date.UTC(2030, 0, 1)).toISOString() };
         },
         uploadTarget: async (id) => uploads.get(id),
-        completeUpload: async (id) => ingestJob(uploads.get(id)!, { upload: id }),
-        ingestObject: async ({ target, key, createdBy }) => ingestJob(target, { key }, createdBy),
+        completeUpload: async ({ id, principal }) => {
+          mayIngest(principal, uploads.get(id)!);
+          return ingestJob(uploads.get(id)!, { upload: id }, principal.keyId);
+        },
+        ingestObject: async ({ target, key, principal }) => {
+          mayIngest(principal, target);
+          assertMayIngestObject(principal, key, (name) => (targets.has(name) ? teamOfTarget(targets.get(name)!) : undefined));
+          return ingestJob(target, { key }, principal.keyId);
+        },
       },
       control: {
         retry: async (id) => {
