@@ -60,3 +60,24 @@ export function mergeColumns(spec: TableSpec, columns: readonly string[]): Table
   }
   return out;
 }
+
+/** Longest table name {@link replaceNames} accepts: room for its suffixes within PostgreSQL's 63 characters. */
+export const MAX_REPLACED_TABLE_NAME = 50;
+
+/**
+ * Checks the spec of a replaced table (a name, columns, no duplicates; no key needed) and names the
+ * tables beside it: `<table>__sx_next` (being written) and `<table>__sx_old` (swapped out, dropped).
+ */
+export function replaceNames(spec: TableSpec): { schema: string | undefined; name: string; next: string; old: string } {
+  const { schema, table } = splitTable(spec.table);
+  if (table.length === 0 || table.length > MAX_REPLACED_TABLE_NAME) {
+    throw new UserError('TARGET_INVALID', `table ${spec.table}: a replaced table's name has 1 to ${MAX_REPLACED_TABLE_NAME} characters`);
+  }
+  const names = new Set<string>();
+  for (const c of spec.columns) {
+    if (names.has(c.name)) throw new UserError('TARGET_INVALID', `table ${spec.table}: column "${c.name}" is declared twice`);
+    names.add(c.name);
+  }
+  if (spec.columns.length === 0) throw new UserError('TARGET_INVALID', `table ${spec.table}: expected at least one column`);
+  return { schema, name: table, next: `${table}__sx_next`, old: `${table}__sx_old` };
+}
