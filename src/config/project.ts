@@ -1,5 +1,5 @@
 /**
- * The project folder (SPEC §2): models and targets loaded together, so that one start-up lists every
+ * The project folder (SPEC §2): models, targets and reports loaded together, so that one start-up lists every
  * problem of both, each with its file and path.
  */
 import { existsSync } from 'node:fs';
@@ -9,11 +9,15 @@ import { loadSemanticProject } from '../semantic/load.js';
 import { loadTargets, type Target } from '../ingest/targets.js';
 import { teamBoundaryProblems } from '../semantic/team-boundary.js';
 import type { SemanticProject } from '../semantic/types.js';
+import { loadReports, reportModelProblems, type Report } from '../exports/report-file.js';
+import { postgresDialect } from '../warehouse/postgres/dialect.js';
 
 export interface Project {
   readonly dir: string;
   readonly semantic: SemanticProject;
   readonly targets: ReadonlyMap<string, Target>;
+  /** `reports/*.yml`: scheduled exports (SPEC §2.4). */
+  readonly reports: ReadonlyMap<string, Report>;
 }
 
 /** Loads and validates the project; throws MODEL_INVALID listing every problem of models and targets. */
@@ -25,7 +29,15 @@ export async function loadProject(dir: string): Promise<Project> {
   const problems = new ProblemCollector();
   for (const p of [...semantic.problems, ...targets.problems]) problems.add(p);
   if (semantic.project) for (const p of teamBoundaryProblems(semantic.project)) problems.add(p);
+  // Reports are checked against valid models only; their queries are planned to check every member
+  // (the SQL text is never run, so any dialect does).
+  let reports = new Map<string, Report>();
+  if (semantic.project && problems.empty) {
+    const loaded = await loadReports(dir, semantic.project, postgresDialect, new Set([...targets.targets.values()].map((t) => t.table)));
+    for (const p of [...loaded.problems, ...reportModelProblems(semantic.project, loaded.reports)]) problems.add(p);
+    reports = loaded.reports;
+  }
   problems.throwIfAny('MODEL_INVALID', `The project ${dir} is invalid`);
   if (!semantic.project) throw new UserError('MODEL_INVALID', `The project ${dir} has no valid models`);
-  return Object.freeze({ dir, semantic: semantic.project, targets: targets.targets });
+  return Object.freeze({ dir, semantic: semantic.project, targets: targets.targets, reports });
 }

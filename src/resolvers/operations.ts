@@ -65,6 +65,8 @@ export interface OperationsServices {
   reports?: {
     list(): ReadonlyArray<{ name: string; team: string; format: ExportFormat; schedule: string | null; lastRun?: JobRecord | null }>;
     run(input: { name: string; createdBy?: string | null }): Promise<JobRecord>;
+    /** The latest run of a report, when `list` does not carry it. */
+    lastRun?(name: string): Promise<JobRecord | null>;
   };
 }
 
@@ -199,7 +201,11 @@ export function operationsResolvers({ services }: OperationsOptions): ResolverMa
     errors: (job: JobRecord) => job.errors.map((e) => ({ line: e.line ?? null, column: e.column ?? null, message: e.message })),
   };
   const TargetColumn = { from: (c: { name: string; from?: string | undefined }) => c.from ?? c.name };
+  // The list resolver has already kept only the reports of the key's teams.
+  const Report = {
+    lastRun: (r: { name: string; lastRun?: JobRecord | null }) => (r.lastRun !== undefined ? r.lastRun : (services.reports?.lastRun?.(r.name) ?? null)),
+  };
 
   const asResolvers = (fields: Record<string, unknown>) => fields as Record<string, FieldResolver<RequestContext>>;
-  return { Query: asResolvers(Query), Mutation: asResolvers(Mutation), Job: asResolvers(Job), TargetColumn: asResolvers(TargetColumn) };
+  return { Query: asResolvers(Query), Mutation: asResolvers(Mutation), Job: asResolvers(Job), TargetColumn: asResolvers(TargetColumn), Report: asResolvers(Report) };
 }
