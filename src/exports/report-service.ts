@@ -78,6 +78,21 @@ export function writeExport(answer: AnswerStream, format: ExportFileFormat, out:
   return format === 'xlsx' ? writeXlsx(answer, out, options) : writeCsv(answer, out, options);
 }
 
+/** The answer cut at `limit` rows (0: every row); serving streams every row of a question. */
+function withLimit(answer: AnswerStream, limit: number): AnswerStream {
+  if (limit <= 0) return answer;
+  const source = answer.batches;
+  async function* batches(): AsyncIterable<Row[]> {
+    let left = limit;
+    for await (const batch of source) {
+      yield batch.length <= left ? batch : batch.slice(0, left);
+      left -= batch.length;
+      if (left <= 0) return;
+    }
+  }
+  return { ...answer, batches: batches() };
+}
+
 export class ReportService {
   readonly #deps: ReportServiceDeps;
 
@@ -130,7 +145,7 @@ export class ReportService {
     const { serving, store } = this.#deps;
     const principal = reportPrincipal(report);
     const model = serving.model(principal, report.query.model);
-    const answer = await serving.stream(principal, report.query, { signal: ctx.signal });
+    const answer = withLimit(await serving.stream(principal, report.query, { signal: ctx.signal }), report.query.limit);
     const now = this.#deps.now?.() ?? new Date();
     const key = reportObjectKey(report, ctx.id, now);
 
