@@ -10,7 +10,7 @@ import { loadTargets, type Target } from '../ingest/targets.js';
 import { teamBoundaryProblems } from '../semantic/team-boundary.js';
 import type { SemanticProject } from '../semantic/types.js';
 import { loadReports, reportModelProblems, type Report } from '../exports/report-file.js';
-import { postgresDialect } from '../warehouse/postgres/dialect.js';
+import { checkQuery } from '../semantic/check-query.js';
 
 export interface Project {
   readonly dir: string;
@@ -29,12 +29,12 @@ export async function loadProject(dir: string): Promise<Project> {
   const problems = new ProblemCollector();
   for (const p of [...semantic.problems, ...targets.problems]) problems.add(p);
   if (semantic.project) for (const p of teamBoundaryProblems(semantic.project)) problems.add(p);
-  // Reports are checked against valid models only; their queries are planned to check every member
-  // (the SQL text is never run, so any dialect does).
+  // Reports are checked against valid models only: each query is planned to check every member.
   let reports = new Map<string, Report>();
   if (semantic.project && problems.empty) {
-    const loaded = await loadReports(dir, semantic.project, postgresDialect, new Set([...targets.targets.values()].map((t) => t.table)));
-    for (const p of [...loaded.problems, ...reportModelProblems(semantic.project, loaded.reports)]) problems.add(p);
+    const models = semantic.project;
+    const loaded = await loadReports(dir, models, (query) => checkQuery(models, query), new Set([...targets.targets.values()].map((t) => t.table)));
+    for (const p of [...loaded.problems, ...reportModelProblems(models, loaded.reports)]) problems.add(p);
     reports = loaded.reports;
   }
   problems.throwIfAny('MODEL_INVALID', `The project ${dir} is invalid`);

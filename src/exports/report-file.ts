@@ -9,11 +9,9 @@ import { join } from 'node:path';
 import { LineCounter, parseDocument } from 'yaml';
 import { isUserError, ProblemCollector, type Problem } from '../errors.js';
 import { assertValidSchedule } from '../jobs/next-run-at.js';
-import { planQuery } from '../semantic/planner.js';
 import { FILTER_OPERATORS, TIME_GRAINS, type FilterNode, type FilterOperator, type OrderBy, type ResultColumn, type SemanticProject, type SemanticQuery, type TimeGrain } from '../semantic/types.js';
 import { formatPath, lineOf, type YamlPath } from '../semantic/yaml-locator.js';
-import type { SqlDialect } from '../warehouse/port.js';
-import { MAX_REPLACED_TABLE_NAME } from '../warehouse/sql.js';
+import { MAX_REPLACED_TABLE_NAME } from '../warehouse/port.js';
 import { EXPORT_FILE_FORMATS, type ExportFileFormat } from './export-options.js';
 
 /** Where reports may notify. */
@@ -148,11 +146,17 @@ function queryOf(value: unknown, addProblem: Add): SemanticQuery | undefined {
 }
 
 /**
- * Validates one report document against the semantic project; problems go to `problems`, the report
- * is returned only when valid. The query is planned once (for `dialect`) so that every member,
- * operator and value is checked now rather than at 7 am on Monday.
+ * Checks a report's question against the models and answers its columns, or throws the UserError the
+ * question would meet at run time (the project loader plans it: semantic/check-query.ts).
  */
-export function parseReport(name: string, file: string, text: string, semantic: SemanticProject, dialect: SqlDialect, problems: ProblemCollector, now = new Date()): Report | undefined {
+export type QueryCheck = (query: SemanticQuery) => ResultColumn[];
+
+/**
+ * Validates one report document against the semantic project; problems go to `problems`, the report
+ * is returned only when valid. `check` plans the query once, so that every member, operator and value
+ * is checked now rather than at 7 am on Monday.
+ */
+export function parseReport(name: string, file: string, text: string, semantic: SemanticProject, check: QueryCheck, problems: ProblemCollector): Report | undefined {
   const before = problems.problems.length;
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, uniqueKeys: true, prettyErrors: false });
@@ -212,8 +216,8 @@ export function parseReport(name: string, file: string, text: string, semantic: 
     else {
       team = model.team;
       try {
-        // Planned with a limit so that the check accepts "every row" (0) like any limit.
-        columns = planQuery(semantic, { ...query, limit: Math.max(query.limit, 1) }, dialect, { now }).columns;
+        // Checked with a limit so that "every row" (0) passes like any limit.
+        columns = check({ ...query, limit: Math.max(query.limit, 1) });
       } catch (err) {
         if (!isUserError(err)) throw err;
         add(['query'], err.message);
@@ -242,7 +246,7 @@ export function parseReport(name: string, file: string, text: string, semantic: 
 export async function loadReports(
   projectDir: string,
   semantic: SemanticProject,
-  dialect: SqlDialect,
+  check: QueryCheck,
   targetTables: ReadonlySet<string> = new Set(),
 ): Promise<{ reports: Map<string, Report>; problems: Problem[] }> {
   const problems = new ProblemCollector();
@@ -263,7 +267,7 @@ export async function loadReports(
       problems.add({ file, message: `report "${m[1]}" is defined twice (${reports.get(m[1])?.file} and ${file})` });
       continue;
     }
-    const report = parseReport(m[1], file, await readFile(join(projectDir, 'reports', entry), 'utf8'), semantic, dialect, problems);
+    const report = parseReport(m[1], file, await readFile(join(projectDir, 'reports', entry), 'utf8'), semantic, check, problems);
     if (!report) continue;
     if (report.writeBack) {
       const other = writers.get(report.writeBack);

@@ -96,6 +96,9 @@ export interface MergeInput {
   signal?: AbortSignal;
 }
 
+/** Longest table name `replaceTable` accepts: room for the names beside it within PostgreSQL's 63 characters. */
+export const MAX_REPLACED_TABLE_NAME = 50;
+
 /** A table's whole new content (a report's write-back, SPEC §2.4). */
 export interface ReplaceInput {
   /** The table and its columns; `key` is ignored (a replaced table has no key: its rows are one query's answer). */

@@ -1,7 +1,7 @@
 /** SQL text helpers shared by the dialects. */
 
 import { UserError } from '../errors.js';
-import type { TableColumn, TableSpec } from './port.js';
+import { MAX_REPLACED_TABLE_NAME, type TableColumn, type TableSpec } from './port.js';
 
 /** Sequence column of a merge's staging table: orders in-batch duplicates so that the last occurrence wins. */
 export const STAGE_SEQ_COLUMN = '__sextant_seq';
@@ -61,8 +61,6 @@ export function mergeColumns(spec: TableSpec, columns: readonly string[]): Table
   return out;
 }
 
-/** Longest table name {@link replaceNames} accepts: room for its suffixes within PostgreSQL's 63 characters. */
-export const MAX_REPLACED_TABLE_NAME = 50;
 
 /**
  * Checks the spec of a replaced table (a name, columns, no duplicates; no key needed) and names the

@@ -22,7 +22,7 @@ import type { SemanticProject } from '../../src/semantic/types.js';
 import { openFileObjectStore } from '../../src/storage/file/file-object-store.js';
 import type { ObjectStore } from '../../src/storage/port.js';
 import type { SqlValue, TableSpec, Warehouse } from '../../src/warehouse/port.js';
-import { postgresDialect } from '../../src/warehouse/postgres/dialect.js';
+import { checkQuery } from '../../src/semantic/check-query.js';
 import { fakeServing } from '../support/fake-serving.js';
 import { DIALECTS, freshWarehouse } from '../support/warehouses.js';
 import { startSlackWebhook, type SlackWebhook } from '../fakes/slack-webhook.js';
@@ -56,7 +56,7 @@ async function finished(jobs: JobStore, id: string): Promise<JobRecord> {
 
 function report(semantic: SemanticProject, yaml: string, name = 'social_weekly'): Report {
   const problems = new ProblemCollector();
-  const r = parseReport(name, `reports/${name}.yml`, yaml, semantic, postgresDialect, problems, NOW);
+  const r = parseReport(name, `reports/${name}.yml`, yaml, semantic, (query) => checkQuery(semantic, query, NOW), problems);
   problems.throwIfAny('MODEL_INVALID', 'test report');
   return r!;
 }
