@@ -1,11 +1,15 @@
 /**
  * A 1M-row XLSX upload against the same rows as CSV, through the same upload path (createUpload → PUT
  * → completeUpload → the INGEST_FILE job: raw file kept, parsed, converted, staged and merged) into the
- * same DuckDB target. Each contender runs in a process of its own, so that its peak RSS is its own;
- * prints rows/s, peak RSS and the XLSX/CSV ratio. The workbook comes from exceljs's streaming writer
- * (inline strings, a date format on the date column), as an export would make it.
+ * same target. Each contender runs in a process of its own, so that its peak RSS is its own; prints
+ * rows/s, peak RSS and the XLSX/CSV ratio. The workbook comes from exceljs's streaming writer (inline
+ * strings, a date format on the date column), as an export would make it.
  *
- *   npm run bench:xlsx-upload -- --rows 1000000
+ * The warehouse is PostgreSQL by default (SEXTANT_BENCH_PG_URL, or a throw-away server), a database per
+ * contender: the process then holds only what the upload path holds. `--warehouse duckdb` runs on an
+ * embedded DuckDB file instead, whose staging and merge live in the process and dominate its RSS.
+ *
+ *   npm run bench:xlsx-upload -- --rows 1000000 [--warehouse duckdb]
  */
 import { execFile } from 'node:child_process';
 import { once } from 'node:events';
@@ -22,9 +26,18 @@ import { JobStore } from '../src/jobs/job-store.js';
 import { LocalJobQueue } from '../src/jobs/local/local-job-queue.js';
 import { openFileObjectStore } from '../src/storage/file/file-object-store.js';
 import { openDuckDbWarehouse } from '../src/warehouse/duckdb/duckdb-warehouse.js';
+import { openPostgresWarehouse } from '../src/warehouse/postgres/postgres-warehouse.js';
+import { benchPostgres } from './support/postgres.js';
 
 const { values: args } = parseArgs({
-  options: { rows: { type: 'string', default: '1000000' }, child: { type: 'string' }, file: { type: 'string' }, work: { type: 'string' } },
+  options: {
+    rows: { type: 'string', default: '1000000' },
+    warehouse: { type: 'string', default: 'postgres' },
+    child: { type: 'string' },
+    file: { type: 'string' },
+    work: { type: 'string' },
+    url: { type: 'string' },
+  },
 });
 const ROWS = Number(args.rows);
 const PLATFORMS = ['facebook', 'instagram', 'x'];
@@ -79,7 +92,9 @@ async function child(file: string, work: string): Promise<void> {
   const problems = new ProblemCollector();
   const target = parseTarget('bench_posts', 'targets/bench_posts.yml', TARGET, problems)!;
   problems.throwIfAny('TARGET_INVALID', 'bench target');
-  const warehouse = await openDuckDbWarehouse(join(work, `${args.child}.duckdb`), { statementTimeoutMs: 0 });
+  const warehouse = args.url
+    ? await openPostgresWarehouse(args.url, { statementTimeoutMs: 0 })
+    : await openDuckDbWarehouse(join(work, `${args.child}.duckdb`), { statementTimeoutMs: 0 });
   const store = await openFileObjectStore(join(work, `${args.child}-objects`));
   const jobs = new JobStore(warehouse);
   await jobs.init();
@@ -117,24 +132,38 @@ async function child(file: string, work: string): Promise<void> {
 
 async function main(): Promise<void> {
   const work = mkdtempSync(join(tmpdir(), 'sextant-bench-xlsx-'));
+  let pgs: Array<{ url: string; stop: () => Promise<void> }> | undefined;
+  if (args.warehouse === 'postgres') {
+    const first = await benchPostgres('sextant_bench_xlsx_csv');
+    // The second database on the same server (benchPostgres starts one only without a URL).
+    process.env.SEXTANT_BENCH_PG_URL ??= first.url;
+    pgs = [first, await benchPostgres('sextant_bench_xlsx_xlsx')];
+  }
   try {
+    if (pgs) for (const { url } of pgs) await (async () => {
+      const wh = await openPostgresWarehouse(url, { statementTimeoutMs: 0 });
+      await wh.execute('DROP TABLE IF EXISTS social.bench_posts');
+      await wh.close();
+    })();
     const csv = join(work, 'posts.csv');
     const xlsx = join(work, 'posts.xlsx');
     let t = performance.now();
     await writeCsv(csv);
     await writeXlsx(xlsx);
     console.log(`files: ${ROWS.toLocaleString()} rows; CSV ${(statSync(csv).size / 1e6).toFixed(1)} MB, XLSX ${(statSync(xlsx).size / 1e6).toFixed(1)} MB (written in ${((performance.now() - t) / 1000).toFixed(0)} s)`);
-    const run = async (name: string, file: string) => {
+    console.log(`warehouse: ${args.warehouse}`);
+    const run = async (name: string, file: string, url?: string) => {
       t = performance.now();
-      const { stdout } = await promisify(execFile)(process.execPath, [...process.execArgv, process.argv[1], '--child', name, '--file', file, '--work', work, '--rows', String(ROWS)], {
+      const childArgs = ['--child', name, '--file', file, '--work', work, '--rows', String(ROWS), ...(url ? ['--url', url] : [])];
+      const { stdout } = await promisify(execFile)(process.execPath, [...process.execArgv, process.argv[1], ...childArgs], {
         maxBuffer: 1 << 20,
       });
       const result = JSON.parse(stdout.trim().split('\n').pop()!) as { rows: number; seconds: number; maxRssMb: number };
       if (result.rows !== ROWS) throw new Error(`${name}: the table has ${result.rows} rows, expected ${ROWS}`);
       return { name, ...result, rowsPerSecond: result.rows / result.seconds };
     };
-    const csvResult = await run('csv', csv);
-    const xlsxResult = await run('xlsx', xlsx);
+    const csvResult = await run('csv', csv, pgs?.[0].url);
+    const xlsxResult = await run('xlsx', xlsx, pgs?.[1].url);
     console.log('\ncontender   rows        seconds   rows/s     peak RSS');
     for (const r of [csvResult, xlsxResult]) {
       console.log(`${r.name.padEnd(10)}  ${r.rows.toLocaleString().padEnd(10)}  ${r.seconds.toFixed(1).padStart(7)}   ${Math.round(r.rowsPerSecond).toLocaleString().padStart(8)}   ${r.maxRssMb.toFixed(0).padStart(5)} MB`);
@@ -142,6 +171,7 @@ async function main(): Promise<void> {
     console.log(`\nXLSX / CSV rows/s: ${(xlsxResult.rowsPerSecond / csvResult.rowsPerSecond).toFixed(2)}×; XLSX peak RSS ${xlsxResult.maxRssMb.toFixed(0)} MB (target: under 300 MB)`);
   } finally {
     rmSync(work, { recursive: true, force: true });
+    await pgs?.[0].stop();
   }
 }
 
