@@ -4,7 +4,8 @@
  * the INGEST_FILE job handler. Every raw input is written to the object store before it is parsed,
  * and stays there whatever the load does.
  */
-import { createHmac, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
+import { UrlSigner } from '../auth/url-signer.js';
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { basename } from 'node:path';
@@ -119,7 +120,7 @@ export class IngestService {
   readonly #queue: JobQueue;
   readonly #targets: ReadonlyMap<string, Target>;
   readonly #maxUploadBytes: number;
-  readonly #secret: Buffer;
+  readonly #signer: UrlSigner;
   readonly #baseUrl: string;
   readonly #onTablesChanged: ((tables: string[]) => unknown) | undefined;
   readonly #log: Logger | undefined;
@@ -137,8 +138,7 @@ export class IngestService {
     this.#queue = options.queue;
     this.#targets = options.targets;
     this.#maxUploadBytes = options.maxUploadBytes;
-    // Without a configured secret, URLs signed by this process are valid only in this process.
-    this.#secret = options.signingSecret ? Buffer.from(options.signingSecret, 'utf8') : randomBytes(32);
+    this.#signer = new UrlSigner(options.signingSecret);
     this.#baseUrl = options.publicBaseUrl.replace(/\/+$/, '');
     this.#onTablesChanged = options.onTablesChanged;
     this.#log = options.logger;
@@ -474,13 +474,11 @@ export class IngestService {
   }
 
   #sign(id: string, exp: number): string {
-    return createHmac('sha256', this.#secret).update(`${id}\n${exp}`).digest('base64url');
+    return this.#signer.sign(id, exp);
   }
 
   #verify(id: string, exp: number, sig: string): boolean {
-    const expected = Buffer.from(this.#sign(id, exp));
-    const given = Buffer.from(String(sig));
-    return expected.length === given.length && timingSafeEqual(expected, given);
+    return this.#signer.verify(sig, id, exp);
   }
 
   #tooLarge(size?: number): UserError {

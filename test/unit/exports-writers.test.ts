@@ -74,7 +74,8 @@ async function xlsxOf(a: AnswerStream, options: ExportOptions = {}) {
   const { out, bytes } = collector();
   const summary = await writeXlsx(a, out, { model: MODEL, generatedAt: new Date('2026-01-28T09:15:00Z'), ...options });
   const workbook = new ExcelJS.Workbook();
-  await workbook.xlsx.load(await bytes());
+  const b = await bytes();
+  await workbook.xlsx.load(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength) as ArrayBuffer);
   return { summary, workbook };
 }
 
