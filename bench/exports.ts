@@ -89,8 +89,9 @@ async function main(): Promise<void> {
     mkdirSync(join(project, 'models', 'bench'), { recursive: true });
     mkdirSync(join(project, 'targets'), { recursive: true });
     writeFileSync(join(project, 'models', 'bench', 'posts.yml'), MODEL_YAML);
-    const warehouseUrl = `duckdb:${join(work, 'warehouse.duckdb')}`;
-    const wh = await openWarehouse(warehouseUrl);
+    const duckdbFile = join(work, 'warehouse.duckdb');
+    const warehouseUrl = `duckdb:${duckdbFile}`;
+    const wh = await openWarehouse({ kind: 'duckdb', path: duckdbFile }, { statementTimeoutMs: 0 });
     await wh.execute(TABLE_SQL(ROWS));
     await wh.close();
     console.log(`data: ${ROWS.toLocaleString('en-US')} rows in bench.posts (DuckDB); ${RUNS} run(s) each, alternating`);
