@@ -48,3 +48,23 @@ export function convertToCsv(file: string): string {
   if (!produced) throw new Error(`soffice wrote no CSV for ${file} in ${outdir}`);
   return readFileSync(join(outdir, produced), 'utf8');
 }
+
+/**
+ * Converts CSV files to XLSX with one `soffice --convert-to xlsx` (LibreOffice's default CSV import:
+ * comma-separated, UTF-8, formulas evaluated) and answers the paths of the XLSX files, in order.
+ */
+export function convertCsvToXlsx(files: string[]): string[] {
+  const soffice = ensureSoffice();
+  const work = mkdtempSync(join(tmpdir(), 'sextant-soffice-'));
+  const outdir = join(work, 'out');
+  execFileSync(soffice, ['--headless', '--norestore', `-env:UserInstallation=file://${join(work, 'profile')}`, '--convert-to', 'xlsx', '--outdir', outdir, ...files], {
+    stdio: 'pipe',
+    timeout: 180_000,
+    env: { ...process.env, LC_ALL: 'C.UTF-8', LANG: 'C.UTF-8' },
+  });
+  return files.map((f) => {
+    const out = join(outdir, `${basename(f).replace(/\.[^.]+$/, '')}.xlsx`);
+    readFileSync(out);
+    return out;
+  });
+}
