@@ -1,14 +1,17 @@
 /**
  * A 1,000,000-row XLSX export, side by side with its floor, each in its own process so that peak RSS is
  * the process's own (`process.resourceUsage().maxRSS`, reported at exit):
- *   - sextant: `sextant export` end to end — a DuckDB table of N posts, the semantic layer's query at the
- *     table's grain (N rows), the XLSX writer (styles, number formats, About sheet) — into a file;
+ *   - sextant: `sextant export` end to end — a table of N posts, the semantic layer's query at the
+ *     table's grain (N rows), the XLSX writer (styles, number formats, About sheet) — into a file; on
+ *     PostgreSQL (a server of its own, as in production: the RSS is the export's) and on DuckDB (embedded:
+ *     the RSS includes DuckDB's own aggregation of the N groups, ~300 MB of it on its own);
  *   - exceljs: a bare exceljs streaming WorkbookWriter (no styles) fed the same N rows from memory
  *     (built before the clock starts), `addRow(values).commit()` per row, into a file.
  * Prints rows/s and peak RSS of each, and the ratios. Goals: sextant ≥ 0.5× the floor's rows/s, and its
  * peak RSS under 300 MB.
  *
- *   npm run bench:exports -- [--rows 1000000] [--runs 1]
+ *   npm run bench:exports -- [--rows 1000000] [--runs 1] [--warehouse postgres,duckdb]
+ * SEXTANT_BENCH_PG_URL=postgres://… uses that server; otherwise one is started and thrown away.
  */
 import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -17,24 +20,38 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { openWarehouse } from '../src/warehouse/open.js';
+import { benchPostgres } from './support/postgres.js';
 
-const { values: args } = parseArgs({ options: { rows: { type: 'string', default: '1000000' }, runs: { type: 'string', default: '1' } } });
+const { values: args } = parseArgs({
+  options: { rows: { type: 'string', default: '1000000' }, runs: { type: 'string', default: '1' }, warehouse: { type: 'string', default: 'postgres,duckdb' } },
+});
 const ROWS = Number(args.rows);
 const RUNS = Number(args.runs);
+const WAREHOUSES = args.warehouse.split(',').map((w) => w.trim());
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
-/** The same N rows for both sides: SQL for the warehouse, and the floor's generator (bench/support/exceljs-floor.ts). */
-const TABLE_SQL = (rows: number) => `
-  create schema if not exists bench;
-  create or replace table bench.posts as
-  select 'p' || i as post_id,
-         ['facebook', 'instagram', 'x'][(i % 3) + 1] as platform,
-         date '2024-01-01' + cast(i % 700 as integer) as metric_date,
-         cast((i * 7919) % 100000 as bigint) as impressions,
-         cast((i * 31) % 5000 as bigint) as engagements,
-         cast(i % 5000 as double) / 7 as spend,
-         cast(i % 4000 as bigint) as watch_seconds
-  from range(${rows}) t(i)`;
+/** The same N rows on each warehouse, and in the floor's generator (bench/support/exceljs-floor.ts). */
+const TABLE_SQL: Record<string, (rows: number) => string[]> = {
+  duckdb: (rows) => [
+    'create schema if not exists bench',
+    `create or replace table bench.posts as
+     select 'p' || i as post_id, ['facebook', 'instagram', 'x'][(i % 3) + 1] as platform,
+            date '2024-01-01' + cast(i % 700 as integer) as metric_date,
+            cast((i * 7919) % 100000 as bigint) as impressions, cast((i * 31) % 5000 as bigint) as engagements,
+            cast(i % 5000 as double) / 7 as spend, cast(i % 4000 as bigint) as watch_seconds
+     from range(${rows}) t(i)`,
+  ],
+  postgres: (rows) => [
+    'create schema if not exists bench',
+    'drop table if exists bench.posts',
+    `create table bench.posts as
+     select 'p' || i as post_id, (array['facebook', 'instagram', 'x'])[(i % 3) + 1] as platform,
+            date '2024-01-01' + (i % 700)::int as metric_date,
+            ((i * 7919) % 100000)::bigint as impressions, ((i * 31) % 5000)::bigint as engagements,
+            (i % 5000)::double precision / 7 as spend, (i % 4000)::bigint as watch_seconds
+     from generate_series(0::bigint, ${rows - 1}::bigint) i`,
+  ],
+};
 
 const MODEL_YAML = `name: posts
 description: One row per post (benchmark data).
@@ -89,46 +106,65 @@ async function main(): Promise<void> {
     mkdirSync(join(project, 'models', 'bench'), { recursive: true });
     mkdirSync(join(project, 'targets'), { recursive: true });
     writeFileSync(join(project, 'models', 'bench', 'posts.yml'), MODEL_YAML);
-    const duckdbFile = join(work, 'warehouse.duckdb');
-    const warehouseUrl = `duckdb:${duckdbFile}`;
-    const wh = await openWarehouse({ kind: 'duckdb', path: duckdbFile }, { statementTimeoutMs: 0 });
-    await wh.execute(TABLE_SQL(ROWS));
-    await wh.close();
-    console.log(`data: ${ROWS.toLocaleString('en-US')} rows in bench.posts (DuckDB); ${RUNS} run(s) each, alternating`);
+    const targets: Array<{ name: string; url: string }> = [];
+    let stopPg: (() => Promise<void>) | undefined;
+    for (const name of WAREHOUSES) {
+      if (name !== 'duckdb' && name !== 'postgres') throw new Error(`--warehouse: duckdb or postgres, got ${name}`);
+      let url: string;
+      if (name === 'postgres') {
+        const pg = await benchPostgres('sextant_bench_exports');
+        stopPg = pg.stop;
+        url = pg.url;
+      } else url = `duckdb:${join(work, 'warehouse.duckdb')}`;
+      const wh = await openWarehouse(name === 'postgres' ? { kind: 'postgres', url } : { kind: 'duckdb', path: url.slice('duckdb:'.length) }, { statementTimeoutMs: 0 });
+      for (const sql of TABLE_SQL[name](ROWS)) await wh.execute(sql);
+      await wh.close();
+      targets.push({ name, url });
+    }
+    console.log(`data: ${ROWS.toLocaleString('en-US')} rows in bench.posts on ${WAREHOUSES.join(' and ')}; ${RUNS} run(s) each, alternating`);
 
-    const ours: RunResult[] = [];
+    const ours = new Map<string, RunResult[]>(targets.map((t) => [t.name, []]));
     const floor: RunResult[] = [];
-    for (let r = 0; r < RUNS; r++) {
-      const a = join(work, `sextant-${r}.xlsx`);
-      ours.push(
-        await run(
-          'sextant export',
-          [
-            'bin/sextant.js', 'export', '--model', 'bench.posts', '--measures', 'impressions,engagement_rate,engagements,spend,watch_time',
-            '--dimensions', 'post_id,platform,metric_date', '--format', 'xlsx', '--out', a,
-          ],
-          { SEXTANT_WAREHOUSE: warehouseUrl, SEXTANT_PROJECT: project, SEXTANT_OBJECT_STORE: `file:${join(work, 'objects')}`, SEXTANT_DEMO: 'off', SEXTANT_LOG_LEVEL: 'warn' },
-          a,
-        ),
-      );
-      const b = join(work, `exceljs-${r}.xlsx`);
-      floor.push(await run('exceljs floor', ['--import', 'tsx', 'bench/support/exceljs-floor.ts', String(ROWS), b], {}, b));
-      rmSync(a);
-      rmSync(b);
+    try {
+      for (let r = 0; r < RUNS; r++) {
+        for (const t of targets) {
+          const a = join(work, `sextant-${t.name}-${r}.xlsx`);
+          ours.get(t.name)!.push(
+            await run(
+              `sextant export (${t.name})`,
+              [
+                'bin/sextant.js', 'export', '--model', 'bench.posts', '--measures', 'impressions,engagement_rate,engagements,spend,watch_time',
+                '--dimensions', 'post_id,platform,metric_date', '--format', 'xlsx', '--out', a,
+              ],
+              { SEXTANT_WAREHOUSE: t.url, SEXTANT_PROJECT: project, SEXTANT_OBJECT_STORE: `file:${join(work, 'objects')}`, SEXTANT_DEMO: 'off', SEXTANT_LOG_LEVEL: 'warn' },
+              a,
+            ),
+          );
+          rmSync(a);
+        }
+        const b = join(work, `exceljs-${r}.xlsx`);
+        floor.push(await run('exceljs floor', ['--import', 'tsx', 'bench/support/exceljs-floor.ts', String(ROWS), b], {}, b));
+        rmSync(b);
+      }
+    } finally {
+      await stopPg?.();
     }
     const line = (name: string, rs: RunResult[]) => {
       const s = median(rs.map((x) => x.seconds));
       console.log(
-        `${name.padEnd(16)} ${(ROWS / s).toFixed(0).padStart(8)} rows/s   ${s.toFixed(1).padStart(6)} s   peak RSS ${median(rs.map((x) => x.maxRssMb)).toFixed(0).padStart(4)} MB   file ${(median(rs.map((x) => x.bytes)) / 1e6).toFixed(1)} MB`,
+        `${name.padEnd(22)} ${(ROWS / s).toFixed(0).padStart(8)} rows/s   ${s.toFixed(1).padStart(6)} s   peak RSS ${median(rs.map((x) => x.maxRssMb)).toFixed(0).padStart(4)} MB   file ${(median(rs.map((x) => x.bytes)) / 1e6).toFixed(1)} MB`,
       );
       return s;
     };
-    console.log('contender            rows/s   wall (median, whole process)');
-    const so = line('sextant export', ours);
+    console.log('contender                  rows/s     wall (median, whole process)');
     const sf = line('exceljs floor', floor);
-    const rss = median(ours.map((x) => x.maxRssMb));
-    console.log(`ratio sextant/floor rows/s: ${(sf / so).toFixed(2)}× (goal ≥ 0.5×); sextant peak RSS ${rss.toFixed(0)} MB (goal < 300 MB)`);
-    console.log('sextant includes process start, opening the project and warehouse, and the query; the floor only writes rows already in memory.');
+    for (const t of targets) {
+      const rs = ours.get(t.name)!;
+      const so = line(`sextant (${t.name})`, rs);
+      const rss = median(rs.map((x) => x.maxRssMb));
+      console.log(`  ratio sextant (${t.name})/floor rows/s: ${(sf / so).toFixed(2)}× (goal ≥ 0.5×); peak RSS ${rss.toFixed(0)} MB (goal < 300 MB)`);
+    }
+    console.log('sextant includes process start, opening the project and warehouse, counting the rows (progress bar) and the query; the floor only writes rows already in memory.');
   } finally {
     rmSync(work, { recursive: true, force: true });
   }
