@@ -164,7 +164,7 @@ async function main(): Promise<void> {
       const rss = median(rs.map((x) => x.maxRssMb));
       console.log(`  ratio sextant (${t.name})/floor rows/s: ${(sf / so).toFixed(2)}× (goal ≥ 0.5×); peak RSS ${rss.toFixed(0)} MB (goal < 300 MB)`);
     }
-    console.log('sextant includes process start, opening the project and warehouse, counting the rows (progress bar) and the query; the floor only writes rows already in memory.');
+    console.log('sextant includes process start, opening the project and warehouse, the query, and a row count for the progress bar (run beside the export); the floor only writes rows already in memory.');
   } finally {
     rmSync(work, { recursive: true, force: true });
   }

@@ -55,19 +55,29 @@ export async function exportCommand(args: string[]): Promise<number> {
       ...(values.order ? { order: values.order } : {}),
     });
     const out = values.out ?? `${model.name}.${format}`;
-    const total = await app.serving.count(principal, app.serving.toQuery(principal, { ...input, limit: null, offset: null }));
-    const bar = createProgressBar(`export ${out}`);
-    bar.update(0, total, `0 of ${total.toLocaleString('en-US')} rows`);
     const opened = await app.exports.open(principal, input, format);
+    // The row count is only for the progress bar: counted beside the export rather than before it, so
+    // the warehouse's second pass over the question overlaps the writing instead of delaying it.
+    let total: number | undefined;
+    const counting = app.serving
+      .count(principal, app.serving.toQuery(principal, { ...input, limit: null, offset: null }))
+      .then((n) => {
+        total = n;
+      })
+      .catch(() => undefined);
+    const bar = createProgressBar(`export ${out}`);
+    const progress = (rows: number) => `${rows.toLocaleString('en-US')}${total === undefined ? '' : ` of ${total.toLocaleString('en-US')}`} rows`;
     const partial = `${out}.partial`;
     try {
-      const summary = await opened.write(createWriteStream(partial), { onRows: (rows) => bar.update(rows, total, `${rows.toLocaleString('en-US')} of ${total.toLocaleString('en-US')} rows`) });
+      const summary = await opened.write(createWriteStream(partial), { onRows: (rows) => bar.update(rows, total, progress(rows)) });
       await rename(partial, out);
       const sheets = summary.sheets.length > 1 ? ` on ${summary.sheets.length} sheets` : '';
       bar.finish(`done: ${summary.rows.toLocaleString('en-US')} rows${sheets} → ${out}`);
     } catch (err) {
       await rm(partial, { force: true });
       throw err;
+    } finally {
+      await counting;
     }
     return 0;
   } finally {

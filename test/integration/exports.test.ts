@@ -30,8 +30,21 @@ const TRAFFIC_QUERY = {
   orderBy: [{ member: 'metric_date', grain: 'MONTH', direction: 'ASC' }, { member: 'device', direction: 'ASC' }],
 };
 
+/**
+ * Retries a request once when the kept-alive connection was reset under it: after a LibreOffice
+ * conversion (a minute on a busy machine) fetch may reuse a socket the server is closing for idleness.
+ */
+async function once<T>(request: () => Promise<T>): Promise<T> {
+  try {
+    return await request();
+  } catch (err) {
+    if ((err as { cause?: { code?: string } }).cause?.code !== 'ECONNRESET') throw err;
+    return request();
+  }
+}
+
 async function gqlData(query: string, key: string | undefined, variables?: Record<string, unknown>) {
-  const res = await s.gql(query, { ...(key ? { key } : {}), ...(variables ? { variables } : {}) });
+  const res = await once(() => s.gql(query, { ...(key ? { key } : {}), ...(variables ? { variables } : {}) }));
   if (res.body.errors?.length) throw new Error(`GraphQL errors: ${JSON.stringify(res.body.errors)}`);
   return res.body.data;
 }
@@ -56,8 +69,10 @@ function onServer(url: string): string {
 }
 
 async function download(path: string, init?: RequestInit): Promise<{ status: number; headers: Headers; bytes: Buffer }> {
-  const res = await fetch(`${s.base}${path}`, init);
-  return { status: res.status, headers: res.headers, bytes: Buffer.from(await res.arrayBuffer()) };
+  return once(async () => {
+    const res = await fetch(`${s.base}${path}`, init);
+    return { status: res.status, headers: res.headers, bytes: Buffer.from(await res.arrayBuffer()) };
+  });
 }
 
 async function workbookOf(bytes: Buffer): Promise<ExcelJS.Workbook> {
@@ -211,6 +226,13 @@ describe('GET /exports', () => {
     const rows = parse(a.bytes.subarray(3).toString('utf8')) as string[][];
     expect(rows[0]).toEqual(['metric_date (month)', 'platform', 'impressions', 'engagement_rate']);
     expect(new Set(rows.slice(1).map((r) => r[1]))).toEqual(new Set(['facebook', 'instagram']));
+
+    // HEAD (some tools probe a URL first) answers the headers; the export it started is stopped, and the
+    // next download is whole.
+    const head = await fetch(`${s.base}${path}`, { method: 'HEAD', headers: { authorization: `Bearer ${socialKey.key}` } });
+    expect(head.status).toBe(200);
+    expect(head.headers.get('content-type')).toBe('text/csv; charset=utf-8');
+    expect((await download(path, { headers: { authorization: `Bearer ${socialKey.key}` } })).bytes.equals(a.bytes)).toBe(true);
 
     const none = await download(path);
     expect(none.status).toBe(401);

@@ -48,13 +48,14 @@ export function exportsPlugin(options: ExportsPluginOptions): (app: FastifyInsta
       const model = options.serving.model(principal, `${team}.${file.slice(0, dot)}`);
       const input = queryFromParams(model, request.query);
 
-      // Stops the warehouse query and the writer when the client goes away.
+      // Stops the warehouse query and the writer when the response ends before the whole file was read:
+      // the client went away, or it was a HEAD request (fastify answers it from this handler, bodiless).
       const controller = new AbortController();
+      const body = new PassThrough();
       reply.raw.on('close', () => {
-        if (!reply.raw.writableFinished) controller.abort(new Error('the client closed the download'));
+        if (!body.readableEnded) controller.abort(new Error('the response ended before the export was written'));
       });
       const opened = await options.exports.open(principal, input, format, { signal: controller.signal });
-      const body = new PassThrough();
       opened.write(body, { signal: controller.signal }).catch((err: unknown) => {
         if (!controller.signal.aborted) options.log.error('an export stream failed after it started', { err, url: request.url.split('?')[0] });
       });
