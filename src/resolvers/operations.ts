@@ -189,8 +189,9 @@ export function operationsResolvers({ services }: OperationsOptions): ResolverMa
       return services.ingest.ingestObject({ target: target.name, key: args.key, createdBy: ctx.principal.keyId ?? null });
     },
     exportQuery: async (_: unknown, args: { query: SemanticQueryInput; format: ExportFormat }, ctx: RequestContext) => {
+      // Access first (FORBIDDEN naming the team, UNKNOWN_MODEL); the service checks the question as this principal too.
+      ctx.serving.model(ctx.principal, args.query.model);
       if (!services.exports) throw new UserError('BAD_USER_INPUT', 'this server was assembled without an export service: use Query.metrics and save the rows yourself');
-      // The service checks the model, the team and the question as this principal (FORBIDDEN, UNKNOWN_MODEL, BAD_USER_INPUT).
       return services.exports.exportQuery({ principal: ctx.principal, query: args.query, format: args.format });
     },
     runReport: async (_: unknown, args: { name: string }, ctx: RequestContext) => {
