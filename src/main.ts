@@ -16,7 +16,9 @@ import { ProblemCollector, UserError } from './errors.js';
 import { createReadStream } from 'node:fs';
 import { basename } from 'node:path';
 import { describeCatalog, type Catalog } from './semantic/catalog.js';
+import { ExportService } from './exports/export-service.js';
 import { buildHttpServer, type HttpParts } from './http/server.js';
+import { exportsPlugin } from './http/plugins/exports.js';
 import type { HttpDeps } from './http/http-deps.js';
 import { PrometheusRegistry } from './http/prometheus.js';
 import { INBOX_PREFIX, IngestService } from './ingest/ingest-service.js';
@@ -50,6 +52,8 @@ export interface App {
   /** Every face's questions (GraphQL, the CLI, OData, exports) go through it. */
   readonly serving: ServingLayer;
   readonly ingest: IngestService;
+  /** Exports on demand: EXPORT jobs, download links, the files behind /exports and `sextant export`. */
+  readonly exports: ExportService;
   readonly jobControl: JobControl;
   /** The service's Prometheus metrics (served by the api role at /metrics). */
   readonly metrics: PrometheusRegistry;
@@ -144,6 +148,17 @@ export async function openApp(options: OpenAppOptions = {}): Promise<App> {
       onQuery: (e) => metrics.warehouseDuration.observe({ model: e.model, outcome: e.ok ? 'ok' : 'error' }, e.durationMs / 1000),
     });
 
+    const exports = new ExportService({
+      serving,
+      store,
+      jobs: jobStore,
+      queue,
+      keys,
+      signingSecret: config.signingSecret,
+      publicBaseUrl: options.publicBaseUrl ?? `http://${config.host}:${config.port}`,
+      log,
+    });
+
     return {
       config,
       log,
@@ -155,6 +170,7 @@ export async function openApp(options: OpenAppOptions = {}): Promise<App> {
       keys,
       serving,
       ingest,
+      exports,
       jobControl: createJobControl(jobStore, queue),
       metrics,
       onTablesChanged: (l) => void changes.subscribe(l, () => l(targetTables)),
@@ -184,6 +200,7 @@ export function operationsServices(app: App): OperationsServices {
       ingestObject: (input) => app.ingest.ingestObject(input),
     },
     control: app.jobControl,
+    exports: app.exports,
   };
 }
 
@@ -206,6 +223,7 @@ export function buildHttpDeps(app: App): HttpDeps {
     metrics: app.metrics,
     authenticate: access.authenticate,
     graphql: access.graphql,
+    plugins: [exportsPlugin({ exports: app.exports, serving: app.serving, authenticate: access.authenticate, log: app.log })],
   };
 }
 
@@ -242,6 +260,7 @@ export function buildApi(app: App): Promise<FastifyInstance & { sextant: HttpPar
 /** The worker role: registers every job handler and schedule, then starts taking jobs. */
 export async function startWorker(app: App): Promise<void> {
   app.queue.handle('INGEST_FILE', app.ingest.handleIngestJob);
+  app.queue.handle('EXPORT', app.exports.handleExportJob);
   app.queue.handle('INBOX_SCAN', async () => {
     const jobs = await app.ingest.scanInbox();
     return { picked: jobs.length };

@@ -14,7 +14,8 @@ Commands:
   ingest <file> --target <name>          load a file into a target, with a progress bar
   keys create --team T --role R | list | revoke <id>
   run-source <name> [--from D --to D]    run a connector now (none are configured yet)
-  export --model M --format xlsx|csv     export a metrics query
+  export --model M --measures a,b --format xlsx|csv [--out F]
+                                         export a metrics query to a file (docs/exports.md)
 
 Environment: SEXTANT_WAREHOUSE, SEXTANT_OBJECT_STORE, SEXTANT_REDIS_URL, SEXTANT_PROJECT, HOST, PORT, SEXTANT_ROLE (see README).`;
 
@@ -39,8 +40,10 @@ export async function runCli(argv: string[]): Promise<void> {
       case 'keys':
         code = await (await import('./keys-command.js')).keysCommand(rest);
         break;
-      case 'run-source':
       case 'export':
+        code = await (await import('./export.js')).exportCommand(rest);
+        break;
+      case 'run-source':
         code = await (await import('./not-yet.js')).notYetCommand(command, rest);
         break;
       case undefined:
