@@ -9,7 +9,7 @@
 import { randomUUID } from 'node:crypto';
 import { PassThrough } from 'node:stream';
 import type { Principal } from '../auth/principal.js';
-import { isUserError } from '../errors.js';
+import { isUserError, UserError } from '../errors.js';
 import type { JobListFilter, JobRecord, NewJob } from '../jobs/job-store.js';
 import { JobCancelledError, UnrecoverableJobError, type JobContext, type JobQueue } from '../jobs/port.js';
 import type { Logger } from '../log.js';
@@ -32,6 +32,8 @@ export interface ReportJobPayload {
   report: string;
   /** The report's team: the job's record belongs to it (JobStore.ensure reads `team`). */
   team: string;
+  /** The API key that asked for a run now (`runReport`); absent for scheduled runs. */
+  createdBy?: string;
   [key: string]: unknown;
 }
 
@@ -46,8 +48,11 @@ export interface ReportServiceDeps {
   log: Logger;
   /** SLACK_WEBHOOK_URL; unset: reports that notify Slack log a warning instead. */
   slackWebhookUrl?: string | undefined;
-  /** A link to a finished report's file for the Slack message (the exports' signed download URL), or null. */
-  downloadUrl?: (job: Pick<JobRecord, 'id' | 'team' | 'resultKey' | 'type'>) => Promise<string | null>;
+  /**
+   * A link to a finished run's file for the Slack message (the exports' download URL: S3 pre-signed, or
+   * the service's own link bound to `createdBy`, the key that asked for the run), or null.
+   */
+  downloadUrl?: (job: { id: string; team: string; resultKey: string; createdBy: string | null }) => Promise<string | null>;
   /** Tells the deployment that write-back tables changed (cached results over models on them). */
   onTablesChanged?: (tables: string[]) => Promise<void> | void;
   /** Slack's fetch, for tests. */
@@ -100,6 +105,11 @@ export class ReportService {
     this.#deps = deps;
   }
 
+  /** The project's reports. */
+  reports(): Report[] {
+    return [...this.#deps.reports.values()];
+  }
+
   /** Every report, for the operations API (which filters by team). */
   list(): ReportListing[] {
     return [...this.#deps.reports.values()].map((r) => ({ name: r.name, team: r.team, format: r.format === 'xlsx' ? 'XLSX' : 'CSV', schedule: r.schedule }));
@@ -116,8 +126,8 @@ export class ReportService {
   /** Queues a run now. The caller has checked that its principal may read the report's team. */
   async run(input: { name: string; createdBy?: string | null }): Promise<JobRecord> {
     const report = this.#deps.reports.get(input.name);
-    if (!report) throw new UnrecoverableJobError(`no report named "${input.name}"`);
-    const payload: ReportJobPayload = { report: report.name, team: report.team };
+    if (!report) throw new UserError('BAD_USER_INPUT', `no report named "${input.name}"`);
+    const payload: ReportJobPayload = { report: report.name, team: report.team, ...(input.createdBy ? { createdBy: input.createdBy } : {}) };
     const job = await this.#deps.jobs.create({ type: 'REPORT', payload, team: report.team, maxAttempts: REPORT_ATTEMPTS, createdBy: input.createdBy ?? null });
     await this.#deps.queue.enqueue({ id: job.id, type: 'REPORT', payload, attempts: REPORT_ATTEMPTS });
     return job;
@@ -130,7 +140,7 @@ export class ReportService {
     if (!report) throw new UnrecoverableJobError(`no report named "${name}" in this project (it may have been removed since the job was queued)`);
     try {
       const result = await this.#runOnce(report, ctx);
-      await this.#notifyReady(report, ctx.id, result);
+      await this.#notifyReady(report, ctx.id, result, typeof ctx.payload.createdBy === 'string' ? ctx.payload.createdBy : null);
       return { rowsRead: result.rows, rowsLoaded: result.rows, resultKey: result.key };
     } catch (err) {
       const error = err instanceof Error ? err : new Error(String(err));
@@ -215,9 +225,9 @@ export class ReportService {
     }
   }
 
-  async #notifyReady(report: Report, jobId: string, result: { rows: number; key: string; writtenBack: number | null }): Promise<void> {
+  async #notifyReady(report: Report, jobId: string, result: { rows: number; key: string; writtenBack: number | null }, createdBy: string | null): Promise<void> {
     if (report.notify !== 'slack') return;
-    const link = (await this.#deps.downloadUrl?.({ id: jobId, team: report.team, resultKey: result.key, type: 'REPORT' }).catch(() => null)) ?? null;
+    const link = (await this.#deps.downloadUrl?.({ id: jobId, team: report.team, resultKey: result.key, createdBy }).catch(() => null)) ?? null;
     const rows = `${result.rows.toLocaleString('en-US')} row${result.rows === 1 ? '' : 's'}`;
     const where = link ? `<${link}|Download the ${report.format.toUpperCase()}>` : `job ${jobId} (file ${result.key})`;
     const back = report.writeBack ? ` Written back to \`${report.writeBack}\`.` : '';
@@ -238,10 +248,9 @@ export class ReportService {
  * Registers the REPORT handler and one schedule per report with a cron. The composition root calls
  * this once for the worker role (and `ensureWriteBackTables` at start-up, before models are checked).
  */
-export async function registerReportJobs(queue: Pick<JobQueue, 'handle' | 'schedule'>, deps: ReportServiceDeps): Promise<ReportService> {
-  const service = new ReportService(deps);
+export async function registerReportJobs(queue: Pick<JobQueue, 'handle' | 'schedule'>, service: ReportService): Promise<void> {
   queue.handle('REPORT', service.handle);
-  for (const report of deps.reports.values()) {
+  for (const report of service.reports()) {
     if (!report.schedule) continue;
     const payload: ReportJobPayload = { report: report.name, team: report.team };
     await queue.schedule({
@@ -251,5 +260,4 @@ export async function registerReportJobs(queue: Pick<JobQueue, 'handle' | 'sched
       job: () => ({ id: randomUUID(), type: 'REPORT', payload, attempts: REPORT_ATTEMPTS }),
     });
   }
-  return service;
 }

@@ -72,7 +72,7 @@ describe.each(DIALECTS)('reports and date ranges over GraphQL on %s', (dialect) 
     expect(run.body.errors).toBeUndefined();
     const job = run.body.data!.runReport as { id: string; type: string; status: string };
     expect(job).toMatchObject({ type: 'REPORT', status: 'QUEUED' });
-    expect(enqueued).toEqual([{ id: job.id, type: 'REPORT', payload: { report: 'social_weekly', team: 'social' }, attempts: 3 }]);
+    expect(enqueued).toEqual([{ id: job.id, type: 'REPORT', payload: { report: 'social_weekly', team: 'social', createdBy: 'k1' }, attempts: 3 }]);
     const listed = await gql(h.app, `{ reports { name lastRun { id type } } jobs(type: REPORT) { id } }`, undefined, as('social-reader'));
     expect(listed.body.data).toEqual({ reports: [{ name: 'social_weekly', lastRun: { id: job.id, type: 'REPORT' } }], jobs: [{ id: job.id }] });
     const web = await gql(h.app, `{ jobs(type: REPORT) { id } }`, undefined, as('web-reader'));

@@ -141,7 +141,8 @@ describe.each(DIALECTS)('reports on %s', (dialect) => {
   it('runs a report: the XLSX in the store, the write-back with lineage, Slack with name, row count and link', async () => {
     const r = report(semantic, REPORT_YAML());
     await ensureWriteBackTables(warehouse, [r]);
-    const service = await registerReportJobs(queue, deps([r]));
+    const service = new ReportService(deps([r]));
+    await registerReportJobs(queue, service);
     await queue.start({ concurrency: 1 });
     const job = await finished(jobs, (await service.run({ name: r.name, createdBy: 'key-1' })).id);
     expect(job).toMatchObject({ status: 'SUCCEEDED', type: 'REPORT', team: 'social', createdBy: 'key-1' });
@@ -182,7 +183,8 @@ describe.each(DIALECTS)('reports on %s', (dialect) => {
   it('writes back twice while a reader queries the table in a loop: the whole old or the whole new result, never a mix', async () => {
     const r = report(semantic, REPORT_YAML());
     await ensureWriteBackTables(warehouse, [r]);
-    const service = await registerReportJobs(queue, deps([r]));
+    const service = new ReportService(deps([r]));
+    await registerReportJobs(queue, service);
     await queue.start({ concurrency: 1 });
     const first = await finished(jobs, (await service.run({ name: r.name })).id);
     const [old] = await warehouse.query('SELECT count(*) AS n, sum(impressions) AS total FROM analysis.social_weekly');
@@ -245,7 +247,8 @@ measures:
     const problems = await checkModelColumns(withModel, async (t) => (await warehouse.describeTable(t))?.map((c) => c.name));
     expect(problems.filter((p) => p.file === 'models/social/weekly_summary.yml')).toEqual([]);
     semantic = withModel;
-    const service = await registerReportJobs(queue, deps([r]));
+    const service = new ReportService(deps([r]));
+    await registerReportJobs(queue, service);
     await queue.start({ concurrency: 1 });
     await finished(jobs, (await service.run({ name: r.name })).id);
     const answer = await fakeServing(withModel, warehouse).stream({ keyId: 'k', role: 'reader', teams: ['social'] }, {
@@ -267,7 +270,8 @@ measures:
     const r = report(semantic, REPORT_YAML());
     await ensureWriteBackTables(warehouse, [r]);
     const flaky = fakeServing(semantic, warehouse, { now: () => NOW, failures: [new Error('connection reset'), new Error('connection reset'), new Error('warehouse unreachable')] });
-    const service = await registerReportJobs(queue, deps([r], { serving: flaky }));
+    const service = new ReportService(deps([r], { serving: flaky }));
+    await registerReportJobs(queue, service);
     await queue.start({ concurrency: 1 });
     const job = await finished(jobs, (await service.run({ name: r.name })).id);
     expect(job).toMatchObject({ status: 'FAILED', attempts: 3 });
@@ -292,7 +296,7 @@ query:
   dimensions: [{ name: platform }]
 format: csv
 `, 'every_second');
-    await registerReportJobs(queue, deps([r]));
+    await registerReportJobs(queue, new ReportService(deps([r])));
     await queue.start({ concurrency: 1 });
     let job: JobRecord | undefined;
     for (let i = 0; i < 200 && !job; i++) {
