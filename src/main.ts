@@ -16,7 +16,11 @@ import { ProblemCollector, UserError } from './errors.js';
 import { createReadStream } from 'node:fs';
 import { basename } from 'node:path';
 import { describeCatalog, type Catalog } from './semantic/catalog.js';
+import { ExportService } from './exports/export-service.js';
+import { registerReportJobs, ReportService } from './exports/report-service.js';
+import { ensureWriteBackTables } from './exports/write-back.js';
 import { buildHttpServer, type HttpParts } from './http/server.js';
+import { exportsPlugin } from './http/plugins/exports.js';
 import type { HttpDeps } from './http/http-deps.js';
 import { PrometheusRegistry } from './http/prometheus.js';
 import { INBOX_PREFIX, IngestService } from './ingest/ingest-service.js';
@@ -24,7 +28,7 @@ import { tableSpecOf, teamOfTarget, type Target } from './ingest/targets.js';
 import { KeyStore } from './auth/key-store.js';
 import { openChangeFeed } from './jobs/change-feed/open.js';
 import { createJobControl, type JobControl } from './jobs/job-control.js';
-import { JobStore } from './jobs/job-store.js';
+import { JobStore, type JobRecord } from './jobs/job-store.js';
 import { openJobQueue } from './jobs/open.js';
 import type { JobQueue } from './jobs/port.js';
 import { createLogger, type Logger } from './log.js';
@@ -52,6 +56,10 @@ export interface App {
   /** Every face's questions (GraphQL, the CLI, OData, exports) go through it. */
   readonly serving: ServingLayer;
   readonly ingest: IngestService;
+  /** Exports on demand: EXPORT jobs, download links, the files behind /exports and `sextant export`. */
+  readonly exports: ExportService;
+  /** Scheduled exports (reports/*.yml): REPORT jobs, Slack, write-back. */
+  readonly reports: ReportService;
   readonly jobControl: JobControl;
   /** The service's Prometheus metrics (served by the api role at /metrics). */
   readonly metrics: PrometheusRegistry;
@@ -94,6 +102,8 @@ export async function openApp(options: OpenAppOptions = {}): Promise<App> {
     if (options.beforeWrites) await options.beforeWrites(warehouse);
     // Target tables exist from the start, so models over them can be checked and queried before any load.
     for (const target of project.targets.values()) await warehouse.ensureTable(tableSpecOf(target));
+    // Write-back tables too (empty until their report first runs), so models may be defined on them.
+    await ensureWriteBackTables(warehouse, project.reports.values());
     if (options.beforeColumnCheck) await options.beforeColumnCheck(warehouse, project);
     if (options.checkColumns !== false) {
       const problems = new ProblemCollector();
@@ -146,6 +156,33 @@ export async function openApp(options: OpenAppOptions = {}): Promise<App> {
       onQuery: (e) => metrics.warehouseDuration.observe({ model: e.model, outcome: e.ok ? 'ok' : 'error' }, e.durationMs / 1000),
     });
 
+    const exports = new ExportService({
+      serving,
+      store,
+      jobs: jobStore,
+      queue,
+      keys,
+      signingSecret: config.signingSecret,
+      publicBaseUrl: options.publicBaseUrl ?? `http://${config.host}:${config.port}`,
+      log,
+    });
+
+    const reports = new ReportService({
+      reports: project.reports,
+      serving,
+      store,
+      warehouse,
+      jobs: jobStore,
+      queue,
+      log,
+      slackWebhookUrl: config.slackWebhookUrl,
+      // The run is still RUNNING when Slack is told; the link is for the file it has just stored.
+      downloadUrl: (job) =>
+        exports.downloadUrl({ ...job, status: 'SUCCEEDED' } as JobRecord, { keyId: job.createdBy ?? undefined, role: 'reader', teams: [job.team] }),
+      onTablesChanged: (tables) =>
+        changes.publish(tables).catch((err: unknown) => log.warn('could not tell other processes of changed tables; their cached results may be stale until the cache TTL', { tables, err })),
+    });
+
     return {
       config,
       log,
@@ -157,6 +194,8 @@ export async function openApp(options: OpenAppOptions = {}): Promise<App> {
       keys,
       serving,
       ingest,
+      exports,
+      reports,
       jobControl: createJobControl(jobStore, queue),
       metrics,
       onTablesChanged: (l) => void changes.subscribe(l, () => l(targetTables)),
@@ -187,6 +226,8 @@ export function operationsServices(app: App): OperationsServices {
     },
     control: app.jobControl,
     sources: sourceService(app),
+    exports: app.exports,
+    reports: { list: () => app.reports.list(), run: (input) => app.reports.run(input), lastRun: (name) => app.reports.lastRun(name) },
   };
 }
 
@@ -224,6 +265,7 @@ export function buildHttpDeps(app: App): HttpDeps {
     metrics: app.metrics,
     authenticate: access.authenticate,
     graphql: access.graphql,
+    plugins: [exportsPlugin({ exports: app.exports, serving: app.serving, authenticate: access.authenticate, log: app.log })],
   };
 }
 
@@ -260,6 +302,8 @@ export function buildApi(app: App): Promise<FastifyInstance & { sextant: HttpPar
 /** The worker role: registers every job handler and schedule, then starts taking jobs. */
 export async function startWorker(app: App): Promise<void> {
   app.queue.handle('INGEST_FILE', app.ingest.handleIngestJob);
+  app.queue.handle('EXPORT', app.exports.handleExportJob);
+  await registerReportJobs(app.queue, app.reports);
   app.queue.handle('INBOX_SCAN', async () => {
     const jobs = await app.ingest.scanInbox();
     return { picked: jobs.length };

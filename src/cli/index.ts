@@ -14,7 +14,8 @@ Commands:
   ingest <file> --target <name>          load a file into a target, with a progress bar
   keys create --team T --role R | list | revoke <id>
   run-source <name> [--from D --to D]    run a source now, or backfill [from, to], with a progress bar
-  export --model M --format xlsx|csv     export a metrics query
+  export --model M --measures a,b --format xlsx|csv [--out F]
+                                         export a metrics query to a file (docs/exports.md)
 
 Environment: SEXTANT_WAREHOUSE, SEXTANT_OBJECT_STORE, SEXTANT_REDIS_URL, SEXTANT_PROJECT, HOST, PORT, SEXTANT_ROLE (see README).`;
 
@@ -43,6 +44,9 @@ export async function runCli(argv: string[]): Promise<void> {
         code = await (await import('./run-source.js')).runSourceCommand(rest);
         break;
       case 'export':
+        code = await (await import('./export.js')).exportCommand(rest);
+        break;
+      case 'run-source':
         code = await (await import('./not-yet.js')).notYetCommand(command, rest);
         break;
       case undefined:

@@ -108,6 +108,7 @@ export async function loadObject(deps: LoadDeps, input: LoadInput): Promise<Load
       keepArrays: options.keepArrays,
       onHeader: checkHeader,
       onBytes: options.onBytes,
+      sheet: target.sheet,
     });
     return { records, close: () => body.destroy() };
   };

@@ -37,6 +37,8 @@ export interface Target {
   columns: TargetColumn[];
   onError: OnErrorMode;
   evolve: boolean;
+  /** XLSX uploads: the sheet to read, by name; undefined: the workbook's first sheet. */
+  sheet: string | undefined;
   /** The file, relative to the project folder: `targets/social_manual_posts.yml`. */
   file: string;
 }
@@ -50,7 +52,7 @@ export const LINEAGE_COLUMNS = [
 
 /** Names that become SQL identifiers: snake_case, starting with a letter, at most 63 characters (PostgreSQL's limit). */
 const IDENTIFIER = /^[a-z][a-z0-9_]{0,62}$/;
-const TOP_KEYS = ['table', 'key', 'columns', 'on_error', 'evolve', 'description'] as const;
+const TOP_KEYS = ['table', 'key', 'columns', 'on_error', 'evolve', 'sheet', 'description'] as const;
 const COLUMN_KEYS = ['type', 'required', 'from', 'default', 'description'] as const;
 
 /** The table spec a target loads into: its columns plus the lineage columns, keyed on its key. */
@@ -169,6 +171,8 @@ export function parseTarget(name: string, file: string, text: string, problems: 
   }
   const evolve = data.evolve ?? false;
   if (typeof evolve !== 'boolean') add('evolve', `expected true or false, got "${String(evolve)}"`, lineOf(['evolve']));
+  const sheet = data.sheet;
+  if (sheet !== undefined && (typeof sheet !== 'string' || sheet.trim() === '')) add('sheet', 'expected the name of the sheet XLSX uploads are read from, as text', lineOf(['sheet']));
 
   if (problems.problems.length > before) return undefined;
   return {
@@ -178,6 +182,7 @@ export function parseTarget(name: string, file: string, text: string, problems: 
     columns: columns.map((c) => (keyNames.includes(c.name) ? { ...c, required: true } : c)),
     onError: onError as OnErrorMode,
     evolve: evolve as boolean,
+    sheet: typeof sheet === 'string' ? sheet : undefined,
     file,
   };
 }

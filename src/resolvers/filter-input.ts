@@ -19,6 +19,7 @@ const OPERATORS: Record<string, FilterOperator> = {
   gte: 'GTE',
   lt: 'LT',
   lte: 'LTE',
+  inDateRange: 'IN_DATE_RANGE',
 };
 
 type Scalar = string | number | boolean;

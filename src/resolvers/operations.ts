@@ -8,7 +8,6 @@ import { UserError } from '../errors.js';
 import { assertCan, can, type Principal } from '../auth/principal.js';
 import type { JobListFilter, JobRecord } from '../jobs/job-store.js';
 import { JOB_STATUSES, JOB_TYPES, type JobStatus, type JobType } from '../jobs/port.js';
-import type { SemanticQuery } from '../semantic/types.js';
 import type { SemanticQueryInput } from '../serving/types.js';
 import type { UploadTicket } from '../ingest/uploads.js';
 import type { RequestContext } from './request-context.js';
@@ -50,11 +49,12 @@ export interface OperationsServices {
     retry(id: string): Promise<JobRecord>;
     cancel(id: string): Promise<JobRecord>;
   };
-  /** Export jobs; absent until exports are built. */
+  /** Export jobs (src/exports/); absent when the composition root offers none. */
   exports?: {
-    exportQuery(input: { query: SemanticQuery; format: ExportFormat; team: string; createdBy?: string | null }): Promise<JobRecord>;
-    /** A URL the client can download a finished export from. */
-    downloadUrl(job: JobRecord): Promise<string | null>;
+    /** Checks the question and the principal's access, then queues an EXPORT job of every row. */
+    exportQuery(input: { principal: Principal; query: SemanticQueryInput; format: ExportFormat }): Promise<JobRecord>;
+    /** Where this principal can download a finished export (null while it runs, or when it may not read the team). */
+    downloadUrl(job: JobRecord, principal: Principal): Promise<string | null>;
   };
   /** Connector instances (sources/*.yml). */
   sources?: {
@@ -68,6 +68,8 @@ export interface OperationsServices {
   reports?: {
     list(): ReadonlyArray<{ name: string; team: string; format: ExportFormat; schedule: string | null; lastRun?: JobRecord | null }>;
     run(input: { name: string; createdBy?: string | null }): Promise<JobRecord>;
+    /** The latest run of a report, when `list` does not carry it. */
+    lastRun?(name: string): Promise<JobRecord | null>;
   };
 }
 
@@ -177,11 +179,10 @@ export function operationsResolvers({ services }: OperationsOptions): ResolverMa
       return services.ingest.ingestObject({ target: target.name, key: args.key, principal: ctx.principal });
     },
     exportQuery: async (_: unknown, args: { query: SemanticQueryInput; format: ExportFormat }, ctx: RequestContext) => {
-      const query = ctx.serving.toQuery(ctx.principal, args.query);
-      const team = ctx.serving.model(ctx.principal, query.model).team;
-      assertCan(ctx.principal, 'read', team);
-      if (!services.exports) throw new UserError('BAD_USER_INPUT', 'exports are not available yet: use Query.metrics and save the rows yourself');
-      return services.exports.exportQuery({ query, format: args.format, team, createdBy: ctx.principal.keyId ?? null });
+      // Access first (FORBIDDEN naming the team, UNKNOWN_MODEL); the service checks the question as this principal too.
+      ctx.serving.model(ctx.principal, args.query.model);
+      if (!services.exports) throw new UserError('BAD_USER_INPUT', 'this server was assembled without an export service: use Query.metrics and save the rows yourself');
+      return services.exports.exportQuery({ principal: ctx.principal, query: args.query, format: args.format });
     },
     runReport: async (_: unknown, args: { name: string }, ctx: RequestContext) => {
       const report = services.reports?.list().find((r) => r.name === args.name && can(ctx.principal, 'read', r.team));
@@ -203,7 +204,8 @@ export function operationsResolvers({ services }: OperationsOptions): ResolverMa
   };
 
   const Job = {
-    downloadUrl: async (job: JobRecord) => (job.resultKey && services.exports ? services.exports.downloadUrl(job) : null),
+    // A link for whoever asks (bound to their key), and only if they may read the job's team.
+    downloadUrl: async (job: JobRecord, _: unknown, ctx: RequestContext) => (job.resultKey && services.exports ? services.exports.downloadUrl(job, ctx.principal) : null),
     errors: (job: JobRecord) => job.errors.map((e) => ({ line: e.line ?? null, column: e.column ?? null, message: e.message })),
   };
   const Source = {
@@ -215,7 +217,11 @@ export function operationsResolvers({ services }: OperationsOptions): ResolverMa
     nextRun: (source: { name: string }) => services.sources?.nextRun(source.name) ?? null,
   };
   const TargetColumn = { from: (c: { name: string; from?: string | undefined }) => c.from ?? c.name };
+  // The list resolver has already kept only the reports of the key's teams.
+  const Report = {
+    lastRun: (r: { name: string; lastRun?: JobRecord | null }) => (r.lastRun !== undefined ? r.lastRun : (services.reports?.lastRun?.(r.name) ?? null)),
+  };
 
   const asResolvers = (fields: Record<string, unknown>) => fields as Record<string, FieldResolver<RequestContext>>;
-  return { Query: asResolvers(Query), Mutation: asResolvers(Mutation), Job: asResolvers(Job), Source: asResolvers(Source), TargetColumn: asResolvers(TargetColumn) };
+  return { Query: asResolvers(Query), Mutation: asResolvers(Mutation), Job: asResolvers(Job), Source: asResolvers(Source), TargetColumn: asResolvers(TargetColumn), Report: asResolvers(Report) };
 }

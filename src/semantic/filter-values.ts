@@ -6,6 +6,7 @@
 import { UserError } from '../errors.js';
 import type { ParamType } from '../warehouse/port.js';
 import type { DimensionType, FilterOperator } from './types.js';
+import { resolveDateRange } from './date-range.js';
 
 /** The kind of member a filter applies to: a dimension's type, or `measure` for a having. */
 export type FilterTarget = DimensionType | 'measure';
@@ -14,7 +15,7 @@ export type FilterTarget = DimensionType | 'measure';
 export const OPERATORS_BY_TARGET = {
   string: ['EQUALS', 'NOT_EQUALS', 'IN', 'NOT_IN', 'CONTAINS', 'STARTS_WITH', 'IS_NULL', 'IS_NOT_NULL'],
   number: ['EQUALS', 'NOT_EQUALS', 'IN', 'NOT_IN', 'GT', 'GTE', 'LT', 'LTE', 'IS_NULL', 'IS_NOT_NULL'],
-  time: ['EQUALS', 'GT', 'GTE', 'LT', 'LTE', 'IS_NULL', 'IS_NOT_NULL'],
+  time: ['EQUALS', 'GT', 'GTE', 'LT', 'LTE', 'IS_NULL', 'IS_NOT_NULL', 'IN_DATE_RANGE'],
   boolean: ['EQUALS'],
   measure: ['EQUALS', 'NOT_EQUALS', 'GT', 'GTE', 'LT', 'LTE', 'IS_NULL', 'IS_NOT_NULL'],
 } as const satisfies Record<FilterTarget, readonly FilterOperator[]>;
@@ -42,12 +43,15 @@ function bad(message: string): UserError {
 /**
  * Checks the operator against the member's type and the number of values against the operator, and
  * converts every value. Throws BAD_USER_INPUT saying what was wrong and what was expected.
+ * IN_DATE_RANGE answers two DATE values, the range's `from` (included) and `to` (excluded), resolved
+ * in UTC at `now`.
  */
 export function bindFilterValues(
   member: string,
   target: FilterTarget,
   operator: FilterOperator,
   values: ReadonlyArray<ClientValue> | undefined,
+  now: Date = new Date(),
 ): BoundValue[] {
   const allowed: readonly FilterOperator[] = OPERATORS_BY_TARGET[target];
   if (!allowed.includes(operator)) {
@@ -55,6 +59,13 @@ export function bindFilterValues(
     throw bad(`filter on "${member}": operator ${String(operator)} does not apply to ${what}; use one of: ${allowed.join(', ')}`);
   }
   const list = values ?? [];
+  if (operator === 'IN_DATE_RANGE') {
+    const range = resolveDateRange(list, now, `filter on "${member}"`);
+    return [
+      { value: range.from, type: 'date' },
+      { value: range.to, type: 'date' },
+    ];
+  }
   if (NULL_OPERATORS.has(operator)) {
     if (list.length > 0) throw bad(`filter on "${member}": ${operator} takes no values, got ${list.length}`);
     return [];

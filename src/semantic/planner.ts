@@ -137,6 +137,8 @@ class Planner {
   constructor(
     private readonly model: Model,
     private readonly dialect: SqlDialect,
+    /** The instant relative date ranges are resolved at (UTC). */
+    readonly now: Date,
   ) {
     this.q = (n) => dialect.quoteIdent(n);
     this.measures = new Map(model.measures.map((m) => [m.name, m]));
@@ -327,9 +329,12 @@ class Planner {
   }
 }
 
+/** Options of {@link planQuery}. */
 export interface PlanOptions {
   /** Leaves out `limit` and `offset`: every row of the question, for counting and streaming (serving/). */
   unbounded?: boolean;
+  /** The instant `IN_DATE_RANGE` filters are resolved at, in UTC (default: now). Tests fix it. */
+  now?: Date;
 }
 
 /**
@@ -347,7 +352,7 @@ export function planQuery(project: SemanticProject, query: SemanticQuery, dialec
   }
   const members = addressable(model, project);
   const measureNames = new Set(model.measures.map((m) => m.name));
-  const p = new Planner(model, dialect);
+  const p = new Planner(model, dialect, options.now ?? new Date());
   const validDims = (): string => [...members.keys()].join(', ') || '(none)';
   const validMeasures = (): string => [...measureNames].join(', ') || '(none)';
 
@@ -518,7 +523,7 @@ function compileFilter(node: FilterNode, kind: 'dimension' | 'measure', p: Plann
   } else {
     const member = members.get(node.member);
     if (!member) throw new Error(`unclassified member ${node.member} in ${modelId}`);
-    values = bindFilterValues(node.member, member.dimension.type, node.operator, node.values);
+    values = bindFilterValues(node.member, member.dimension.type, node.operator, node.values, p.now);
     expr = p.rawDim(member);
   }
   const ph = values.map((v) => p.bind(v));
@@ -548,6 +553,9 @@ function compileFilter(node: FilterNode, kind: 'dimension' | 'measure', p: Plann
       return `${expr} is null`;
     case 'IS_NOT_NULL':
       return `${expr} is not null`;
+    case 'IN_DATE_RANGE':
+      // Half-open, so that a timestamp late on the last day is in and midnight of the next day is out.
+      return `(${expr} >= ${ph[0]} and ${expr} < ${ph[1]})`;
   }
 }
 

@@ -18,6 +18,8 @@ export type Format = (typeof FORMATS)[number];
 
 export const FILTER_OPERATORS = [
   'EQUALS', 'NOT_EQUALS', 'IN', 'NOT_IN', 'CONTAINS', 'STARTS_WITH', 'GT', 'GTE', 'LT', 'LTE', 'IS_NULL', 'IS_NOT_NULL',
+  // A time dimension within a relative or explicit range (src/semantic/date-range.ts), resolved in UTC when the query is planned.
+  'IN_DATE_RANGE',
 ] as const;
 export type FilterOperator = (typeof FILTER_OPERATORS)[number];
 

@@ -101,6 +101,21 @@ export interface MergeInput {
   afterMerge?: (tx: SqlRunner) => Promise<void>;
 }
 
+/** Longest table name `replaceTable` accepts: room for the names beside it within PostgreSQL's 63 characters. */
+export const MAX_REPLACED_TABLE_NAME = 50;
+
+/** A table's whole new content (a report's write-back, SPEC §2.4). */
+export interface ReplaceInput {
+  /** The table and its columns; `key` is ignored (a replaced table has no key: its rows are one query's answer). */
+  spec: TableSpec;
+  /** Values in the order of `spec.columns`. */
+  rows: AsyncIterable<readonly SqlValue[]> | Iterable<readonly SqlValue[]>;
+  /** Runs in the swap's transaction, after the new rows are in place: what must change with them (a lineage record). */
+  inSwap?: (tx: SqlRunner) => Promise<void>;
+  /** Abandons the replacement when aborted; the old table stays as it was. */
+  signal?: AbortSignal;
+}
+
 export interface Warehouse extends SqlRunner {
   readonly dialect: SqlDialect;
   /** Runs `fn` in one transaction: committed when it resolves, rolled back when it throws. */
@@ -116,6 +131,13 @@ export interface Warehouse extends SqlRunner {
    * exists replaces it, others are inserted. Nothing is visible until the whole batch is merged.
    */
   merge(input: MergeInput): Promise<MergeResult>;
+  /**
+   * Replaces the table (created with its schema when missing) by `rows`, atomically: a reader sees the
+   * whole old content or the whole new one, never an empty, half-written or missing table. The new
+   * rows are written to a table beside it, which is swapped in by rename in one transaction (DDL is
+   * transactional on DuckDB and PostgreSQL). Columns may differ from the old table's.
+   */
+  replaceTable(input: ReplaceInput): Promise<{ rows: number }>;
   /** Checks that the warehouse answers. */
   ping(): Promise<void>;
   close(): Promise<void>;

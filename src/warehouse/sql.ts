@@ -1,7 +1,7 @@
 /** SQL text helpers shared by the dialects. */
 
 import { UserError } from '../errors.js';
-import type { TableColumn, TableSpec } from './port.js';
+import { MAX_REPLACED_TABLE_NAME, type TableColumn, type TableSpec } from './port.js';
 
 /** Sequence column of a merge's staging table: orders in-batch duplicates so that the last occurrence wins. */
 export const STAGE_SEQ_COLUMN = '__sextant_seq';
@@ -59,4 +59,23 @@ export function mergeColumns(spec: TableSpec, columns: readonly string[]): Table
     if (!seen.has(k)) throw new UserError('TARGET_INVALID', `merge into ${spec.table}: key column "${k}" is missing from the batch`);
   }
   return out;
+}
+
+
+/**
+ * Checks the spec of a replaced table (a name, columns, no duplicates; no key needed) and names the
+ * tables beside it: `<table>__sx_next` (being written) and `<table>__sx_old` (swapped out, dropped).
+ */
+export function replaceNames(spec: TableSpec): { schema: string | undefined; name: string; next: string; old: string } {
+  const { schema, table } = splitTable(spec.table);
+  if (table.length === 0 || table.length > MAX_REPLACED_TABLE_NAME) {
+    throw new UserError('TARGET_INVALID', `table ${spec.table}: a replaced table's name has 1 to ${MAX_REPLACED_TABLE_NAME} characters`);
+  }
+  const names = new Set<string>();
+  for (const c of spec.columns) {
+    if (names.has(c.name)) throw new UserError('TARGET_INVALID', `table ${spec.table}: column "${c.name}" is declared twice`);
+    names.add(c.name);
+  }
+  if (spec.columns.length === 0) throw new UserError('TARGET_INVALID', `table ${spec.table}: expected at least one column`);
+  return { schema, name: table, next: `${table}__sx_next`, old: `${table}__sx_old` };
 }

@@ -223,13 +223,13 @@ describe.each(DIALECTS)('operations on %s', (dialect) => {
     expect(other.body.errors?.[0].extensions?.code).toBe('UNKNOWN_SOURCE');
   });
 
-  it('answers clear errors for an unknown source, and for reports and exports, which are not built yet', async () => {
+  it('answers clear errors for an unknown source, and for reports and exports that this server does not offer', async () => {
     const source = await gql(h.app, `mutation { runSource(name: "facebook_pages") { id } }`);
     expect(source.body.errors?.[0]).toMatchObject({ message: expect.stringMatching(/^no source named "facebook_pages"/), extensions: { code: 'UNKNOWN_SOURCE' } });
     const report = await gql(h.app, `mutation { runReport(name: "weekly") { id } }`);
     expect(report.body.errors?.[0]).toMatchObject({ message: expect.stringMatching(/^no report named "weekly"/), extensions: { code: 'BAD_USER_INPUT' } });
     const exp = await gql(h.app, `mutation { exportQuery(query: { model: "social.post_performance", measures: ["impressions"] }, format: CSV) { id } }`);
-    expect(exp.body.errors?.[0]).toMatchObject({ message: expect.stringMatching(/exports are not available yet/), extensions: { code: 'BAD_USER_INPUT' } });
+    expect(exp.body.errors?.[0]).toMatchObject({ message: expect.stringMatching(/assembled without an export service/), extensions: { code: 'BAD_USER_INPUT' } });
     const hiddenModel = await gql(
       h.app,
       `mutation { exportQuery(query: { model: "email.campaigns", measures: ["sends"] }, format: XLSX) { id } }`,

@@ -4,7 +4,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { UserError } from '../../src/errors.js';
-import type { ColumnTypeName, Row, SqlValue, TableSpec, Warehouse, WarehouseOptions } from '../../src/warehouse/port.js';
+import type { ColumnTypeName, Row, SqlRunner, SqlValue, TableSpec, Warehouse, WarehouseOptions } from '../../src/warehouse/port.js';
 import { DIALECTS, freshWarehouse, type TestDialect } from '../support/warehouses.js';
 
 type TestWarehouse = Warehouse & { url?: string };
@@ -349,6 +349,81 @@ describe.each(DIALECTS)('warehouse conformance: %s', (dialect: TestDialect) => {
     // An already aborted signal stops the merge before it writes anything.
     expect(await rejection(wh.merge({ spec: POSTS, columns: POST_COLUMNS, rows: [['fb', 'p2', '2026-01-01', 2, null]], signal: controller.signal }))).toBe(reason);
     expect(await wh.query('SELECT count(*) AS n FROM social.post_daily')).toEqual([{ n: 1 }]);
+  });
+
+  it('replaces a table: created when missing, new columns, an inSwap write in the same transaction', async () => {
+    const wh = await fresh();
+    const spec = (extra: boolean) => ({
+      table: 'analysis.weekly',
+      key: [],
+      columns: [
+        { name: 'week', type: 'date' as const },
+        { name: 'platform', type: 'string' as const },
+        { name: 'impressions', type: 'double' as const },
+        ...(extra ? [{ name: 'rate', type: 'double' as const }] : []),
+      ],
+    });
+    await wh.ensureTable({ table: 'analysis.lineage', key: ['t'], columns: [{ name: 't', type: 'string', required: true }, { name: 'run', type: 'string' }] });
+    const lineage = (run: string) => async (tx: SqlRunner) => {
+      await tx.execute(`DELETE FROM analysis.lineage WHERE t = ${wh.dialect.param(1)}`, ['weekly']);
+      await tx.execute(`INSERT INTO analysis.lineage (t, run) VALUES (${wh.dialect.param(1)}, ${wh.dialect.param(2)})`, ['weekly', run]);
+    };
+    expect(await wh.replaceTable({ spec: spec(false), rows: [['2026-01-05', 'fb', 10], ['2026-01-05', null, null]], inSwap: lineage('r1') })).toEqual({ rows: 2 });
+    expect(await wh.query('SELECT week, platform, impressions FROM analysis.weekly ORDER BY platform')).toEqual([
+      { week: '2026-01-05', platform: 'fb', impressions: 10 },
+      { week: '2026-01-05', platform: null, impressions: null },
+    ]);
+    expect(await wh.replaceTable({ spec: spec(true), rows: [['2026-01-12', 'ig', 5, 0.5]], inSwap: lineage('r2') })).toEqual({ rows: 1 });
+    expect(await wh.query('SELECT * FROM analysis.weekly')).toEqual([{ week: '2026-01-12', platform: 'ig', impressions: 5, rate: 0.5 }]);
+    expect(await wh.query('SELECT run FROM analysis.lineage')).toEqual([{ run: 'r2' }]);
+    // Nothing is left beside it.
+    const tables = await wh.query(`SELECT table_name FROM information_schema.tables WHERE table_schema = 'analysis' ORDER BY table_name`);
+    expect(tables.map((t) => t.table_name)).toEqual(['lineage', 'weekly']);
+  });
+
+  it('leaves a replaced table as it was when the new rows or inSwap fail', async () => {
+    const wh = await fresh();
+    const spec = { table: 'analysis.t', key: [], columns: [{ name: 'n', type: 'integer' as const }] };
+    await wh.replaceTable({ spec, rows: [[1], [2]] });
+    expect(await rejection(wh.replaceTable({ spec, rows: [[3], ['abc']] }))).toBeDefined();
+    expect(await rejection(wh.replaceTable({ spec, rows: [[3]], inSwap: async () => { throw new Error('lineage failed'); } }))).toEqual(new Error('lineage failed'));
+    const producer = (async function* () {
+      yield [9];
+      throw new Error('query failed');
+    })();
+    expect(await rejection(wh.replaceTable({ spec, rows: producer }))).toEqual(new Error('query failed'));
+    expect(await wh.query('SELECT n FROM analysis.t ORDER BY n')).toEqual([{ n: 1 }, { n: 2 }]);
+    const tables = await wh.query(`SELECT table_name FROM information_schema.tables WHERE table_schema = 'analysis'`);
+    expect(tables.map((t) => t.table_name)).toEqual(['t']);
+  });
+
+  it('swaps a replaced table atomically while readers query it in a loop', async () => {
+    const wh = await fresh();
+    const spec = { table: 'analysis.swap', key: [], columns: [{ name: 'run', type: 'string' as const }, { name: 'i', type: 'integer' as const }] };
+    const rowsOf = (run: number) => Array.from({ length: 20_000 + run }, (_, i) => [`r${run}`, i]);
+    await wh.replaceTable({ spec, rows: rowsOf(0) });
+    let stop = false;
+    const seen: string[] = [];
+    const failures: string[] = [];
+    const reader = async () => {
+      while (!stop) {
+        try {
+          const [r] = await wh.query('SELECT min(run) AS a, max(run) AS b, count(*) AS n FROM analysis.swap');
+          const run = Number(String(r.a).slice(1));
+          if (r.a !== r.b || Number(r.n) !== 20_000 + run) failures.push(JSON.stringify(r));
+          seen.push(String(r.a));
+        } catch (err) {
+          failures.push(String(err));
+        }
+      }
+    };
+    const readers = [reader(), reader(), reader()];
+    for (let run = 1; run <= 8; run++) await wh.replaceTable({ spec, rows: rowsOf(run) });
+    stop = true;
+    await Promise.all(readers);
+    expect(failures).toEqual([]);
+    expect(seen.length).toBeGreaterThan(8);
+    expect(new Set(seen).size).toBeGreaterThan(1);
   });
 
   it('merges 100k rows streamed from an async generator, without blocking the event loop', async () => {

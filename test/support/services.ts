@@ -32,7 +32,8 @@ export async function freePort(): Promise<number> {
 }
 
 let aptUpdated = false;
-function aptInstall(pkg: string): void {
+/** Installs a Debian package (CI runs as root on a fresh Debian 12); throws when it cannot. */
+export function aptInstall(pkg: string): void {
   if (userInfo().uid !== 0) throw new Error(`${pkg} is missing; install it (apt-get install ${pkg}) or run the tests as root`);
   if (!aptUpdated) {
     execFileSync('apt-get', ['update', '-qq'], { stdio: 'inherit' });

@@ -62,6 +62,7 @@ export async function freshWarehouse(dialect: TestDialect, options: Partial<Ware
     ensureTable: (spec) => warehouse.ensureTable(spec),
     describeTable: (table) => warehouse.describeTable(table),
     merge: (input) => warehouse.merge(input),
+    replaceTable: (input) => warehouse.replaceTable(input),
     ping: () => warehouse.ping(),
     close,
   };

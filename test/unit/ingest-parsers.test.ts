@@ -140,7 +140,10 @@ describe('CSV parser', () => {
     expect(err.code).toBe('INPUT_INVALID');
     expect(err.message).toMatch(/image\.csv: this is a PNG image/);
     const xlsx = await parseError(Buffer.concat([Buffer.from([0x50, 0x4b, 0x03, 0x04]), Buffer.alloc(40, 1)]), 'report.csv');
-    expect(xlsx.message).toBe('report.csv: this is a ZIP archive or an Excel workbook (XLSX); save the sheet as CSV (UTF-8) and upload that');
+    // A ZIP is read as a workbook whatever its name; this one is not a readable workbook.
+    expect(xlsx.message).toMatch(/^report\.csv: this is not a readable XLSX workbook \(.+\); save it again from Excel/);
+    const forced = await parseError(Buffer.concat([Buffer.from([0x50, 0x4b, 0x03, 0x04]), Buffer.alloc(40, 1)]), 'report.csv', { format: 'csv' });
+    expect(forced.message).toBe('report.csv: this is a ZIP archive or an Excel workbook (XLSX), not text; upload a workbook without forcing the CSV or JSON format');
     const nul = await parseError(Buffer.from('a,b\n1,2\n3,\u0000\n'), 'nul.csv');
     expect(nul.message).toMatch(/nul\.csv, line 3: the file contains a NUL character/);
   });

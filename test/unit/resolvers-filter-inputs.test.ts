@@ -11,7 +11,7 @@ import { OPERATORS_BY_TARGET, type FilterTarget } from '../../src/semantic/filte
 const schema = buildSchema(readFixedSchema().join('\n').replace(/extend type Query/g, 'type QueryExtension'));
 const OPERATOR_OF: Record<string, string[]> = {
   equals: ['EQUALS'], notEquals: ['NOT_EQUALS'], in: ['IN'], notIn: ['NOT_IN'], contains: ['CONTAINS'], startsWith: ['STARTS_WITH'],
-  gt: ['GT'], gte: ['GTE'], lt: ['LT'], lte: ['LTE'], isNull: ['IS_NULL', 'IS_NOT_NULL'],
+  gt: ['GT'], gte: ['GTE'], lt: ['LT'], lte: ['LTE'], isNull: ['IS_NULL', 'IS_NOT_NULL'], inDateRange: ['IN_DATE_RANGE'],
 };
 
 function fields(name: string): string[] {
@@ -21,10 +21,10 @@ function fields(name: string): string[] {
 }
 
 describe('filter inputs', () => {
-  it('offer exactly the operators SPEC §3.1 lists per type', () => {
+  it('offer exactly the operators SPEC §3.1 lists per type (and §2.4 inDateRange on time)', () => {
     expect(fields('StringFilter')).toEqual(['equals', 'notEquals', 'in', 'notIn', 'contains', 'startsWith', 'isNull']);
     expect(fields('NumberFilter')).toEqual(['equals', 'notEquals', 'in', 'gt', 'gte', 'lt', 'lte', 'isNull']);
-    expect(fields('TimeFilter')).toEqual(['equals', 'gt', 'gte', 'lt', 'lte']);
+    expect(fields('TimeFilter')).toEqual(['equals', 'gt', 'gte', 'lt', 'lte', 'inDateRange']);
     expect(fields('BooleanFilter')).toEqual(['equals']);
   });
 

@@ -69,7 +69,7 @@ function sniffEncoding(head: Uint8Array): TextEncoding {
 
 /** File signatures of formats people upload by mistake, with what to do instead. */
 const NOT_TEXT: ReadonlyArray<{ magic: number[]; what: string }> = [
-  { magic: [0x50, 0x4b, 0x03, 0x04], what: 'a ZIP archive or an Excel workbook (XLSX); save the sheet as CSV (UTF-8) and upload that' },
+  { magic: [0x50, 0x4b, 0x03, 0x04], what: 'a ZIP archive or an Excel workbook (XLSX), not text; upload a workbook without forcing the CSV or JSON format' },
   { magic: [0xd0, 0xcf, 0x11, 0xe0], what: 'an old Excel workbook (XLS); save the sheet as CSV (UTF-8) and upload that' },
   { magic: [0x25, 0x50, 0x44, 0x46], what: 'a PDF document; upload the data as CSV or JSON' },
   { magic: [0x1f, 0x8b], what: 'a gzip-compressed file; decompress it and upload the CSV or JSON inside' },

@@ -13,6 +13,7 @@ import type {
   MergeInput,
   MergeResult,
   QueryOptions,
+  ReplaceInput,
   Row,
   SqlRunner,
   TableColumn,
@@ -20,7 +21,7 @@ import type {
   Warehouse,
   WarehouseOptions,
 } from '../port.js';
-import { STAGE_SEQ_COLUMN as SEQ, checkTableSpec, mergeColumns, quoteIdent, splitTable } from '../sql.js';
+import { STAGE_SEQ_COLUMN as SEQ, checkTableSpec, mergeColumns, quoteIdent, replaceNames, splitTable } from '../sql.js';
 import { ConnectionPool } from './connection-pool.js';
 import { duckdbDialect } from './dialect.js';
 import { queryTimeout, translateDuckDbError, translateOpenError, type DuckDbOperation } from './errors.js';
@@ -233,6 +234,11 @@ class DuckDbWarehouse implements Warehouse {
     return this.writes.run(() => this.withConnection((conn, lease) => this.mergeOn(conn, lease, input, columns)));
   }
 
+  async replaceTable(input: ReplaceInput): Promise<{ rows: number }> {
+    const names = replaceNames(input.spec);
+    return this.writes.run(() => this.withConnection((conn, lease) => this.replaceOn(conn, lease, input, names)));
+  }
+
   async ping(): Promise<void> {
     await this.query('SELECT 1 AS ok');
   }
@@ -382,6 +388,49 @@ class DuckDbWarehouse implements Warehouse {
       throw translateDuckDbError(err, 'merge', spec.table);
     } finally {
       await conn.run(`DROP TABLE IF EXISTS temp.main.${q(stage)}; DROP TABLE IF EXISTS temp.main.${q(latest)}; DROP TABLE IF EXISTS temp.main.${q(carry)}`).catch(() => undefined);
+    }
+  }
+
+  /**
+   * Stages the rows as text outside the transaction (as a merge does), then in ONE transaction: the
+   * typed table beside the old one, DROP of the old, RENAME of the new, and `inSwap`. DuckDB's catalog
+   * is versioned like its rows (MVCC), so a reader's query sees the table as of its start: the whole
+   * old or the whole new one (test/integration/report-write-back.test.ts reads in a loop during swaps).
+   */
+  private async replaceOn(conn: DuckDBConnection, lease: Lease, input: ReplaceInput, names: ReturnType<typeof replaceNames>): Promise<{ rows: number }> {
+    const { spec } = input;
+    const options: QueryOptions = { timeoutMs: 0, signal: input.signal };
+    const run = this.runner(conn, lease, 'merge', options);
+    const q = quoteIdent;
+    const stage = `__sextant_replace_${++this.stageCounter}`;
+    const schema = names.schema ?? 'main';
+    const inSchema = (name: string) => `${q(schema)}.${q(name)}`;
+    await run.execute(`CREATE TEMP TABLE ${q(stage)} (${spec.columns.map((c) => `${q(c.name)} VARCHAR`).join(', ')}, ${q(SEQ)} BIGINT)`);
+    try {
+      await this.appendRows(conn, stage, { spec, columns: spec.columns.map((c) => c.name), rows: input.rows, signal: input.signal }, spec.columns.length);
+      const defs = spec.columns.map((c) => `${q(c.name)} ${this.dialect.columnType(c.type)}`);
+      const casts = spec.columns.map((c) => `CAST(${q(c.name)} AS ${this.dialect.columnType(c.type)})`);
+      await run.execute(`CREATE SCHEMA IF NOT EXISTS ${q(schema)}`);
+      return await this.inTransaction(
+        conn,
+        lease,
+        'merge',
+        async (tx) => {
+          await tx.execute(`DROP TABLE IF EXISTS ${inSchema(names.next)}`);
+          await tx.execute(`CREATE TABLE ${inSchema(names.next)} (${defs.join(', ')})`);
+          await tx.execute(`INSERT INTO ${inSchema(names.next)} SELECT ${casts.join(', ')} FROM ${q(stage)} ORDER BY ${q(SEQ)}`);
+          const [counted] = await tx.query(`SELECT count(*) AS n FROM ${inSchema(names.next)}`);
+          await tx.execute(`DROP TABLE IF EXISTS ${inSchema(names.name)}`);
+          await tx.execute(`ALTER TABLE ${inSchema(names.next)} RENAME TO ${q(names.name)}`);
+          if (input.inSwap) await input.inSwap(tx);
+          return { rows: Number(counted.n) };
+        },
+        options,
+      );
+    } catch (err) {
+      throw translateDuckDbError(err, 'merge', spec.table);
+    } finally {
+      await conn.run(`DROP TABLE IF EXISTS temp.main.${q(stage)}`).catch(() => undefined);
     }
   }
 

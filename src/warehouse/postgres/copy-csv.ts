@@ -17,12 +17,14 @@ export function csvField(value: SqlValue): string {
 const CHUNK_CHARS = 256 * 1024;
 
 /**
- * Encodes rows, each followed by its 0-based position (the staging sequence column), into CSV text
- * chunks. `check` sees every row first (its width), so that a bad row fails the COPY.
+ * Encodes rows, each followed by its 0-based position (the staging sequence column) unless
+ * `withSequence` is false, into CSV text chunks. `check` sees every row first (its width), so that a
+ * bad row fails the COPY.
  */
 export async function* csvChunks(
   rows: AsyncIterable<readonly SqlValue[]> | Iterable<readonly SqlValue[]>,
   check: (row: readonly SqlValue[], index: number) => void,
+  withSequence = true,
 ): AsyncGenerator<string> {
   let chunk = '';
   let index = 0;
@@ -30,7 +32,7 @@ export async function* csvChunks(
     check(row, index);
     let line = '';
     for (const value of row) line += `${csvField(value)},`;
-    chunk += `${line}${index}\n`;
+    chunk += withSequence ? `${line}${index}\n` : `${line.slice(0, -1)}\n`;
     index++;
     if (chunk.length >= CHUNK_CHARS) {
       yield chunk;

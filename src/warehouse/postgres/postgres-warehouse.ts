@@ -18,6 +18,7 @@ import type {
   MergeInput,
   MergeResult,
   QueryOptions,
+  ReplaceInput,
   Row,
   SqlRunner,
   SqlValue,
@@ -26,7 +27,7 @@ import type {
   Warehouse,
   WarehouseOptions,
 } from '../port.js';
-import { STAGE_SEQ_COLUMN as SEQ, checkTableSpec, mergeColumns, quoteIdent, splitTable } from '../sql.js';
+import { STAGE_SEQ_COLUMN as SEQ, checkTableSpec, mergeColumns, quoteIdent, replaceNames, splitTable } from '../sql.js';
 import { csvChunks } from './copy-csv.js';
 import { postgresDialect } from './dialect.js';
 import { QUERY_CANCELED, isConnectionFailure, sqlState, translatePgError, type PgOperation } from './errors.js';
@@ -196,6 +197,51 @@ class PostgresWarehouse implements Warehouse {
   async merge(input: MergeInput): Promise<MergeResult> {
     const columns = mergeColumns(input.spec, input.columns);
     return this.withLease((lease) => this.mergeOn(lease, input, columns));
+  }
+
+  /**
+   * ONE transaction: the new table is created and COPYed beside the old one, then the old is renamed
+   * away and dropped and the new renamed in its place, then `inSwap`. Readers are blocked only from the
+   * first rename to COMMIT (ACCESS EXCLUSIVE); a reader that waited re-resolves the name once it gets
+   * its lock (RangeVarGetRelidExtended retries after invalidations), so it reads the new table, never
+   * the dropped one (test/integration/report-write-back.test.ts).
+   */
+  async replaceTable(input: ReplaceInput): Promise<{ rows: number }> {
+    const names = replaceNames(input.spec);
+    const { spec } = input;
+    const q = quoteIdent;
+    const schema = names.schema ?? 'public';
+    const inSchema = (name: string) => `${q(schema)}.${q(name)}`;
+    const options: QueryOptions = { timeoutMs: 0, signal: input.signal };
+    return this.withLease(async (lease) => {
+      try {
+        return await this.inTransaction(
+          lease,
+          'merge',
+          async (tx) => {
+            // Serialises replacements of one table (two runs of a report) and schema creation (see ensureTable).
+            await tx.execute(`SELECT pg_advisory_xact_lock(hashtext('sextant.ensure_table'))`);
+            await tx.execute(`CREATE SCHEMA IF NOT EXISTS ${q(schema)}`);
+            await tx.execute(`DROP TABLE IF EXISTS ${inSchema(names.next)}`);
+            await tx.execute(`CREATE TABLE ${inSchema(names.next)} (${spec.columns.map((c) => `${q(c.name)} ${this.dialect.columnType(c.type)}`).join(', ')})`);
+            const mergeLike: MergeInput = { spec, columns: spec.columns.map((c) => c.name), rows: input.rows, ...(input.signal ? { signal: input.signal } : {}) };
+            await this.copyRows(lease, mergeLike, spec.columns.length, `COPY ${inSchema(names.next)} FROM STDIN WITH (FORMAT csv)`, false);
+            const [counted] = await tx.query(`SELECT count(*) AS n FROM ${inSchema(names.next)}`);
+            await tx.execute(`DROP TABLE IF EXISTS ${inSchema(names.old)}`);
+            await tx.execute(`ALTER TABLE IF EXISTS ${inSchema(names.name)} RENAME TO ${q(names.old)}`);
+            await tx.execute(`ALTER TABLE ${inSchema(names.next)} RENAME TO ${q(names.name)}`);
+            await tx.execute(`DROP TABLE IF EXISTS ${inSchema(names.old)}`);
+            if (input.inSwap) await input.inSwap(tx);
+            return { rows: Number(counted.n) };
+          },
+          spec.table,
+          options,
+        );
+      } catch (err) {
+        lease.discard = true;
+        throw err;
+      }
+    });
   }
 
   async ping(): Promise<void> {
@@ -409,7 +455,7 @@ class PostgresWarehouse implements Warehouse {
     }
   }
 
-  private async copyRows(lease: Lease, input: MergeInput, width: number, copySql: string): Promise<void> {
+  private async copyRows(lease: Lease, input: MergeInput, width: number, copySql: string, withSequence = true): Promise<void> {
     const check = (row: readonly SqlValue[], index: number): void => {
       if (row.length !== width) {
         throw new UserError('ROW_INVALID', `merge into ${input.spec.table}: row ${index + 1} has ${row.length} values, expected ${width} (one per column: ${input.columns.join(', ')})`);
@@ -418,7 +464,7 @@ class PostgresWarehouse implements Warehouse {
     const { signal } = input;
     try {
       // An abort destroys both streams; pg-copy-streams then sends CopyFail, which ends the COPY.
-      await pipeline(Readable.from(csvChunks(input.rows, check)), lease.client.query(copyFrom(copySql)), signal ? { signal } : {});
+      await pipeline(Readable.from(csvChunks(input.rows, check, withSequence)), lease.client.query(copyFrom(copySql)), signal ? { signal } : {});
     } catch (err) {
       if (signal?.aborted) throw signal.reason;
       throw translatePgError(err, { operation: 'merge', timeoutMs: 0, table: input.spec.table });
