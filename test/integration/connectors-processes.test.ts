@@ -53,6 +53,9 @@ streams:
   events: shop_events
 `;
 
+/** Two tsx child processes start in ~10 s on an idle machine and several times that under a full suite. */
+const PROCESS_TEST_TIMEOUT_MS = 240_000;
+
 const SCRIPT = fileURLToPath(new URL('../fixtures/connectors/source-worker.ts', import.meta.url));
 
 function startChild(env: Record<string, string>): { child: ChildProcess; lines: string[]; waitFor(pred: (lines: string[]) => boolean, ms?: number): Promise<void>; exited: Promise<NodeJS.Signals | null> } {
@@ -155,7 +158,7 @@ describe('connector runs in worker processes (PostgreSQL)', () => {
     expect(job.status).toBe('SUCCEEDED');
     expect(await eventsOf(db)).toEqual(expected(fake, '2026-01-01', '2026-04-30'));
     expect((await state.get('shop'))?.lastCompleteDay).toBe('2026-04-30');
-  });
+  }, PROCESS_TEST_TIMEOUT_MS);
 
   it('a source on a fast cron runs exactly once per tick with two worker processes on one Redis', async () => {
     const { db, fake, dir } = await setup({});
@@ -199,5 +202,5 @@ describe('connector runs in worker processes (PostgreSQL)', () => {
     const pulls = fake.requests.filter((r) => r.path === '/v1/events' && !r.query.get('cursor'));
     expect(pulls.length).toBe(succeeded.length);
     expect(new Set(jobs.map((j) => j.id)).size).toBe(jobs.length);
-  });
+  }, PROCESS_TEST_TIMEOUT_MS);
 });
