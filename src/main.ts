@@ -17,6 +17,7 @@ import { createReadStream } from 'node:fs';
 import { basename } from 'node:path';
 import { describeCatalog, type Catalog } from './semantic/catalog.js';
 import { buildHttpServer, type HttpParts } from './http/server.js';
+import { consolePlugin } from './http/plugins/console.js';
 import type { HttpDeps } from './http/http-deps.js';
 import { PrometheusRegistry } from './http/prometheus.js';
 import { INBOX_PREFIX, IngestService } from './ingest/ingest-service.js';
@@ -206,6 +207,8 @@ export function buildHttpDeps(app: App): HttpDeps {
     metrics: app.metrics,
     authenticate: access.authenticate,
     graphql: access.graphql,
+    // The console at / and the Excel add-in at /excel/ (built into dist/console by `npm run build`).
+    plugins: [consolePlugin],
   };
 }
 
