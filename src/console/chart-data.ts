@@ -20,6 +20,8 @@ export interface ChartData {
   /** The measure's format, for the axis. */
   format: string | null;
   measure: string;
+  /** What the x axis shows: the time dimension, or the dimensions naming the bars. */
+  xName: string;
   /** Series or bars left out to keep the chart readable. */
   omitted: number;
 }
@@ -54,6 +56,7 @@ export function chartData(result: MetricsResult, measureKey?: string): ChartData
       series: [{ label: measure.name, values: rows.map((r) => num(r[m])) }],
       format: measure.format,
       measure: measure.name,
+      xName: others.map((i) => cols[i].name).join(' · ') || 'total',
       omitted: result.rows.length - rows.length,
     };
   }
@@ -81,6 +84,7 @@ export function chartData(result: MetricsResult, measureKey?: string): ChartData
     series: kept,
     format: measure.format,
     measure: measure.name,
+    xName: cols[t].name,
     omitted: all.length - kept.length,
   };
 }

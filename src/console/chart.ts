@@ -38,12 +38,13 @@ export function renderChart(el: ChartElement, data: ChartData): uPlot {
             size: data.x.length > 6 ? 80 : 40,
           }
         : {},
-      { values: yValues, size: 70 },
+      // Wide enough for the longest label ("3,500,000", "12.5%"): about 7 px a character at 12 px.
+      { values: yValues, size: (_u, values) => (values?.length ? Math.max(...values.map((v) => String(v).length)) * 7 + 24 : 40) },
     ],
     legend: { show: true },
     cursor: { drag: { x: false, y: false } },
     series: [
-      bars ? { label: 'bar', value: (_u, i) => (i === null ? '' : (data.labels[i] ?? '')) } : {},
+      bars ? { label: data.xName, value: (_u, i) => (i === null ? '' : (data.labels[i] ?? '')) } : { label: data.xName },
       ...data.series.map((s, i) => ({
         label: s.label,
         stroke: PALETTE[i % PALETTE.length],

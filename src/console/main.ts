@@ -55,7 +55,12 @@ function showKeyState(): void {
 function fail(err: unknown, where: HTMLElement): void {
   if (err instanceof ApiError && err.code === 'UNAUTHENTICATED') {
     catalog = undefined;
-    replace(banner, notice('error', key ? 'This key was not accepted: ' : 'This service needs an API key: ', err.message, '. Enter a key above.'));
+    replace(
+      banner,
+      key
+        ? notice('error', 'This key was not accepted (', err.message, '). Enter another key above.')
+        : notice('error', 'This service needs an API key: enter yours above. An admin makes one with ', h('code', null, 'sextant keys create'), '.'),
+    );
     keyInput.focus();
     return;
   }

@@ -52,6 +52,10 @@ function errorsTable(job: Job): HTMLElement | null {
   );
 }
 
+function fact(term: string, value: string | HTMLElement, cls?: string): HTMLElement {
+  return h('div', null, h('dt', null, term), h('dd', cls ? { class: cls } : null, value));
+}
+
 /** One job as a card: used by the jobs list and after an upload. */
 export function jobCard(job: Job, actions?: HTMLElement | null): HTMLElement {
   return h(
@@ -62,12 +66,12 @@ export function jobCard(job: Job, actions?: HTMLElement | null): HTMLElement {
     h(
       'dl',
       { class: 'facts' },
-      h('dt', null, 'rows read'), h('dd', { class: 'rows-read' }, n(job.rowsRead)),
-      h('dt', null, 'loaded'), h('dd', { class: 'rows-loaded' }, n(job.rowsLoaded)),
-      h('dt', null, 'rejected'), h('dd', { class: 'rows-rejected' }, n(job.rowsRejected)),
-      h('dt', null, 'created'), h('dd', null, time(job.createdAt)),
-      h('dt', null, 'finished'), h('dd', null, time(job.finishedAt)),
-      h('dt', null, 'attempts'), h('dd', null, String(job.attempts)),
+      fact('rows read', n(job.rowsRead), 'rows-read'),
+      fact('loaded', n(job.rowsLoaded), 'rows-loaded'),
+      fact('rejected', n(job.rowsRejected), 'rows-rejected'),
+      fact('created', time(job.createdAt)),
+      fact('finished', time(job.finishedAt)),
+      fact('attempts', String(job.attempts)),
     ),
     errorsTable(job),
     job.downloadUrl ? h('a', { href: job.downloadUrl }, 'Download the file') : null,
