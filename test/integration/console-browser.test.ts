@@ -219,6 +219,15 @@ describe('the console in a browser', () => {
     expect(info.defaultSettings?.sourceLocation).toBe(`${s.base}/excel/`);
     expect(info.iconUrl).toBe(`${s.base}/excel/icon-32.png`);
     expect((await s.http('/excel/icon-32.png')).status).toBe(200);
+    // Behind a TLS-terminating proxy, the manifest names the proxy's https address.
+    const proxied = await s.http('/excel/manifest.xml', { headers: { 'x-forwarded-proto': 'https', 'x-forwarded-host': 'metrics.example.com' } });
+    expect(proxied.text).toContain('<SourceLocation DefaultValue="https://metrics.example.com/excel/"/>');
+    // The pages and their assets need no key; the CSP keeps the console to its own origin.
+    const page = await s.http('/');
+    expect(page.headers.get('content-security-policy')).toContain("script-src 'self'");
+    const script = /src="(\/assets\/[^"]+\.js)"/.exec(page.text)![1];
+    expect((await s.http(script)).status).toBe(200);
+    expect((await s.http('/assets/../package.json')).status).toBe(404);
   });
 
   it('writes the service’s answer into an Excel table through the add-in’s code path', async () => {

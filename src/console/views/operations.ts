@@ -3,6 +3,7 @@
  * column), and uploads by drag and drop (createUpload → PUT with progress → completeUpload → the job).
  */
 import { ApiError } from '../api.js';
+import { uploadTarget } from './upload-url.js';
 import { h, notice, replace, time } from '../dom.js';
 import type { ViewContext } from './context.js';
 
@@ -202,17 +203,6 @@ function put(url: string, file: File, onProgress: (fraction: number) => void): P
     xhr.onerror = () => reject(new ApiError('the upload did not reach the store (network error, or CORS on the bucket)', 'UPLOAD_FAILED', 0));
     xhr.send(file);
   });
-}
-
-/**
- * The service's own signed URL (embedded mode) names the address it was configured with; the page
- * may have reached it under another name (localhost vs 127.0.0.1, a proxy). Same service, so PUT to
- * the page's own origin. Pre-signed S3 URLs are left alone.
- */
-export function uploadTarget(uploadUrl: string, origin: string): string {
-  const url = new URL(uploadUrl, origin);
-  if (/^\/uploads\/[^/]+$/.test(url.pathname) && url.searchParams.has('sig') && url.searchParams.has('exp')) return `${origin}${url.pathname}${url.search}`;
-  return url.toString();
 }
 
 export async function uploadView(root: HTMLElement, ctx: ViewContext): Promise<void> {

@@ -76,9 +76,17 @@ const NOT_BUILT = `<!doctype html><html lang="en"><head><meta charset="utf-8"><t
 <p>The console is not built. Run <code>npm run build</code> (<code>npm start</code> does it), then reload.</p>
 <p>Meanwhile: the <a href="/graphql">GraphQL query page</a>, <a href="/health/ready">readiness</a>.</p></body></html>`;
 
-/** The base URL a client reached the service at, for the add-in's manifest. */
+const first = (value: string | string[] | undefined) => (Array.isArray(value) ? value[0] : value)?.split(',')[0]?.trim() || undefined;
+
+/**
+ * The base URL a client reached the service at, for the add-in's manifest. Behind a TLS-terminating
+ * proxy (Excel loads add-ins only over https) that is the proxy's: its X-Forwarded-Proto/-Host say so.
+ * Trusting them here is harmless: the manifest is a public document and names only where to load from.
+ */
 function baseUrlOf(request: FastifyRequest): string {
-  return `${request.protocol}://${request.host}`;
+  const proto = first(request.headers['x-forwarded-proto']) ?? request.protocol;
+  const host = first(request.headers['x-forwarded-host']) ?? request.host;
+  return `${proto === 'https' ? 'https' : 'http'}://${host}`;
 }
 
 /** Registers `/`, `/assets/*` (both pages' bundles), `/excel/`, `/excel/manifest.xml` and the add-in's icons. */
