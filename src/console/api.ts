@@ -105,12 +105,16 @@ export interface Catalog {
 }
 
 export const METRICS_QUERY = `query Metrics($query: SemanticQueryInput!) {
-  metrics(query: $query) { columns { name key kind type grain format } rows }
+  metrics(query: $query) { columns { name key kind type grain format description } rows hasMore lastLoadedAt }
 }`;
 
 export interface MetricsResult {
-  columns: Array<{ name: string; key: string; kind: string; type: string; grain: string | null; format: string | null }>;
+  columns: Array<{ name: string; key: string; kind: string; type: string; grain: string | null; format: string | null; description?: string | null }>;
   rows: unknown[][];
+  /** True when the limit cut the answer. */
+  hasMore?: boolean;
+  /** The latest load of the model's table. */
+  lastLoadedAt?: string | null;
 }
 
 /** Whether the server's FilterOperator has IN_DATE_RANGE (introspection may be off: then no). */

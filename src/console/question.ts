@@ -203,18 +203,22 @@ export function toGraphql(input: SemanticQueryInput): string {
   return `{\n${lines.join('\n')}\n}\n`;
 }
 
+/** A value in a download URL's comma list: commas inside it are written `\\,`. */
+const listItem = (v: unknown) => String(v).replace(/,/g, '\\,');
+
 /**
- * The download of the question (`GET /exports/<team>/<model>.csv|.xlsx`, SPEC §4): measures and
- * dimensions as comma lists, the time grain, and the filters as JSON (the generic query's FilterInput list).
+ * The download of the question (`GET /exports/<team>/<model>.csv|.xlsx`, SPEC §4), in the URL syntax
+ * the exports route reads: `measures=a,b`, `dimensions=metric_date:month,platform`,
+ * `order=metric_date`, and each filter as `member.operator=value,value` (operators in lower case,
+ * `member.is_null` without a value). The whole answer is downloaded: no limit.
  */
 export function exportPath(input: SemanticQueryInput, format: 'csv' | 'xlsx'): string {
   const [team, model] = input.model.split('.');
   const params = new URLSearchParams();
-  params.set('measures', input.measures.join(','));
-  if (input.dimensions?.length) params.set('dimensions', input.dimensions.map((d) => d.name).join(','));
-  const grain = input.dimensions?.find((d) => d.grain)?.grain;
-  if (grain) params.set('grain', grain.toLowerCase());
-  if (input.filters?.length) params.set('filters', JSON.stringify(input.filters));
-  if (input.limit) params.set('limit', String(input.limit));
-  return `/exports/${encodeURIComponent(team)}/${encodeURIComponent(model)}.${format}?${params.toString()}`;
+  params.set('measures', input.measures.map(listItem).join(','));
+  if (input.dimensions?.length) params.set('dimensions', input.dimensions.map((d) => (d.grain ? `${d.name}:${d.grain.toLowerCase()}` : d.name)).join(','));
+  if (input.orderBy?.length) params.set('order', input.orderBy.map((o) => `${o.direction === 'DESC' ? '-' : ''}${o.member}${o.grain ? `:${o.grain.toLowerCase()}` : ''}`).join(','));
+  for (const f of input.filters ?? []) params.append(`${f.member}.${f.operator.toLowerCase()}`, (f.values ?? []).map(listItem).join(','));
+  const query = params.toString().replace(/=(&|$)/g, '$1');
+  return `/exports/${encodeURIComponent(team)}/${encodeURIComponent(model)}.${format}?${query}`;
 }

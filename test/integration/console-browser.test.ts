@@ -237,6 +237,8 @@ describe('the console in a browser', () => {
     const record = await wb.excel.run((ctx) => insertTable(ctx, wb.settings, query, async (q) => (await api.gql<{ metrics: MetricsResult }>(METRICS_QUERY, { query: q })).data.metrics, null));
     const direct = (await s.gql(METRICS_QUERY, { variables: { query } })).body.data.metrics as MetricsResult;
     expect(record.rows).toBe(direct.rows.length);
+    expect(record.lastLoadedAt).toBe(direct.lastLoadedAt);
+    expect(record.truncated).toBe(direct.hasMore);
     const cells = wb.values('Sheet1', 1, 1, direct.rows.length, 3);
     expect(cells).toEqual(direct.rows.map((r) => [r[1], r[2], r[3] ?? '']));
   });

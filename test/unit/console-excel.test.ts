@@ -30,9 +30,12 @@ describe('the add-in writes Excel tables', () => {
         ['2026-01-01', 'facebook', 120000, 0.0139],
         ['2026-01-01', '=HYPERLINK("x")', 5, null],
       ],
+      hasMore: true,
+      lastLoadedAt: '2026-03-02T06:00:00.000Z',
     };
     const record = await wb.excel.run((ctx) => insertTable(ctx, wb.settings, QUERY, async () => result, '2026-03-01T06:00:00.000Z'));
-    expect(record).toMatchObject({ name: 'Sextant_social_post_performance_1', sheet: 'Report', row: 2, column: 1, rows: 2, lastLoadedAt: '2026-03-01T06:00:00.000Z' });
+    // The answer's own freshness wins over the catalog's; a cut answer is marked.
+    expect(record).toMatchObject({ name: 'Sextant_social_post_performance_1', sheet: 'Report', row: 2, column: 1, rows: 2, lastLoadedAt: '2026-03-02T06:00:00.000Z', truncated: true });
     expect(wb.values('Report', 2, 1, 3, 4)).toEqual([
       ['metric_date (month)', 'platform', 'impressions', 'engagement_rate'],
       [serial('2026-01-01'), 'facebook', 120000, 0.0139],

@@ -90,10 +90,19 @@ describe('console questions', () => {
     expect(() => parse(text)).not.toThrow();
     expect(text).toContain('dimensions: [{ name: "metric_date", grain: MONTH }, { name: "platform" }]');
     expect(text).toContain('{ member: "impressions", operator: GT, values: [1000] }');
-    const url = new URL(exportPath(input, 'xlsx'), 'http://x');
+    const path = exportPath({ ...input, filters: [...input.filters!, { member: 'account', operator: 'EQUALS', values: ['Acme, Inc.'] }] }, 'xlsx');
+    const url = new URL(path, 'http://x');
     expect(url.pathname).toBe('/exports/social/post_performance.xlsx');
-    expect(Object.fromEntries(url.searchParams)).toMatchObject({ measures: 'engagement_rate', dimensions: 'metric_date,platform', grain: 'month', limit: '500' });
-    expect(JSON.parse(url.searchParams.get('filters')!)).toEqual(input.filters);
+    expect([...url.searchParams]).toEqual([
+      ['measures', 'engagement_rate'],
+      ['dimensions', 'metric_date:month,platform'],
+      ['order', 'metric_date:month'],
+      ['platform.in', 'facebook,instagram'],
+      ['impressions.gt', '1000'],
+      ['post_type.is_null', ''],
+      ['account.equals', 'Acme\\, Inc.'],
+    ]);
+    expect(path).toMatch(/&post_type\.is_null&/);
   });
 
   it('PUTs the service’s own signed upload URL to the page’s origin, and leaves S3 URLs alone', () => {

@@ -92,7 +92,7 @@ function showTables(): void {
           'ul',
           { class: 'tables' },
           records.map((r: TableRecord) =>
-            h('li', null, h('strong', null, r.name), ` — ${r.query.model}, ${r.rows.toLocaleString()} rows on ${r.sheet}. `, h('span', { class: 'small muted' }, `Refreshed ${formatAge(r.refreshedAt)}; data loaded ${formatAge(freshness(r.query.model) ?? r.lastLoadedAt)}.`)),
+            h('li', null, h('strong', null, r.name), ` — ${r.query.model}, ${r.rows.toLocaleString()} rows on ${r.sheet}. `, h('span', { class: 'small muted' }, `Refreshed ${formatAge(r.refreshedAt)}; data loaded ${formatAge(r.lastLoadedAt ?? freshness(r.query.model))}.`), r.truncated ? h('span', { class: 'small' }, ' Only the first rows: the service’s row limit cut the answer.') : null),
           ),
         ),
   );
@@ -105,7 +105,7 @@ async function insert(): Promise<void> {
   replace(messages, h('p', { class: 'muted' }, 'Asking…'));
   try {
     const record = await Excel.run((context) => insertTable(context, Office.context.document.settings, toQueryInput(q, false), run, freshness(q.model)));
-    replace(messages, notice('ok', `Inserted ${record.name} (${record.rows.toLocaleString()} rows).`));
+    replace(messages, notice(record.truncated ? 'info' : 'ok', `Inserted ${record.name} (${record.rows.toLocaleString()} rows${record.truncated ? ', cut at the service’s row limit' : ''}).`));
     showTables();
   } catch (err) {
     fail(err);

@@ -29,6 +29,8 @@ export interface TableRecord {
   refreshedAt: string;
   /** The model's freshness when the table was last refreshed. */
   lastLoadedAt: string | null;
+  /** True when the service's row limit cut the answer. */
+  truncated: boolean;
 }
 
 /** The part of Office.Settings the add-in uses. */
@@ -201,7 +203,8 @@ export async function insertTable(
     column: selected.columnIndex,
     rows: result.rows.length,
     refreshedAt: new Date().toISOString(),
-    lastLoadedAt,
+    lastLoadedAt: result.lastLoadedAt ?? lastLoadedAt,
+    truncated: result.hasMore === true,
   };
   await saveRecords(settings, [...records.filter((r) => r.name !== name), record]);
   return record;
@@ -247,7 +250,16 @@ export async function refreshTables(
       sheet.load('name');
     }
     await writeTable(context, result, { sheet, row, column, name: record.name });
-    done.push({ ...record, sheet: sheet.name, row, column, rows: result.rows.length, refreshedAt: new Date().toISOString(), lastLoadedAt: freshness(record.query.model) });
+    done.push({
+      ...record,
+      sheet: sheet.name,
+      row,
+      column,
+      rows: result.rows.length,
+      refreshedAt: new Date().toISOString(),
+      lastLoadedAt: result.lastLoadedAt ?? freshness(record.query.model),
+      truncated: result.hasMore === true,
+    });
   }
   await saveRecords(settings, done);
   return done;

@@ -131,7 +131,7 @@ function resultTable(result: MetricsResult): HTMLElement {
     h(
       'table',
       { id: 'result-table', class: 'result' },
-      h('thead', null, h('tr', null, result.columns.map((c, i) => h('th', { scope: 'col', class: numeric[i] ? 'num' : '', title: c.format ?? c.type }, c.grain ? `${c.name} (${c.grain.toLowerCase()})` : c.name)))),
+      h('thead', null, h('tr', null, result.columns.map((c, i) => h('th', { scope: 'col', class: numeric[i] ? 'num' : '', title: [c.description, c.format ?? c.type].filter(Boolean).join(' · ') }, c.grain ? `${c.name} (${c.grain.toLowerCase()})` : c.name)))),
       h('tbody', null, result.rows.map((row) => h('tr', null, row.map((v, i) => h('td', { class: `${numeric[i] ? 'num' : ''}${v === null ? ' null' : ''}` }, formatCell(v, result.columns[i])))))),
     ),
   );
@@ -272,15 +272,15 @@ export async function askView(root: HTMLElement, ctx: ViewContext): Promise<void
       gqlText.textContent = toGraphql(input);
       gqlBox.hidden = false;
       const total = performance.now() - started;
-      const model = models.find((m) => m.id === input.model);
+      const loadedAt = data.lastLoadedAt ?? models.find((m) => m.id === input.model)?.lastLoadedAt ?? null;
       status.dataset.totalMs = total.toFixed(1);
       status.dataset.apiMs = answer.ms.toFixed(1);
       status.dataset.rows = String(data.rows.length);
       replace(
         status,
         `${data.rows.length.toLocaleString()} rows · answered in ${Math.round(total)} ms (API ${Math.round(answer.ms)} ms)`,
-        model ? ` · data loaded ${formatAge(model.lastLoadedAt)}` : '',
-        data.rows.length >= (input.limit ?? 1000) ? ' · row limit reached' : '',
+        ` · data loaded ${formatAge(loadedAt)}`,
+        data.hasMore ? ' · more rows than the limit: raise it, or download the whole answer' : '',
       );
     } catch (err) {
       replace(status, 'The question failed.');

@@ -24,7 +24,7 @@ export const CONSOLE_CSP =
  * npm in a form that runs outside Office), and Office hosts the pane in a frame, so no frame-ancestors.
  */
 export const EXCEL_CSP =
-  "default-src 'none'; script-src 'self' https://appsforoffice.microsoft.com; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; font-src 'self'; base-uri 'none'; form-action 'none'";
+  "default-src 'none'; script-src 'self' https://appsforoffice.microsoft.com; style-src 'self' 'unsafe-inline'; img-src 'self' data: https://appsforoffice.microsoft.com; connect-src 'self' https://appsforoffice.microsoft.com; frame-src https://appsforoffice.microsoft.com; font-src 'self'; base-uri 'none'; form-action 'none'";
 
 const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
