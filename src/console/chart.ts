@@ -25,7 +25,17 @@ export function renderChart(el: ChartElement, data: ChartData): uPlot {
   const opts: uPlot.Options = {
     width,
     height,
-    scales: { x: bars ? { time: false, range: (_u, min, max) => [min - 0.6, max + 0.6] } : { time: true } },
+    scales: {
+      x: bars ? { time: false, range: (_u, min, max) => [min - 0.6, max + 0.6] } : { time: true },
+      // From zero (or below, for negatives): a line that starts at 1% would make 1.4% look three times 1.1%.
+      y: {
+        range: (_u, min, max) => {
+          const lo = Math.min(0, min);
+          const hi = max > 0 ? max * 1.05 : 0;
+          return [lo, hi > lo ? hi : lo + 1] as uPlot.Range.MinMax;
+        },
+      },
+    },
     axes: [
       bars
         ? {

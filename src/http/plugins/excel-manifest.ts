@@ -1,6 +1,7 @@
 /**
  * The Excel add-in's manifest (the add-in-only XML format, which every Excel — Windows, Mac, the web —
- * sideloads), pointing at the URL the service was reached at. Its Id is fixed: one Sextant add-in,
+ * sideloads), pointing at the URL the service was reached at. It requires ExcelApi 1.7, the first set
+ * with `Worksheet.getRangeByIndexes` (Excel 2019 and Microsoft 365). Its Id is fixed: one Sextant add-in,
  * whichever service it talks to; a second deployment sideloaded beside it replaces it.
  */
 
@@ -38,7 +39,7 @@ export function excelManifestXml(baseUrl: string): string {
   </Hosts>
   <Requirements>
     <Sets DefaultMinVersion="1.1">
-      <Set Name="ExcelApi" MinVersion="1.4"/>
+      <Set Name="ExcelApi" MinVersion="1.7"/>
     </Sets>
   </Requirements>
   <DefaultSettings>
