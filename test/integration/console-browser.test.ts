@@ -134,6 +134,22 @@ describe('the console in a browser', () => {
     console.log(`question (${result.rows.length} rows) → table and chart: ${timings.join('; ')}`);
     await shot(page, 'ask-line');
 
+    // The address bar now holds the question: opened elsewhere, it comes back answered, with the same rows.
+    const link = page.url();
+    expect(link).toContain('#/ask?q=');
+    const again = await browser.context.newPage();
+    again.on('pageerror', (e) => consoleErrors.push(`link: ${e.message}`));
+    await again.goto(link);
+    await again.waitForSelector('#status[data-total-ms]');
+    expect(await again.getAttribute('#status', 'data-rows')).toBe(String(result.rows.length));
+    expect(await again.locator('input[name=measure]:checked').evaluateAll((els) => els.map((e) => e.getAttribute('value')))).toEqual(['engagement_rate']);
+    // Keyboard: Enter in a field runs the question.
+    await again.evaluate("document.querySelector('#status').removeAttribute('data-total-ms')");
+    await again.focus('#limit');
+    await again.keyboard.press('Enter');
+    await again.waitForSelector('#status[data-total-ms]');
+    await again.close();
+
     // Without a time dimension the chart is bars, one per row.
     await page.selectOption('#time', '');
     await check(page, 'measure', ['impressions', 'engagement_rate']);

@@ -36,7 +36,7 @@ function option(value: string, label: string, selected = false): HTMLOptionEleme
   return h('option', { value, selected }, label);
 }
 
-function filterRow(model: CatalogModel, list: HTMLElement): HTMLElement {
+function filterRow(model: CatalogModel, list: HTMLElement, initial?: FilterRow): HTMLElement {
   const members = [
     ...model.dimensions.filter((d) => d.type !== 'time').map((d) => ({ name: d.name, numeric: d.type === 'number', kind: 'dimension' })),
     ...model.measures.map((m) => ({ name: m.name, numeric: true, kind: 'measure' })),
@@ -44,6 +44,11 @@ function filterRow(model: CatalogModel, list: HTMLElement): HTMLElement {
   const member = h('select', { 'aria-label': 'filter on', class: 'f-member' }, members.map((m) => option(m.name, `${m.name}${m.kind === 'measure' ? ' (measure)' : ''}`)));
   const operator = h('select', { 'aria-label': 'operator', class: 'f-op' }, OPERATORS.map((o) => option(o, OPERATOR_LABELS[o], o === 'EQUALS')));
   const value = h('input', { 'aria-label': 'value', class: 'f-value', placeholder: 'value (a, b for lists)' });
+  if (initial) {
+    member.value = initial.member;
+    operator.value = initial.operator;
+    value.value = initial.value;
+  }
   const row = h('div', { class: 'filter-row' }, member, operator, value);
   row.appendChild(h('button', { type: 'button', class: 'icon', 'aria-label': 'remove filter', title: 'remove filter', onclick: () => row.remove() }, '×'));
   (row as HTMLElement & { read?: () => FilterRow }).read = () => ({
@@ -56,7 +61,7 @@ function filterRow(model: CatalogModel, list: HTMLElement): HTMLElement {
   return row;
 }
 
-function buildForm(model: CatalogModel, models: CatalogModel[], onModel: (id: string) => void, onRun: () => void): Form {
+function buildForm(model: CatalogModel, models: CatalogModel[], onModel: (id: string) => void, onRun: () => void, initial?: Question): Form {
   const teams = [...new Set(models.map((m) => m.team))];
   const modelSelect = h(
     'select',
@@ -120,6 +125,21 @@ function buildForm(model: CatalogModel, models: CatalogModel[], onModel: (id: st
       limit: Number(limit.value) || 1000,
     };
   };
+  if (initial) {
+    for (const box of el.querySelectorAll<HTMLInputElement>('input[name=measure]')) box.checked = initial.measures.includes(box.value);
+    for (const box of el.querySelectorAll<HTMLInputElement>('input[name=dimension]')) box.checked = initial.dimensions.includes(box.value);
+    time.value = initial.time?.name ?? '';
+    if (initial.time) grain.value = initial.time.grain;
+    if (initial.range?.phrase) range.value = initial.range.phrase;
+    else if (initial.range) {
+      range.value = 'custom';
+      custom.hidden = false;
+      from.value = initial.range.from ?? '';
+      to.value = initial.range.to ?? '';
+    }
+    for (const f of initial.filters) filterRow(model, filters, f);
+    if (initial.limit) limit.value = String(initial.limit);
+  }
   return { model, el, read };
 }
 
@@ -198,12 +218,20 @@ export async function askView(root: HTMLElement, ctx: ViewContext): Promise<void
   replace(root, h('div', { class: 'ask' }, aside, result));
 
   let form: Form;
-  const setModel = (id: string) => {
+  const setModel = (id: string, initial?: Question) => {
     const model = models.find((m) => m.id === id) ?? models[0];
-    form = buildForm(model, models, setModel, () => void run());
+    form = buildForm(model, models, (other) => setModel(other), () => void run(), initial?.model === model.id ? initial : undefined);
     replace(aside, form.el);
   };
-  setModel(wanted ?? 'social.post_performance');
+  // A link to a question (`#/ask?q=…`, what the address bar shows after a run) opens it answered.
+  let shared: Question | undefined;
+  try {
+    const q = ctx.params.get('q');
+    if (q) shared = JSON.parse(q) as Question;
+  } catch {
+    shared = undefined;
+  }
+  setModel(shared?.model ?? wanted ?? 'social.post_performance', shared);
 
   const run = async () => {
     replace(messages);
@@ -219,6 +247,8 @@ export async function askView(root: HTMLElement, ctx: ViewContext): Promise<void
       replace(messages, notice('error', (err as Error).message));
       return;
     }
+    // The address bar holds the question, so it can be bookmarked or sent; replaceState fires no hashchange.
+    history.replaceState(null, '', `#/ask?${new URLSearchParams({ q: JSON.stringify(question) }).toString()}`);
     const started = performance.now();
     replace(status, 'Running…');
     status.removeAttribute('data-total-ms');
@@ -287,4 +317,5 @@ export async function askView(root: HTMLElement, ctx: ViewContext): Promise<void
       ctx.fail(err, messages);
     }
   };
+  if (shared?.model === form!.model.id) void run();
 }
