@@ -120,7 +120,7 @@ export async function sourcesView(root: HTMLElement, ctx: ViewContext): Promise<
                     h('td', null, time(s.lastRun?.finishedAt ?? s.lastRun?.createdAt)),
                     h('td', null, s.lastRun ? badge(s.lastRun.status) : h('span', { class: 'muted' }, 'never run')),
                     h('td', { class: 'num' }, n(s.lastRun?.rowsLoaded ?? null)),
-                    h('td', null, h('button', { type: 'button', onclick: () => void runSource(s.name) }, 'Run now')),
+                    h('td', null, h('div', { class: 'row' }, h('a', { href: `#/jobs?source=${encodeURIComponent(s.name)}` }, 'runs'), h('button', { type: 'button', onclick: () => void runSource(s.name) }, 'Run now'))),
                   ),
                 ),
               ),
@@ -136,6 +136,8 @@ export async function sourcesView(root: HTMLElement, ctx: ViewContext): Promise<
 export async function jobsView(root: HTMLElement, ctx: ViewContext): Promise<void> {
   const status = h('select', { id: 'job-status', 'aria-label': 'status' }, h('option', { value: '' }, 'all'), ['QUEUED', 'RUNNING', 'SUCCEEDED', 'FAILED', 'CANCELLED'].map((s) => h('option', { value: s }, s.toLowerCase())));
   const list = h('div', { id: 'jobs', class: 'jobs' });
+  // `#/jobs?source=<name>`: the runs of one source (linked from Sources).
+  const source = ctx.params.get('source');
   const messages = h('div');
   let timer: ReturnType<typeof setTimeout> | undefined;
   let left = false;
@@ -154,7 +156,10 @@ export async function jobsView(root: HTMLElement, ctx: ViewContext): Promise<voi
   const load = async () => {
     clearTimeout(timer);
     try {
-      const res = await ctx.api.gql<{ jobs: Job[] }>(`query($status: JobStatus) { jobs(status: $status, limit: 50) { ${JOB_FIELDS} } }`, status.value ? { status: status.value } : {});
+      const variables: Record<string, unknown> = {};
+      if (status.value) variables.status = status.value;
+      if (source) variables.source = source;
+      const res = await ctx.api.gql<{ jobs: Job[] }>(`query($status: JobStatus, $source: String) { jobs(status: $status, source: $source, limit: 50) { ${JOB_FIELDS} } }`, variables);
       if (left) return;
       const jobs = res.data.jobs;
       replace(
@@ -178,7 +183,14 @@ export async function jobsView(root: HTMLElement, ctx: ViewContext): Promise<voi
     }
   };
   status.addEventListener('change', () => void load());
-  replace(root, h('h2', null, 'Jobs'), h('div', { class: 'row' }, h('label', null, 'Status ', status), h('button', { type: 'button', onclick: () => void load() }, 'Refresh')), messages, list);
+  replace(
+    root,
+    h('h2', null, source ? `Runs of ${source}` : 'Jobs'),
+    source ? h('p', null, h('a', { href: '#/jobs' }, 'All jobs')) : null,
+    h('div', { class: 'row' }, h('label', null, 'Status ', status), h('button', { type: 'button', onclick: () => void load() }, 'Refresh')),
+    messages,
+    list,
+  );
   await load();
 }
 
