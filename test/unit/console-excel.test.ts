@@ -5,9 +5,11 @@
  * the document's settings and refreshed in place.
  */
 import { describe, expect, it } from 'vitest';
-import type { MetricsResult } from '../../src/console/api.js';
+import { ApiError, type MetricsResult } from '../../src/console/api.js';
+import { fetchAll, type AskPage } from '../../src/console/excel/fetch-all.js';
 import { MAX_SYNC_BYTES, SETTINGS_KEY, chunkRows, columnLetters, insertTable, loadRecords, refreshTables, tableName } from '../../src/console/excel/workbook.js';
 import type { SemanticQueryInput } from '../../src/console/question.js';
+import { resolvePage } from '../../src/serving/row-limits.js';
 import { fakeWorkbook } from '../support/excel-mock.js';
 
 const COLUMNS: MetricsResult['columns'] = [
@@ -106,5 +108,54 @@ describe('the add-in writes Excel tables', () => {
     expect(MAX_SYNC_BYTES).toBeLessThan(5 * 1024 * 1024);
     expect([0, 25, 26, 701, 702].map(columnLetters)).toEqual(['A', 'Z', 'AA', 'ZZ', 'AAA']);
     expect(tableName('web.traffic', ['sextant_web_traffic_1'])).toBe('Sextant_web_traffic_2');
+  });
+});
+
+describe('the add-in asks for the whole answer, page by page', () => {
+  /** A service over `all` rows with the serving layer's own limit rules (and its error message). */
+  const service = (all: unknown[][], maxRows: number) => {
+    const calls: Array<{ limit: number; offset: number; orderBy: unknown }> = [];
+    const ask: AskPage = async (q) => {
+      calls.push({ limit: q.limit, offset: q.offset, orderBy: q.orderBy });
+      let page: { limit: number; offset: number };
+      try {
+        page = resolvePage(q.limit, q.offset, { defaultRows: 1000, maxRows });
+      } catch (err) {
+        throw new ApiError((err as Error).message, (err as { code: string }).code, 200);
+      }
+      const rows = all.slice(page.offset, page.offset + page.limit);
+      return { columns: COLUMNS, rows, hasMore: page.offset + rows.length < all.length, lastLoadedAt: '2026-03-01T00:00:00.000Z' };
+    };
+    return { ask, calls };
+  };
+  const rows = Array.from({ length: 120_000 }, (_, i) => ['2026-01-01', `p${i}`, i, 0.5]);
+
+  it('pages past the service’s row limit, ordered by every dimension', async () => {
+    const { ask, calls } = service(rows, 50_000);
+    const result = await fetchAll(QUERY, ask);
+    expect(result.rows).toHaveLength(120_000);
+    expect(result.rows[119_999]).toEqual(rows[119_999]);
+    expect(result.hasMore).toBe(false);
+    expect(calls.map((c) => [c.offset, c.limit])).toEqual([
+      [0, 50_000],
+      [50_000, 50_000],
+      [100_000, 50_000],
+    ]);
+    expect(calls[0].orderBy).toEqual([
+      { member: 'metric_date', grain: 'MONTH', direction: 'ASC' },
+      { member: 'platform', direction: 'ASC' },
+    ]);
+  });
+
+  it('learns a lower cap from the service’s refusal', async () => {
+    const { ask, calls } = service(rows.slice(0, 45_000), 20_000);
+    const result = await fetchAll(QUERY, ask);
+    expect(result.rows).toHaveLength(45_000);
+    expect(calls.map((c) => [c.offset, c.limit])).toEqual([
+      [0, 50_000],
+      [0, 20_000],
+      [20_000, 20_000],
+      [40_000, 20_000],
+    ]);
   });
 });

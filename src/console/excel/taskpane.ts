@@ -10,6 +10,7 @@ import { ApiError, CATALOG_QUERY, METRICS_QUERY, createApi, type Catalog, type C
 import { h, notice, replace } from '../dom.js';
 import { formatAge } from '../format.js';
 import { DATE_PRESETS, GRAINS, toQueryInput, type Grain, type Question } from '../question.js';
+import { fetchAll } from './fetch-all.js';
 import { insertTable, loadRecords, refreshTables, type RunQuery, type TableRecord } from './workbook.js';
 
 const KEY = 'sextant.key';
@@ -17,7 +18,8 @@ let key = sessionStorage.getItem(KEY);
 const api = createApi(() => key);
 let catalog: Catalog | undefined;
 
-const run: RunQuery = async (query) => (await api.gql<{ metrics: MetricsResult }>(METRICS_QUERY, { query })).data.metrics;
+const progress = (rows: number) => replace(messages, h('p', { class: 'muted' }, `Received ${rows.toLocaleString()} rows…`));
+const run: RunQuery = (query) => fetchAll(query, async (page) => (await api.gql<{ metrics: MetricsResult }>(METRICS_QUERY, { query: page })).data.metrics, progress);
 const inExcel = () => typeof Office !== 'undefined' && typeof Excel !== 'undefined' && Office.context?.document !== undefined;
 const freshness = (model: string) => catalog?.teams.flatMap((t) => t.models).find((m) => m.id === model)?.lastLoadedAt ?? null;
 
@@ -73,7 +75,6 @@ function showMembers(model: CatalogModel): void {
       ...(t && grain.value ? { time: { name: t.name, grain: grain.value as Grain } } : {}),
       ...(t && range.value ? { range: { member: t.name, phrase: range.value } } : {}),
       filters: [],
-      limit: 50_000,
     };
   };
 }
@@ -92,7 +93,7 @@ function showTables(): void {
           'ul',
           { class: 'tables' },
           records.map((r: TableRecord) =>
-            h('li', null, h('strong', null, r.name), ` — ${r.query.model}, ${r.rows.toLocaleString()} rows on ${r.sheet}. `, h('span', { class: 'small muted' }, `Refreshed ${formatAge(r.refreshedAt)}; data loaded ${formatAge(r.lastLoadedAt ?? freshness(r.query.model))}.`), r.truncated ? h('span', { class: 'small' }, ' Only the first rows: the service’s row limit cut the answer.') : null),
+            h('li', null, h('strong', null, r.name), ` — ${r.query.model}, ${r.rows.toLocaleString()} rows on ${r.sheet}. `, h('span', { class: 'small muted' }, `Refreshed ${formatAge(r.refreshedAt)}; data loaded ${formatAge(r.lastLoadedAt ?? freshness(r.query.model))}.`), r.truncated ? h('span', { class: 'small' }, ' Only the first rows: an Excel sheet holds no more.') : null),
           ),
         ),
   );
@@ -105,7 +106,7 @@ async function insert(): Promise<void> {
   replace(messages, h('p', { class: 'muted' }, 'Asking…'));
   try {
     const record = await Excel.run((context) => insertTable(context, Office.context.document.settings, toQueryInput(q, false), run, freshness(q.model)));
-    replace(messages, notice(record.truncated ? 'info' : 'ok', `Inserted ${record.name} (${record.rows.toLocaleString()} rows${record.truncated ? ', cut at the service’s row limit' : ''}).`));
+    replace(messages, notice(record.truncated ? 'info' : 'ok', `Inserted ${record.name} (${record.rows.toLocaleString()} rows${record.truncated ? ', as many as a sheet holds' : ''}).`));
     showTables();
   } catch (err) {
     fail(err);

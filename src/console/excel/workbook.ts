@@ -29,7 +29,7 @@ export interface TableRecord {
   refreshedAt: string;
   /** The model's freshness when the table was last refreshed. */
   lastLoadedAt: string | null;
-  /** True when the service's row limit cut the answer. */
+  /** True when the answer had more rows than were written (a sheet holds about a million). */
   truncated: boolean;
 }
 
