@@ -6,7 +6,7 @@
  * code path writes the service's answer into an Excel table (office-addin-mock). Screenshots go to
  * test-artifacts/console/ (gitignored). Sizes and timings are printed, not asserted.
  */
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -45,8 +45,15 @@ describe('the console in a browser', () => {
 
   beforeAll(async () => {
     mkdirSync(ARTIFACTS, { recursive: true });
-    // The assets the service serves are the ones `npm run build` makes, built from the sources under test.
-    await build({ configFile: join(process.cwd(), 'console.vite.config.ts'), logLevel: 'error' });
+    // The assets the service serves are the ones `npm run build` makes, built from the sources under test —
+    // into a fresh folder swapped in by rename, so servers other tests start meanwhile never read half a build.
+    const dist = join(process.cwd(), 'dist');
+    const fresh = join(dist, `console.build-${process.pid}`);
+    await build({ configFile: join(process.cwd(), 'console.vite.config.ts'), logLevel: 'error', build: { outDir: fresh, emptyOutDir: true } });
+    const old = join(dist, `console.old-${process.pid}`);
+    if (existsSync(join(dist, 'console'))) renameSync(join(dist, 'console'), old);
+    renameSync(fresh, join(dist, 'console'));
+    rmSync(old, { recursive: true, force: true });
     s = await startSecurityServer({ dialect: 'duckdb', demoRows: 20_000 });
     s.app.queue.handle('INGEST_FILE', s.app.ingest.handleIngestJob);
     await s.app.queue.start({ concurrency: 1 });

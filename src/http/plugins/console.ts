@@ -92,7 +92,13 @@ function baseUrlOf(request: FastifyRequest): string {
 /** Registers `/`, `/assets/*` (both pages' bundles), `/excel/`, `/excel/manifest.xml` and the add-in's icons. */
 export async function consolePlugin(app: FastifyInstance, options: ConsolePluginOptions = {}): Promise<void> {
   const dir = options.dir ?? defaultConsoleDir();
-  const files = existsSync(join(dir, 'index.html')) ? readTree(dir) : new Map<string, Buffer>();
+  let files = new Map<string, Buffer>();
+  try {
+    if (existsSync(join(dir, 'index.html'))) files = readTree(dir);
+  } catch {
+    // Being rebuilt under our feet (a file listed, then gone): serve as not built rather than fail to start.
+    files = new Map();
+  }
 
   const send = (reply: FastifyReply, path: string, csp: string) => {
     const body = files.get(path);
