@@ -21,6 +21,7 @@ import { registerReportJobs, ReportService } from './exports/report-service.js';
 import { ensureWriteBackTables } from './exports/write-back.js';
 import { buildHttpServer, type HttpParts } from './http/server.js';
 import { exportsPlugin } from './http/plugins/exports.js';
+import { consolePlugin } from './http/plugins/console.js';
 import type { HttpDeps } from './http/http-deps.js';
 import { PrometheusRegistry } from './http/prometheus.js';
 import { INBOX_PREFIX, IngestService } from './ingest/ingest-service.js';
@@ -265,7 +266,8 @@ export function buildHttpDeps(app: App): HttpDeps {
     metrics: app.metrics,
     authenticate: access.authenticate,
     graphql: access.graphql,
-    plugins: [exportsPlugin({ exports: app.exports, serving: app.serving, authenticate: access.authenticate, log: app.log })],
+    // The console at / and the Excel add-in at /excel/ (built into dist/console by `npm run build`), and exports.
+    plugins: [consolePlugin, exportsPlugin({ exports: app.exports, serving: app.serving, authenticate: access.authenticate, log: app.log })],
   };
 }
 

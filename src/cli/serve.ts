@@ -75,6 +75,7 @@ export async function serveCommand(_args: string[]): Promise<number> {
       const base = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
       const keyless = (await app.keys.count()) === 0;
       console.log(`\nSextant is serving ${config.projectDir === EXAMPLE_PROJECT ? 'the example project' : config.projectDir}`);
+      console.log(`  console:  ${base}/          Excel add-in: ${base}/excel/manifest.xml`);
       console.log(`  GraphQL:  ${base}/graphql${config.introspection ? '   (open it in a browser for the query page)' : ''}`);
       console.log(`  health:   ${base}/health/ready     metrics: ${base}/metrics`);
       console.log(

@@ -28,6 +28,9 @@ const WWW_AUTHENTICATE = 'Basic realm="sextant", charset="UTF-8"';
  * Tableau and curl still get the challenge they prompt on.
  */
 function fromPageScript(headers: Record<string, string | string[] | undefined>): boolean {
+  // The console and the add-in also say so with X-Requested-With (older embedded browsers, such as some
+  // Office task-pane hosts, send no Sec-Fetch-* headers).
+  if (headers['x-requested-with'] !== undefined) return true;
   return headers['sec-fetch-dest'] === 'empty' && headers['sec-fetch-mode'] !== 'navigate';
 }
 

@@ -32,7 +32,7 @@ export async function freePort(): Promise<number> {
 }
 
 let aptUpdated = false;
-/** Installs a Debian package (CI runs as root on a fresh Debian 12); throws when it cannot. */
+/** Installs a Debian package (as root), running `apt-get update` once per process first. */
 export function aptInstall(pkg: string): void {
   if (userInfo().uid !== 0) throw new Error(`${pkg} is missing; install it (apt-get install ${pkg}) or run the tests as root`);
   if (!aptUpdated) {
@@ -58,7 +58,8 @@ function pgBinDir(): string {
   return dir;
 }
 
-function which(cmd: string): string | undefined {
+/** The path of a command on PATH, or undefined. */
+export function which(cmd: string): string | undefined {
   try {
     return execFileSync('sh', ['-c', `command -v ${cmd}`], { encoding: 'utf8' }).trim() || undefined;
   } catch {
