@@ -101,6 +101,27 @@ function timeoutLiteral(ms: number): string {
   return String(Math.max(0, Math.floor(ms)));
 }
 
+const CURSOR = quoteIdent('__sextant_cursor');
+
+/**
+ * The statements this base class sends itself, in one place so that each is reviewed per dialect
+ * (test/golden/redshift/) and parsed by a Redshift grammar: PostgreSQL and Redshift both accept them.
+ */
+export const PG_WIRE_SQL = {
+  /** UTC so that date_trunc and casts of timestamptz do not depend on the server's TimeZone. */
+  setUtc: `SET timezone TO 'UTC'`,
+  setTimeout: (ms: number, local: boolean): string => `SET ${local ? 'LOCAL ' : ''}statement_timeout = ${timeoutLiteral(ms)}`,
+  backendPid: 'SELECT pg_backend_pid() AS pid',
+  cancel: 'SELECT pg_cancel_backend($1)',
+  ping: 'SELECT 1 AS ok',
+  begin: 'BEGIN',
+  commit: 'COMMIT',
+  rollback: 'ROLLBACK',
+  declareCursor: (sql: string): string => `DECLARE ${CURSOR} CURSOR FOR ${sql}`,
+  fetch: (batchSize: number): string => `FETCH FORWARD ${batchSize} FROM ${CURSOR}`,
+  describe: `SELECT column_name, data_type, is_nullable FROM information_schema.columns WHERE table_schema = $1 AND table_name = $2 ORDER BY ordinal_position`,
+} as const;
+
 /** The shared half of the pg-protocol warehouses; subclasses add `ensureTable` and `merge`. */
 export abstract class PgWireWarehouse implements Warehouse {
   abstract readonly dialect: SqlDialect;
@@ -145,21 +166,20 @@ export abstract class PgWireWarehouse implements Warehouse {
     const batchSize = Math.max(1, Math.floor(options.batchSize ?? DEFAULT_BATCH_SIZE));
     const lease = await this.acquire();
     const scope: Scope = { local: true, timeoutMs: lease.session.timeoutMs };
-    const cursor = quoteIdent(`__sextant_cursor`);
     let open = false;
     try {
       // A cursor lives in a transaction; each FETCH is one statement, so the statement timeout
       // bounds the database's work per batch, not the time the consumer spends on a batch.
-      await lease.client.query('BEGIN');
+      await lease.client.query(PG_WIRE_SQL.begin);
       open = true;
-      await this.runOn(lease, scope, 'query', `DECLARE ${cursor} CURSOR FOR ${sql}`, params, options);
+      await this.runOn(lease, scope, 'query', PG_WIRE_SQL.declareCursor(sql), params, options);
       for (;;) {
-        const rows = await this.runOn(lease, scope, 'query', `FETCH FORWARD ${batchSize} FROM ${cursor}`, [], options);
+        const rows = await this.runOn(lease, scope, 'query', PG_WIRE_SQL.fetch(batchSize), [], options);
         if (rows.length > 0) yield rows;
         if (rows.length < batchSize) break;
       }
       open = false;
-      await lease.client.query('COMMIT');
+      await lease.client.query(PG_WIRE_SQL.commit);
     } finally {
       // Reached early when the consumer stops iterating or a FETCH fails: end the transaction.
       if (open) await this.rollback(lease);
@@ -176,7 +196,7 @@ export abstract class PgWireWarehouse implements Warehouse {
   }
 
   async ping(): Promise<void> {
-    await this.query('SELECT 1 AS ok');
+    await this.query(PG_WIRE_SQL.ping);
   }
 
   close(): Promise<void> {
@@ -199,10 +219,9 @@ export abstract class PgWireWarehouse implements Warehouse {
     let session = this.sessions.get(client);
     if (!session) {
       try {
-        // UTC so that date_trunc and casts of timestamptz do not depend on the server's TimeZone.
-        await client.query(`SET timezone TO 'UTC'`);
-        await client.query(`SET statement_timeout = ${timeoutLiteral(this.timeoutMs)}`);
-        const { rows } = await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
+        await client.query(PG_WIRE_SQL.setUtc);
+        await client.query(PG_WIRE_SQL.setTimeout(this.timeoutMs, false));
+        const { rows } = await client.query<{ pid: number }>(PG_WIRE_SQL.backendPid);
         session = { pid: Number(rows[0].pid), timeoutMs: this.timeoutMs };
         this.sessions.set(client, session);
       } catch (err) {
@@ -237,7 +256,7 @@ export abstract class PgWireWarehouse implements Warehouse {
     const { signal } = options;
     if (signal?.aborted) throw signal.reason;
     if (scope.timeoutMs !== timeoutMs) {
-      await lease.client.query(`SET ${scope.local ? 'LOCAL ' : ''}statement_timeout = ${timeoutLiteral(timeoutMs)}`);
+      await lease.client.query(PG_WIRE_SQL.setTimeout(timeoutMs, scope.local));
       scope.timeoutMs = timeoutMs;
       if (!scope.local) lease.session.timeoutMs = timeoutMs;
     }
@@ -268,7 +287,7 @@ export abstract class PgWireWarehouse implements Warehouse {
     client.on('error', () => undefined);
     try {
       await client.connect();
-      await client.query('SELECT pg_cancel_backend($1)', [pid]);
+      await client.query(PG_WIRE_SQL.cancel, [pid]);
     } catch {
       // The statement then runs to its timeout; nothing else can be done from here.
     } finally {
@@ -288,7 +307,7 @@ export abstract class PgWireWarehouse implements Warehouse {
 
   protected async rollback(lease: Lease): Promise<void> {
     try {
-      await lease.client.query('ROLLBACK');
+      await lease.client.query(PG_WIRE_SQL.rollback);
     } catch {
       lease.discard = true;
     }
@@ -302,7 +321,7 @@ export abstract class PgWireWarehouse implements Warehouse {
     defaults: QueryOptions = {},
   ): Promise<T> {
     const scope: Scope = { local: true, timeoutMs: lease.session.timeoutMs };
-    await lease.client.query('BEGIN');
+    await lease.client.query(PG_WIRE_SQL.begin);
     let result: T;
     try {
       result = await fn(this.runner(lease, scope, op, table, defaults), scope);
@@ -311,7 +330,7 @@ export abstract class PgWireWarehouse implements Warehouse {
       throw err;
     }
     try {
-      await lease.client.query('COMMIT');
+      await lease.client.query(PG_WIRE_SQL.commit);
     } catch (err) {
       await this.rollback(lease);
       throw translatePgError(err, { operation: op, timeoutMs: this.timeoutMs, table });
@@ -321,11 +340,7 @@ export abstract class PgWireWarehouse implements Warehouse {
 
   protected async describeWith(run: SqlRunner, table: string): Promise<TableColumn[] | undefined> {
     const { schema, table: name } = splitTable(table);
-    const rows = await run.query(
-      `SELECT column_name, data_type, is_nullable FROM information_schema.columns
-        WHERE table_schema = $1 AND table_name = $2 ORDER BY ordinal_position`,
-      [schema ?? 'public', name],
-    );
+    const rows = await run.query(PG_WIRE_SQL.describe, [schema ?? 'public', name]);
     if (rows.length === 0) return undefined;
     return rows.map((r) => ({ name: String(r.column_name), type: columnTypeOf(String(r.data_type)), required: r.is_nullable === 'NO' }));
   }

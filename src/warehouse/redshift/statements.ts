@@ -126,7 +126,7 @@ export function s3CopyStatement(columns: readonly TableColumn[], source: S3CopyS
     `IAM_ROLE ${sqlString(source.iamRole)}`,
     ...(source.region ? [`REGION ${sqlString(source.region)}`] : []),
     `FORMAT AS CSV NULL AS ${sqlString('\\N')} MANIFEST`,
-    `DATEFORMAT 'YYYY-MM-DD' TIMEFORMAT 'YYYY-MM-DD HH:MI:SS'`,
+    `DATEFORMAT 'YYYY-MM-DD' TIMEFORMAT 'auto'`,
     `MAXERROR 0 COMPUPDATE OFF STATUPDATE OFF`,
   ].join(' ');
 }
