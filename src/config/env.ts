@@ -132,6 +132,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
   if (role !== 'all' && !redisUrl) {
     problems.add({ file: 'environment', path: 'SEXTANT_ROLE', message: `"${role}" splits API and workers across processes, which needs SEXTANT_REDIS_URL (the in-process queue lives in one process)` });
   }
+  // A split deployment is several processes: a URL one process signs is checked by another, so they need
+  // one secret (a random per-process secret would make every other process refuse it).
+  if (role !== 'all' && !env.SEXTANT_SIGNING_SECRET) {
+    problems.add({ file: 'environment', path: 'SEXTANT_SIGNING_SECRET', message: `SEXTANT_ROLE=${role} runs one of several processes, which must share one signing secret: set SEXTANT_SIGNING_SECRET to the same random value (e.g. \`openssl rand -hex 32\`) in every process` });
+  }
 
   const production = env.NODE_ENV === 'production';
   const port = int(env, 'PORT', 4000, problems, 0);
