@@ -9,4 +9,7 @@ select "_d0" as "metric_date__month", "_m0" as "new_followers", "_m1" as "lost_f
   from "_agg"
   order by "_d0" ASC nulls last
   limit $2 offset $3
--- params: ["facebook",1000,0]
+-- params: ["facebook",1001,0]
+
+SELECT max("_loaded_at") AS "v" FROM "social"."account_daily"
+-- params: []

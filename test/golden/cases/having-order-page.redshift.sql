@@ -9,4 +9,7 @@ select "_d0" as "platform", "_d1" as "post_type", "_m0" as "impressions", "_m1" 
   where "_m0" >= $1::float8
   order by "_m0" DESC nulls last, "_d1" ASC nulls last, "_d0" ASC nulls last
   limit $2 offset $3
--- params: [2000,2,1]
+-- params: [2000,3,1]
+
+SELECT max("_loaded_at") AS "v" FROM "social"."post_daily"
+-- params: []

@@ -12,4 +12,7 @@ select "_d0" as "accounts__region", "_m0" as "posts", "_m1" as "impressions"
   from "_agg"
   order by "_d0" ASC nulls last
   limit $3 offset $4
--- params: ["EMEA","NA",1000,0]
+-- params: ["EMEA","NA",1001,0]
+
+SELECT max("_loaded_at") AS "v" FROM "social"."post_daily"
+-- params: []

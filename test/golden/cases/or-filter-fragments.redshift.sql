@@ -12,4 +12,7 @@ select "_d0" as "platform", "_d1" as "post_type", "_m0" as "impressions", "_m1" 
   from "_agg"
   order by "_d0" ASC nulls last, "_d1" ASC nulls last
   limit $5 offset $6
--- params: ["EM","x","2026-01-01","video",1000,0]
+-- params: ["EM","x","2026-01-01","video",1001,0]
+
+SELECT max("_loaded_at") AS "v" FROM "social"."post_daily"
+-- params: []

@@ -8,4 +8,7 @@ select "_d0" as "metric_date__month", "_m0" as "engagements", "_m1" as "impressi
   from "_agg"
   order by "_d0" ASC nulls last
   limit $1 offset $2
--- params: [1000,0]
+-- params: [1001,0]
+
+SELECT max("_loaded_at") AS "v" FROM "social"."post_daily"
+-- params: []

@@ -10,4 +10,7 @@ select "_d0" as "metric_date__month", "_d1" as "platform", "_m0" as "impressions
   where "_m0" > $5::float8
   order by "_m0" DESC nulls last, "_d0" ASC nulls last, "_d1" ASC nulls last
   limit $6 offset $7
--- params: ["2026-01-01","2026-04-01","facebook","instagram",1000,100,0]
+-- params: ["2026-01-01","2026-04-01","facebook","instagram",1000,101,0]
+
+SELECT max("_loaded_at") AS "v" FROM "social"."post_daily"
+-- params: []

@@ -9,4 +9,7 @@ select "_d0" as "metric_date__week", "_d1" as "metric_date__year", "_m0" as "imp
   from "_agg"
   order by "_d0" ASC nulls last, "_d1" ASC nulls last
   limit $3 offset $4
--- params: ["2025-12-20","2026-01-20",1000,0]
+-- params: ["2025-12-20","2026-01-20",1001,0]
+
+SELECT max("_loaded_at") AS "v" FROM "social"."post_daily"
+-- params: []
