@@ -1,6 +1,6 @@
 /**
  * The warehouse port. The core (semantic planning, ingestion) talks to this interface only; the
- * adapters in duckdb/ and postgres/ (and later redshift/) are the only modules that import a driver.
+ * adapters in duckdb/, postgres/ and redshift/ (over pg-wire/) are the only modules that import a driver.
  */
 import type { Readable } from 'node:stream';
 
