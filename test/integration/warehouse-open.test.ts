@@ -48,7 +48,7 @@ describe('openWarehouse', () => {
       });
       const err = await openWarehouse({ kind: 'duckdb', path }, { statementTimeoutMs: 5_000 }).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(UserError);
-      expect((err as UserError).code).toBe('CONFIG_INVALID');
+      expect((err as UserError).code).toBe('WAREHOUSE_IN_USE');
       expect((err as UserError).message).toContain(path);
     } finally {
       holder.kill();
