@@ -40,7 +40,7 @@ import { ResultCache } from './serving/result-cache.js';
 import { ServingLayer } from './serving/serving.js';
 import { openObjectStore } from './storage/open.js';
 import type { ObjectStore } from './storage/port.js';
-import { openWarehouse } from './warehouse/open.js';
+import { openWarehouse, redshiftLoadOptions } from './warehouse/open.js';
 import type { Warehouse } from './warehouse/port.js';
 import { registerAppSources, sourceServiceOf } from './ingest/connectors/app-sources.js';
 import type { SourceService } from './ingest/connectors/source-jobs.js';
@@ -98,7 +98,11 @@ export async function openApp(options: OpenAppOptions = {}): Promise<App> {
     for (const c of closers.reverse()) await c().catch((err: unknown) => log.warn('close failed', { err }));
   };
   try {
-    const warehouse = await openWarehouse(config.warehouse, { statementTimeoutMs: config.limits.statementTimeoutMs, poolSize: config.warehousePoolSize });
+    // Opened first: a Redshift warehouse stages its loads in the object store.
+    const store = await openObjectStore(config.objectStore);
+    closers.push(() => store.close());
+    const redshift = redshiftLoadOptions(config, store);
+    const warehouse = await openWarehouse(config.warehouse, { statementTimeoutMs: config.limits.statementTimeoutMs, poolSize: config.warehousePoolSize, ...(redshift && { redshift }) });
     closers.push(() => warehouse.close());
     if (options.beforeWrites) await options.beforeWrites(warehouse);
     // Target tables exist from the start, so models over them can be checked and queried before any load.
@@ -117,8 +121,6 @@ export async function openApp(options: OpenAppOptions = {}): Promise<App> {
       problems.throwIfAny('MODEL_INVALID', `The project ${config.projectDir} does not match the warehouse`);
     }
 
-    const store = await openObjectStore(config.objectStore);
-    closers.push(() => store.close());
     const jobStore = new JobStore(warehouse);
     await jobStore.init();
     // Opened before the queue, so closed after it: jobs still finishing on close publish their changes.

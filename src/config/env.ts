@@ -42,6 +42,8 @@ export interface Config {
   readonly warehousePoolSize: number;
   /** Worker concurrency of this process. */
   readonly workerConcurrency: number;
+  /** IAM role Redshift's COPY reads staged files with (SEXTANT_REDSHIFT_IAM_ROLE); set for a Redshift warehouse. */
+  readonly redshiftIamRole: string | undefined;
   /** Secret for signing the service's own upload and download URLs. */
   readonly signingSecret: string | undefined;
   /** `auto`: generate the demo data when the bundled example project's warehouse is empty; `off`: never. */
@@ -105,6 +107,21 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     problems.add({ file: 'environment', path: 'SEXTANT_OBJECT_STORE', message: `expected file:<dir> or s3://bucket/prefix, got "${osRaw}"` });
   }
 
+  // Redshift loads with COPY from S3: it needs the S3 object store (batches are staged there) and an
+  // IAM role attached to the cluster or workgroup that can read the bucket.
+  const redshiftIamRole = env.SEXTANT_REDSHIFT_IAM_ROLE || undefined;
+  if (redshiftIamRole !== undefined && !/^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]{1,512}$/.test(redshiftIamRole)) {
+    problems.add({ file: 'environment', path: 'SEXTANT_REDSHIFT_IAM_ROLE', message: `expected an IAM role ARN, arn:aws:iam::<12-digit account>:role/<name>, got "${redshiftIamRole}"` });
+  }
+  if (warehouse.kind === 'redshift') {
+    if (objectStore.kind !== 's3') {
+      problems.add({ file: 'environment', path: 'SEXTANT_OBJECT_STORE', message: `a Redshift warehouse loads from S3 (COPY … MANIFEST): expected s3://bucket/prefix, got "${osRaw}"` });
+    }
+    if (redshiftIamRole === undefined) {
+      problems.add({ file: 'environment', path: 'SEXTANT_REDSHIFT_IAM_ROLE', message: 'a Redshift warehouse needs the IAM role its COPY reads the staged files with, e.g. arn:aws:iam::123456789012:role/sextant-copy' });
+    }
+  }
+
   const redisUrl = env.SEXTANT_REDIS_URL || undefined;
   if (redisUrl && !/^rediss?:\/\//.test(redisUrl)) {
     problems.add({ file: 'environment', path: 'SEXTANT_REDIS_URL', message: `expected redis://… or rediss://…, got "${redisUrl}"` });
@@ -114,6 +131,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
   if (!ROLES.includes(role)) problems.add({ file: 'environment', path: 'SEXTANT_ROLE', message: `expected one of ${ROLES.join(', ')}, got "${role}"` });
   if (role !== 'all' && !redisUrl) {
     problems.add({ file: 'environment', path: 'SEXTANT_ROLE', message: `"${role}" splits API and workers across processes, which needs SEXTANT_REDIS_URL (the in-process queue lives in one process)` });
+  }
+  // A split deployment is several processes: a URL one process signs is checked by another, so they need
+  // one secret (a random per-process secret would make every other process refuse it).
+  if (role !== 'all' && !env.SEXTANT_SIGNING_SECRET) {
+    problems.add({ file: 'environment', path: 'SEXTANT_SIGNING_SECRET', message: `SEXTANT_ROLE=${role} runs one of several processes, which must share one signing secret: set SEXTANT_SIGNING_SECRET to the same random value (e.g. \`openssl rand -hex 32\`) in every process` });
   }
 
   const production = env.NODE_ENV === 'production';
@@ -160,6 +182,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     introspection: introspectionRaw === undefined ? !production : introspectionRaw === 'true',
     workerConcurrency: int(env, 'SEXTANT_WORKER_CONCURRENCY', 2, problems),
     warehousePoolSize,
+    redshiftIamRole,
     signingSecret: env.SEXTANT_SIGNING_SECRET || undefined,
     demo,
     resultCache,

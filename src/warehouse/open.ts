@@ -2,24 +2,39 @@
  * Opens the warehouse that the environment selects (SEXTANT_WAREHOUSE, parsed by config/env.ts).
  * The only module outside the adapters that knows they exist: the composition root calls it.
  */
-import type { WarehouseUrl } from '../config/env.js';
+import type { ObjectStoreUrl, WarehouseUrl } from '../config/env.js';
+import { UserError } from '../errors.js';
 import { openDuckDbWarehouse } from './duckdb/duckdb-warehouse.js';
-import type { Warehouse, WarehouseOptions } from './port.js';
+import type { LoadStaging, RedshiftLoadOptions, Warehouse, WarehouseOptions } from './port.js';
 import { openPostgresWarehouse } from './postgres/postgres-warehouse.js';
+import { openRedshiftWarehouse, s3Staging } from './redshift/redshift-warehouse.js';
 
 export type { WarehouseOptions } from './port.js';
 
-/**
- * Opens the adapter for `target`. Redshift is served by the PostgreSQL adapter for now (same wire
- * protocol); its PG-only SQL (ON CONFLICT, COPY FROM STDIN) is marked in postgres-warehouse.ts for the
- * redshift/ adapter to replace.
- */
+/** Opens the adapter for `target`: DuckDB, PostgreSQL, or Redshift (which needs `options.redshift`). */
 export async function openWarehouse(target: WarehouseUrl, options: WarehouseOptions): Promise<Warehouse> {
   switch (target.kind) {
     case 'duckdb':
       return openDuckDbWarehouse(target.path, options);
     case 'postgres':
-    case 'redshift':
       return openPostgresWarehouse(target.url, options);
+    case 'redshift':
+      return openRedshiftWarehouse(target.url, options);
   }
+}
+
+/**
+ * What a Redshift warehouse loads with, from the configuration and the opened object store; undefined
+ * for other warehouses. config/env.ts has already refused a Redshift warehouse without both.
+ */
+export function redshiftLoadOptions(
+  config: { warehouse: WarehouseUrl; objectStore: ObjectStoreUrl; redshiftIamRole: string | undefined },
+  store: Pick<LoadStaging, 'put' | 'get' | 'delete'>,
+): RedshiftLoadOptions | undefined {
+  if (config.warehouse.kind !== 'redshift') return undefined;
+  const { objectStore, redshiftIamRole } = config;
+  if (objectStore.kind !== 's3' || !redshiftIamRole) {
+    throw new UserError('CONFIG_INVALID', 'A Redshift warehouse needs SEXTANT_OBJECT_STORE=s3://bucket/prefix and SEXTANT_REDSHIFT_IAM_ROLE');
+  }
+  return { staging: s3Staging(store, objectStore), iamRole: redshiftIamRole, region: objectStore.region };
 }

@@ -1,7 +1,9 @@
 /**
  * The warehouse port. The core (semantic planning, ingestion) talks to this interface only; the
- * adapters in duckdb/ and postgres/ (and later redshift/) are the only modules that import a driver.
+ * adapters in duckdb/, postgres/ and redshift/ (over pg-wire/) are the only modules that import a driver.
  */
+import type { Readable } from 'node:stream';
+
 /** Grains a time value is truncated to (SPEC §2.1); ISO weeks start on Monday. */
 export const TIME_GRAINS = ['hour', 'day', 'week', 'month', 'quarter', 'year'] as const;
 export type TimeGrain = (typeof TIME_GRAINS)[number];
@@ -143,10 +145,36 @@ export interface Warehouse extends SqlRunner {
   close(): Promise<void>;
 }
 
+/**
+ * Object storage a warehouse loads from (Redshift COPY reads S3, not the client connection): the
+ * composition root adapts the deployment's object store to this. Keys are relative to the store.
+ */
+export interface LoadStaging {
+  /** Writes an object; visible only once complete. Aborting leaves nothing under the key. */
+  put(key: string, body: string | Readable, options?: { signal?: AbortSignal }): Promise<unknown>;
+  /** Reads an object; rejects when it is missing. */
+  get(key: string): Promise<Readable>;
+  delete(key: string): Promise<void>;
+  /** The URL the warehouse reads `key` at: `s3://bucket/prefix/key`. */
+  url(key: string): string;
+}
+
+/** What the Redshift adapter loads with (SEXTANT_REDSHIFT_IAM_ROLE and the S3 object store). */
+export interface RedshiftLoadOptions {
+  /** Where batches are staged as CSV files and a manifest, under `_staging/`. */
+  staging: LoadStaging;
+  /** The IAM role COPY reads the staged files with. */
+  iamRole: string;
+  /** The bucket's region (COPY's REGION), when it differs from the cluster's. */
+  region?: string;
+}
+
 /** How an adapter is opened (src/warehouse/open.ts). */
 export interface WarehouseOptions {
   /** Default statement timeout in milliseconds; a query past it is cancelled in the database (QUERY_TIMEOUT). */
   statementTimeoutMs: number;
   /** Connections kept open (PostgreSQL pool size; DuckDB connections that run queries in parallel). */
   poolSize?: number;
+  /** Required to open a Redshift warehouse. */
+  redshift?: RedshiftLoadOptions;
 }

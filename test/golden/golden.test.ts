@@ -1,6 +1,7 @@
 /**
  * Golden tests (after grafast/PostGraphile): each `cases/<name>.graphql` sits beside the SQL it
- * compiles to on each dialect (`<name>.duckdb.sql`, `<name>.postgres.sql`) and the rows it returns on
+ * compiles to on each dialect (`<name>.duckdb.sql`, `<name>.postgres.sql`, `<name>.redshift.sql`: run on
+ * PostgreSQL 15 by the Redshift adapter's PostgreSQL engine) and the rows it returns on
  * the fixed dataset (`<name>.json`, the same on both dialects). A change to planning or resolving
  * shows up as a reviewable diff. `UPDATE_GOLDEN=1 npx vitest run test/golden` rewrites the files.
  */
@@ -8,7 +9,7 @@ import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DIALECTS } from '../support/warehouses.js';
+import { WAREHOUSE_DIALECTS } from '../support/warehouses.js';
 import { gql, startHarness, type Harness } from '../integration/graphql-harness.js';
 import { loadGoldenFixture } from './fixture.js';
 
@@ -44,7 +45,7 @@ function check(path: string, actual: string): void {
   expect(actual).toBe(readFileSync(path, 'utf8'));
 }
 
-describe.each(DIALECTS)('golden queries on %s', (dialect) => {
+describe.each(WAREHOUSE_DIALECTS)('golden queries on %s', (dialect) => {
   let h: Harness;
   beforeAll(async () => {
     h = await startHarness(dialect, { seed: loadGoldenFixture });

@@ -36,7 +36,8 @@ describe('HTTP server', () => {
         uploads,
         checks: {
           warehouse: async () => undefined,
-          objectStore: async () => undefined,
+          // A back end that takes a while: its latency is reported.
+          objectStore: () => new Promise((r) => setTimeout(r, 40)),
           queue: async () => {
             if (!queueUp) throw new Error('redis is down');
           },
@@ -50,12 +51,21 @@ describe('HTTP server', () => {
     expect((await h.app.inject({ url: '/health/live' })).json()).toEqual({ status: 'ok' });
     const ready = await h.app.inject({ url: '/health/ready' });
     expect(ready.statusCode).toBe(200);
-    expect(ready.json()).toEqual({ status: 'ok', checks: { warehouse: 'ok', objectStore: 'ok', queue: 'ok' } });
+    const latency = expect.any(Number);
+    expect(ready.json()).toEqual({
+      status: 'ok',
+      checks: { warehouse: { status: 'ok', latencyMs: latency }, objectStore: { status: 'ok', latencyMs: latency }, queue: { status: 'ok', latencyMs: latency } },
+    });
+    expect(ready.json().checks.objectStore.latencyMs).toBeGreaterThanOrEqual(35);
+    expect(ready.json().checks.warehouse.latencyMs).toBeLessThan(ready.json().checks.objectStore.latencyMs);
     queueUp = false;
     const down = await h.app.inject({ url: '/health/ready' });
     queueUp = true;
     expect(down.statusCode).toBe(503);
-    expect(down.json()).toEqual({ status: 'unavailable', checks: { warehouse: 'ok', objectStore: 'ok', queue: 'unavailable' } });
+    expect(down.json()).toEqual({
+      status: 'unavailable',
+      checks: { warehouse: { status: 'ok', latencyMs: latency }, objectStore: { status: 'ok', latencyMs: latency }, queue: { status: 'unavailable' } },
+    });
     expect(down.body).not.toMatch(/redis is down/);
   });
 

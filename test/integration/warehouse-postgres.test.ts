@@ -3,7 +3,7 @@ import pg from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
 import { UserError } from '../../src/errors.js';
 import { openPostgresWarehouse } from '../../src/warehouse/postgres/postgres-warehouse.js';
-import { timestampToIso } from '../../src/warehouse/postgres/type-parsers.js';
+import { timestampToIso } from '../../src/warehouse/pg-wire/type-parsers.js';
 import type { TableSpec, Warehouse } from '../../src/warehouse/port.js';
 import { freshWarehouse } from '../support/warehouses.js';
 

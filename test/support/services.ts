@@ -32,14 +32,17 @@ export async function freePort(): Promise<number> {
 }
 
 let aptUpdated = false;
-/** Installs a Debian package (as root), running `apt-get update` once per process first. */
+/**
+ * Installs a Debian package (CI is a fresh Debian 12, as root). Test files may install at the same
+ * time, so apt waits for the other's dpkg lock rather than failing.
+ */
 export function aptInstall(pkg: string): void {
   if (userInfo().uid !== 0) throw new Error(`${pkg} is missing; install it (apt-get install ${pkg}) or run the tests as root`);
   if (!aptUpdated) {
-    execFileSync('apt-get', ['update', '-qq'], { stdio: 'inherit' });
+    execFileSync('apt-get', ['-o', 'DPkg::Lock::Timeout=300', 'update', '-qq'], { stdio: 'inherit' });
     aptUpdated = true;
   }
-  execFileSync('apt-get', ['install', '-y', '-qq', pkg], { stdio: 'inherit', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+  execFileSync('apt-get', ['-o', 'DPkg::Lock::Timeout=300', 'install', '-y', '-qq', pkg], { stdio: 'inherit', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
 }
 
 function pgBinDir(): string {

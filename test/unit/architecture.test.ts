@@ -14,8 +14,9 @@ const SRC = join(process.cwd(), 'src');
 
 /** Driver and SDK packages, and the only folders that may import them. */
 const ADAPTER_ONLY: Record<string, RegExp> = {
-  pg: /^warehouse\/postgres\//,
-  'pg-copy-streams': /^warehouse\/postgres\//,
+  // pg-wire/ is the pg-protocol half the PostgreSQL and Redshift adapters share.
+  pg: /^warehouse\/(postgres|pg-wire)\//,
+  'pg-copy-streams': /^warehouse\/(postgres|pg-wire)\//,
   '@duckdb/node-api': /^warehouse\/duckdb\//,
   '@aws-sdk/': /^storage\/s3\//,
   bullmq: /^jobs\/bullmq\//,
@@ -70,6 +71,22 @@ describe('architecture', () => {
       expect(allowed).toContain('serving');
       expect(allowed.filter((a) => a === 'warehouse' || a.startsWith('warehouse/') || a === 'semantic' || /^semantic\/(planner|load|check-)/.test(a))).toEqual([]);
     }
+  });
+
+  it('keeps the warehouse adapters apart: each imports only the shared pieces, never another adapter', () => {
+    const adapters = ['duckdb', 'postgres', 'redshift'];
+    const offenders: string[] = [];
+    for (const [file, deps] of Object.entries(graph.obj())) {
+      const own = adapters.find((a) => file.startsWith(`warehouse/${a}/`));
+      if (!own) continue;
+      for (const dep of deps) {
+        const other = adapters.find((a) => a !== own && dep.startsWith(`warehouse/${a}/`));
+        if (other) offenders.push(`${file} imports ${dep}`);
+      }
+    }
+    expect(offenders).toEqual([]);
+    // The graph holds the adapters (a renamed folder would make this pass vacuously).
+    expect(Object.keys(graph.obj()).filter((f) => f.startsWith('warehouse/redshift/')).length).toBeGreaterThan(2);
   });
 });
 

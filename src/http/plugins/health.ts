@@ -1,7 +1,7 @@
 /**
  * `GET /health/live` (the process answers) and `GET /health/ready` (its back ends answer: warehouse,
- * object store, queue). Readiness is what a load balancer routes on, so a check that hangs counts
- * as down after a few seconds instead of hanging the probe.
+ * object store, queue, each with how long it took to answer). Readiness is what a load balancer routes
+ * on, so a check that hangs counts as down after a few seconds instead of hanging the probe.
  */
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from '../../log.js';
@@ -32,10 +32,16 @@ export async function healthPlugin(app: FastifyInstance, options: HealthPluginOp
   app.get('/health/live', async () => ({ status: 'ok' }));
   app.get('/health/ready', async (_request, reply) => {
     const names = Object.keys(options.checks);
-    const results = await Promise.allSettled(names.map((n) => withTimeout(options.checks[n], timeoutMs)));
-    const checks: Record<string, string> = {};
+    const timed = async (name: string): Promise<number> => {
+      const started = performance.now();
+      await withTimeout(options.checks[name], timeoutMs);
+      return performance.now() - started;
+    };
+    const results = await Promise.allSettled(names.map(timed));
+    const checks: Record<string, { status: 'ok' | 'unavailable'; latencyMs?: number }> = {};
     results.forEach((r, i) => {
-      checks[names[i]] = r.status === 'fulfilled' ? 'ok' : 'unavailable';
+      // Latency in ms with 0.1 ms resolution; a failed check has none (it may be the timeout).
+      checks[names[i]] = r.status === 'fulfilled' ? { status: 'ok', latencyMs: Math.round(r.value * 10) / 10 } : { status: 'unavailable' };
       if (r.status === 'rejected') options.log.warn('readiness check failed', { check: names[i], err: r.reason });
     });
     const ready = results.every((r) => r.status === 'fulfilled');

@@ -1,0 +1,211 @@
+/**
+ * Every statement the Redshift adapter sends, (1) as golden text reviewed in diffs
+ * (test/golden/redshift/statements.sql; `UPDATE_GOLDEN=1` rewrites it) and (2) parsed by a Redshift
+ * grammar: sqlfluff's `redshift` dialect (Debian's `sqlfluff` package, installed when missing). The
+ * golden metric queries planned for Redshift (test/golden/cases/*.redshift.sql) are parsed too. A
+ * control file of PostgreSQL-only statements must fail the same parse, so the check can fail.
+ *
+ * This proves the text is Redshift syntax, not that Amazon Redshift runs it: nothing here talks to
+ * Redshift (its load logic runs for real on PostgreSQL 15 in warehouse-conformance.test.ts).
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PG_WIRE_SQL } from '../../src/warehouse/pg-wire/pg-wire-warehouse.js';
+import type { TableSpec } from '../../src/warehouse/port.js';
+import { mergeColumns } from '../../src/warehouse/sql.js';
+import { redshiftDialect } from '../../src/warehouse/redshift/dialect.js';
+import { manifestOf, stagedField } from '../../src/warehouse/redshift/staging.js';
+import {
+  addColumnStatement,
+  createTableStatements,
+  loadErrorsStatement,
+  loadErrorsToUserError,
+  mergeStatements,
+  s3CopyStatement,
+  sortKeyOf,
+  stdinCopyStatement,
+} from '../../src/warehouse/redshift/statements.js';
+import { aptInstall, which } from '../support/services.js';
+
+const HERE = dirname(fileURLToPath(import.meta.url));
+const GOLDEN = join(HERE, '..', 'golden', 'redshift', 'statements.sql');
+const CASES = join(HERE, '..', 'golden', 'cases');
+const UPDATE = process.env.UPDATE_GOLDEN === '1';
+
+const POSTS: TableSpec = {
+  table: 'social.post_daily',
+  key: ['platform', 'post_id', 'metric_date'],
+  columns: [
+    { name: 'platform', type: 'string', required: true },
+    { name: 'post_id', type: 'string', required: true },
+    { name: 'metric_date', type: 'date', required: true },
+    { name: 'impressions', type: 'integer' },
+    { name: 'reach', type: 'bigint' },
+    { name: 'spend', type: 'decimal' },
+    { name: 'rate', type: 'double' },
+    { name: 'is_paid', type: 'boolean' },
+    { name: 'meta', type: 'json' },
+    { name: '_loaded_at', type: 'timestamp' },
+  ],
+};
+const KEY_ONLY: TableSpec = { table: 'ops.seen', key: ['id'], columns: [{ name: 'id', type: 'bigint', required: true }] };
+const MANIFEST = 's3://sextant-prod/raw-bucket/_staging/social.post_daily/20260101T000000000Z-0a1b2c3d4e5f/manifest.json';
+const ROLE = 'arn:aws:iam::123456789012:role/sextant-copy';
+
+/** Every statement the adapter can send, named; `redshift: false` marks the PostgreSQL engine's stand-in for COPY from S3. */
+function statements(): Array<{ name: string; sql: string; redshift: boolean }> {
+  const cols = mergeColumns(POSTS, POSTS.columns.map((c) => c.name));
+  const m = mergeStatements(POSTS, cols);
+  const k = mergeStatements(KEY_ONLY, mergeColumns(KEY_ONLY, ['id']));
+  const planned = `select date_trunc('week', ("metric_date")::timestamp)::date as "_d0", (sum("impressions"))::float8 as "_m0" from "social"."post_daily" where strpos("post_id", ${redshiftDialect.param(1, 'string')}) = 1 group by 1`;
+  const list: Array<[string, string, boolean?]> = [
+    ['session: time zone', PG_WIRE_SQL.setUtc],
+    ['session: statement timeout', PG_WIRE_SQL.setTimeout(30_000, false)],
+    ['transaction: statement timeout', PG_WIRE_SQL.setTimeout(0, true)],
+    ['session: backend pid', PG_WIRE_SQL.backendPid],
+    ['cancel from another connection', PG_WIRE_SQL.cancel],
+    ['ping', PG_WIRE_SQL.ping],
+    ['begin', PG_WIRE_SQL.begin],
+    ['commit', PG_WIRE_SQL.commit],
+    ['rollback', PG_WIRE_SQL.rollback],
+    ['stream: declare cursor', PG_WIRE_SQL.declareCursor(planned)],
+    ['stream: fetch', PG_WIRE_SQL.fetch(5000)],
+    ['describeTable', PG_WIRE_SQL.describe],
+    ...createTableStatements(POSTS, 'redshift').map((sql, i) => [`ensureTable ${i + 1}`, sql] as [string, string]),
+    ['ensureTable: key-only table', createTableStatements(KEY_ONLY, 'redshift').at(-1) ?? ''],
+    ['evolve: add column', addColumnStatement(POSTS.table, { name: 'shares', type: 'bigint' })],
+    ...m.dropLeftovers.map((sql, i) => [`merge: drop leftovers ${i + 1}`, sql] as [string, string]),
+    ['merge: create stage', m.createStage],
+    ['merge: COPY from S3 manifest', s3CopyStatement(cols, { manifestUrl: MANIFEST, iamRole: ROLE, region: 'eu-west-1' })],
+    ['merge: COPY (PostgreSQL engine stand-in, not Redshift)', stdinCopyStatement(cols), false],
+    ['merge: dedupe', m.dedupe],
+    ['merge: lock', m.lock],
+    ['merge: count', m.count],
+    ['merge: MERGE', m.merge],
+    ['merge: MERGE, key columns only', k.merge],
+    ...m.drop.map((sql, i) => [`merge: drop ${i + 1}`, sql] as [string, string]),
+    ['load errors: SYS_LOAD_ERROR_DETAIL', loadErrorsStatement('sys')],
+    ['load errors: STL_LOAD_ERRORS', loadErrorsStatement('stl')],
+  ];
+  return list.map(([name, sql, redshift]) => ({ name, sql, redshift: redshift !== false }));
+}
+
+function goldenText(): string {
+  return `${statements()
+    .map((s) => `-- ${s.name}\n${s.sql};`)
+    .join('\n\n')}\n`;
+}
+
+/** sqlfluff's parse of every file in `sub` (one folder: this sqlfluff takes one path): per file, its statements and the unparsable ones. */
+function badStatements(dir: string, sub: string): Map<string, { total: number; bad: string[] }> {
+  const out = execFileSync('sqlfluff', ['parse', '--format', 'json', sub], { cwd: dir, encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 });
+  const parsed = JSON.parse(out) as Array<{ filepath: string; segments: { file: unknown } | null }>;
+  const result = new Map<string, { total: number; bad: string[] }>();
+  for (const f of parsed) {
+    const items = f.segments ? (Array.isArray(f.segments.file) ? f.segments.file : [f.segments.file]) : [];
+    const stmts = (items as Array<Record<string, unknown>>).filter((s) => 'statement' in s || 'unparsable' in s);
+    const bad = stmts.map((s) => JSON.stringify(s)).filter((s) => s.includes('"unparsable"') || s.includes('"unlexable"'));
+    result.set(f.filepath.split('/').pop() ?? f.filepath, { total: stmts.length, bad: bad.map((b) => b.slice(0, 300)) });
+  }
+  return result;
+}
+
+/** The statements of a golden `.sql` file of metric queries (each followed by its `-- params:` line). */
+function goldenQueries(file: string): string[] {
+  return readFileSync(file, 'utf8')
+    .split(/\n-- params: .*(?:\n|$)/)
+    .map((s) => s.trim())
+    .filter(Boolean);
+}
+
+describe('Redshift statements', () => {
+  it('match the golden file', () => {
+    const text = goldenText();
+    if (UPDATE || !existsSync(GOLDEN)) {
+      writeFileSync(GOLDEN, text);
+      if (!UPDATE) throw new Error(`${GOLDEN} did not exist; it was written, review it and run again`);
+      return;
+    }
+    expect(text).toBe(readFileSync(GOLDEN, 'utf8'));
+  });
+
+  it('stage values the way the COPY options read them', () => {
+    expect(stagedField(null, 'string')).toBe('\\N');
+    expect(stagedField('\\N', 'string')).toBe('"\\N"');
+    expect(stagedField('', 'string')).toBe('""');
+    expect(stagedField('a"b', 'string')).toBe('"a""b"');
+    expect(stagedField('2026-03-01T23:59:58.123Z', 'timestamp')).toBe('"2026-03-01 23:59:58.123"');
+    expect(stagedField(1.5, 'double')).toBe('1.5');
+    expect(stagedField(false, 'boolean')).toBe('false');
+    expect(JSON.parse(manifestOf([{ url: 's3://b/p/_staging/t/1/part-00000.csv', firstRow: 0, rows: 3 }]))).toEqual({
+      entries: [{ url: 's3://b/p/_staging/t/1/part-00000.csv', mandatory: true }],
+    });
+    expect(sortKeyOf(POSTS)).toBe('metric_date');
+    expect(sortKeyOf(KEY_ONLY)).toBeUndefined();
+  });
+
+  it('turn load-error rows into located row errors', () => {
+    const parts = [
+      { url: 's3://b/p/_staging/t/1/part-00000.csv', firstRow: 0, rows: 500_000 },
+      { url: 's3://b/p/_staging/t/1/part-00001.csv', firstRow: 500_000, rows: 10 },
+    ];
+    const err = loadErrorsToUserError(
+      'social.post_daily',
+      [{ file: 's3://b/p/_staging/t/1/part-00001.csv   ', line: 3, column: 'impressions   ', code: 1207, message: 'Invalid digit, Value \'a\', Pos 0, Type: Integer ' }],
+      parts,
+    );
+    expect(err.code).toBe('ROW_INVALID');
+    expect(err.problems).toEqual([{ line: 500_003, column: 'impressions', message: "Invalid digit, Value 'a', Pos 0, Type: Integer (Redshift load error 1207)" }]);
+    expect(err.message).toContain('row 500003, column impressions');
+  });
+
+  describe('parsed by sqlfluff (dialect redshift)', () => {
+    let dir: string;
+    beforeAll(() => {
+      if (!which('sqlfluff')) aptInstall('sqlfluff');
+      dir = mkdtempSync(join(tmpdir(), 'sextant-redshift-sql-'));
+      mkdirSync(join(dir, 'ok'));
+      mkdirSync(join(dir, 'pg-only'));
+      // `$n` placeholders become literals for the parse (sqlfluff's placeholder templater, dollar style).
+      const params = Array.from({ length: 60 }, (_, i) => `${i + 1} = 1`).join('\n');
+      writeFileSync(join(dir, '.sqlfluff'), `[sqlfluff]\ndialect = redshift\ntemplater = placeholder\n\n[sqlfluff:templater:placeholder]\nparam_style = dollar\n${params}\n`);
+    }, 600_000);
+    afterAll(() => {
+      if (dir) rmSync(dir, { recursive: true, force: true });
+    });
+
+    it('every adapter statement and every golden metric query parses', () => {
+      const adapter = statements().filter((s) => s.redshift);
+      writeFileSync(join(dir, 'ok', 'adapter.sql'), `${adapter.map((s) => `${s.sql};`).join('\n')}\n`);
+      const queryFiles = readdirSync(CASES).filter((f) => f.endsWith('.redshift.sql'));
+      expect(queryFiles.length).toBeGreaterThan(5);
+      const expected = new Map<string, number>([['adapter.sql', adapter.length]]);
+      for (const f of queryFiles) {
+        const qs = goldenQueries(join(CASES, f));
+        writeFileSync(join(dir, 'ok', f), `${qs.map((q) => `${q};`).join('\n')}\n`);
+        expected.set(f, qs.length);
+      }
+      const result = badStatements(dir, 'ok');
+      for (const [file, total] of expected) {
+        expect(result.get(file), file).toEqual({ total, bad: [] });
+      }
+      // sqlfluff is slow (about 40 s for these files on an idle 2-core machine, minutes when it is busy).
+    }, 900_000);
+
+    it('rejects the PostgreSQL-only statements the Redshift adapter replaced (the check can fail)', () => {
+      const pgOnly = [
+        `INSERT INTO "s"."t" ("a") SELECT "a" FROM "x" ON CONFLICT ("a") DO UPDATE SET "a" = excluded."a"`,
+        stdinCopyStatement(mergeColumns(KEY_ONLY, ['id'])),
+        `CREATE TEMP TABLE "x" ("a" integer) ON COMMIT DROP`,
+      ];
+      writeFileSync(join(dir, 'pg-only', 'pg-only.sql'), `${pgOnly.map((s) => `${s};`).join('\n')}\n`);
+      const result = badStatements(dir, 'pg-only').get('pg-only.sql');
+      expect(result?.total).toBe(3);
+      expect(result?.bad).toHaveLength(3);
+    }, 300_000);
+  });
+});

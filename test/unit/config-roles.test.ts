@@ -1,0 +1,35 @@
+/** Start-up rules of a deployment split into roles (docs/deploy.md): Redis and one shared signing secret. */
+import { describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config/env.js';
+import { UserError } from '../../src/errors.js';
+
+function problems(env: Record<string, string>): string[] {
+  try {
+    loadConfig(env, '/tmp');
+  } catch (err) {
+    if (err instanceof UserError) return err.problems.map((p) => `${p.path}: ${p.message}`);
+    throw err;
+  }
+  return [];
+}
+
+describe('roles', () => {
+  it('runs everything in one process without Redis or a signing secret', () => {
+    expect(problems({})).toEqual([]);
+    expect(loadConfig({}, '/tmp').role).toBe('all');
+  });
+
+  it('refuses an api or worker process without one shared signing secret, saying how to make one', () => {
+    for (const role of ['api', 'worker']) {
+      const found = problems({ SEXTANT_ROLE: role, SEXTANT_REDIS_URL: 'redis://127.0.0.1:6379' });
+      expect(found).toHaveLength(1);
+      expect(found[0]).toMatch(/^SEXTANT_SIGNING_SECRET: SEXTANT_ROLE=(api|worker) runs one of several processes/);
+      expect(found[0]).toContain('openssl rand -hex 32');
+    }
+    expect(problems({ SEXTANT_ROLE: 'api', SEXTANT_REDIS_URL: 'redis://127.0.0.1:6379', SEXTANT_SIGNING_SECRET: 's3cret' })).toEqual([]);
+  });
+
+  it('lists every problem of a split role together: Redis and the secret', () => {
+    expect(problems({ SEXTANT_ROLE: 'worker' }).map((p) => p.split(':')[0]).sort()).toEqual(['SEXTANT_ROLE', 'SEXTANT_SIGNING_SECRET']);
+  });
+});
