@@ -13,7 +13,7 @@ import { PassThrough, type Readable, type Writable } from 'node:stream';
 import { posix } from 'node:path';
 import type { ApiKeyInfo } from '../auth/key-store.js';
 import { LOOPBACK_PRINCIPAL, assertCan, can, type Principal } from '../auth/principal.js';
-import { UrlSigner } from '../auth/url-signer.js';
+import { createUrlSigner, type UrlSigner } from '../auth/signed-url.js';
 import { UserError } from '../errors.js';
 import type { JobRecord, JobStore } from '../jobs/job-store.js';
 import type { JobContext, JobQueue } from '../jobs/port.js';
@@ -82,6 +82,11 @@ function wholeQuestion(input: SemanticQueryInput): SemanticQueryInput {
   return { ...input, limit: null, offset: null };
 }
 
+/** What a download link's signature covers besides its expiry: the purpose, the job and the key it was made for. */
+export function downloadSubject(jobId: string, by: string): string {
+  return `download\n${jobId}\n${by}`;
+}
+
 /** A download being served. */
 export interface Download {
   body: Readable;
@@ -126,7 +131,7 @@ export class ExportService {
 
   constructor(options: ExportServiceOptions) {
     this.#o = options;
-    this.#signer = new UrlSigner(options.signingSecret);
+    this.#signer = createUrlSigner(options.signingSecret);
     this.#baseUrl = options.publicBaseUrl.replace(/\/+$/, '');
     this.#ttl = options.downloadTtlSeconds ?? DEFAULT_DOWNLOAD_TTL_SECONDS;
     this.#now = options.now ?? (() => new Date());
@@ -208,7 +213,7 @@ export class ExportService {
     if (presigned) return presigned;
     const exp = Math.floor(this.#now().getTime() / 1000) + this.#ttl;
     const by = principal.keyId ?? '-';
-    const sig = this.#signer.sign('download', job.id, by, exp);
+    const sig = this.#signer.sign(downloadSubject(job.id, by), exp);
     return `${this.#baseUrl}/downloads/${encodeURIComponent(job.id)}?by=${encodeURIComponent(by)}&exp=${exp}&sig=${sig}`;
   }
 
@@ -217,7 +222,7 @@ export class ExportService {
     const { job: id, by, exp, sig } = link;
     if (!by || !exp || !sig) throw new UserError('BAD_USER_INPUT', 'a download link carries by, exp and sig parameters: use the downloadUrl of the export job');
     const expiry = Number(exp);
-    if (!Number.isInteger(expiry) || !this.#signer.verify(sig, 'download', id, by, expiry)) {
+    if (!Number.isInteger(expiry) || !this.#signer.verify(downloadSubject(id, by), expiry, sig)) {
       throw new UserError('FORBIDDEN', 'the download link is not valid (it was changed, or signed by another deployment); ask the job for its downloadUrl again');
     }
     if (expiry * 1000 < this.#now().getTime()) throw new UserError('FORBIDDEN', 'the download link has expired; ask the job for its downloadUrl again');

@@ -10,7 +10,8 @@ import { join } from 'node:path';
 import ExcelJS from 'exceljs';
 import { parse } from 'csv-parse/sync';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { UrlSigner } from '../../src/auth/url-signer.js';
+import { createUrlSigner } from '../../src/auth/signed-url.js';
+import { downloadSubject } from '../../src/exports/export-service.js';
 import { startWorker } from '../../src/main.js';
 import { convertCsvToXlsx, convertToCsv, ensureSoffice } from '../support/libreoffice.js';
 import { startSecurityServer, type SecurityServer } from './security-harness.js';
@@ -288,13 +289,13 @@ describe('a key scoped to teams', () => {
     }
 
     // Correctly signed links that are nevertheless refused: for a team the key may not read, and expired.
-    const signer = new UrlSigner(SECRET);
+    const signer = createUrlSigner(SECRET);
     const exp = Math.floor(Date.now() / 1000) + 600;
-    const otherTeam = await download(`/downloads/${emailJob.id}?by=${socialKey.id}&exp=${exp}&sig=${signer.sign('download', emailJob.id, socialKey.id, exp)}`);
+    const otherTeam = await download(`/downloads/${emailJob.id}?by=${socialKey.id}&exp=${exp}&sig=${signer.sign(downloadSubject(emailJob.id, socialKey.id), exp)}`);
     expect(otherTeam.status).toBe(403);
     expect(JSON.parse(otherTeam.bytes.toString()).error.message).toContain('may not read team "email"');
     const past = Math.floor(Date.now() / 1000) - 1;
-    const expired = await download(`/downloads/${socialJob.id}?by=${socialKey.id}&exp=${past}&sig=${signer.sign('download', socialJob.id, socialKey.id, past)}`);
+    const expired = await download(`/downloads/${socialJob.id}?by=${socialKey.id}&exp=${past}&sig=${signer.sign(downloadSubject(socialJob.id, socialKey.id), past)}`);
     expect(expired.status).toBe(403);
     expect(JSON.parse(expired.bytes.toString()).error.message).toContain('expired');
 
