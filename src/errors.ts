@@ -64,7 +64,7 @@ export class UserError extends Error {
   }
 }
 
-/** Formats one problem as `file → path: message` (the form SPEC §2.1 shows). */
+/** Formats one problem as `file → path: message` (the form docs/models.md shows). */
 export function formatProblem(p: Problem): string {
   const where = [p.file, p.path].filter(Boolean).join(' → ');
   const at = p.line !== undefined ? ` (line ${p.line}${p.column !== undefined ? `, column ${p.column}` : ''})` : '';

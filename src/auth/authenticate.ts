@@ -1,5 +1,5 @@
 /**
- * Turns a request into a {@link Principal} (SPEC §5). The key may come as `Authorization: Bearer`, as
+ * Turns a request into a {@link Principal} (docs/http.md). The key may come as `Authorization: Bearer`, as
  * the password of HTTP Basic (Tableau, Power BI, Excel), or as `?api_key=` (Power BI "Web API"). While
  * no key exists the service is keyless, and then only loopback clients are served.
  */

@@ -1,5 +1,5 @@
 /**
- * API keys (SPEC §5), kept in the warehouse's platform schema: `sextant.api_keys`. Only a hash of each
+ * API keys (docs/http.md), kept in the warehouse's platform schema: `sextant.api_keys`. Only a hash of each
  * key's secret is stored; the key itself is shown once, when it is created.
  *
  * A key reads `sx_<id>_<secret>`: the id (hex, so it never contains `_`) finds the row, the secret

@@ -1,5 +1,5 @@
 /**
- * The `sextant` command line and the composition root's entry point (SPEC §6). Every command reads the
+ * The `sextant` command line and the composition root's entry point (docs/cli.md). Every command reads the
  * same environment; a UserError is printed as it is and exits non-zero, anything else with its stack.
  */
 import { pathToFileURL } from 'node:url';

@@ -1,5 +1,5 @@
 /**
- * `sextant keys create|list|revoke` (SPEC §5, §6). The composition root opens the warehouse, builds the
+ * `sextant keys create|list|revoke` (docs/http.md, docs/cli.md). The composition root opens the warehouse, builds the
  * KeyStore and hands it in; this module only parses arguments and prints.
  */
 import { isUserError } from '../errors.js';

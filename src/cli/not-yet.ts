@@ -1,5 +1,5 @@
 /**
- * `sextant export`: SPEC §6 names it, but no export writer is built yet. It says so plainly and exits
+ * `sextant export`: docs/cli.md names it, but no export writer is built yet. It says so plainly and exits
  * non-zero instead of pretending to run.
  */
 export async function notYetCommand(command: string, _args: string[]): Promise<number> {

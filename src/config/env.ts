@@ -1,5 +1,5 @@
 /**
- * The environment (SPEC §1): read once at start-up, every problem listed together, then frozen.
+ * The environment (docs/environment.md): read once at start-up, every problem listed together, then frozen.
  */
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';

@@ -21,7 +21,7 @@ export interface Project {
   readonly targets: ReadonlyMap<string, Target>;
   /** Connector instances (`sources/*.yml`). */
   readonly sources: ReadonlyMap<string, SourceConfig>;
-  /** `reports/*.yml`: scheduled exports (SPEC §2.4). */
+  /** `reports/*.yml`: scheduled exports (docs/reports.md). */
   readonly reports: ReadonlyMap<string, Report>;
 }
 

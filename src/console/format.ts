@@ -1,5 +1,5 @@
 /**
- * How the console and the add-in show a value: by the measure's format (SPEC §2.1 — integer, decimal,
+ * How the console and the add-in show a value: by the measure's format (docs/models.md — integer, decimal,
  * percent, currency, duration) and, for dimensions, by type and grain. DOM-free, so the unit tests
  * run it in Node.
  */

@@ -2,7 +2,7 @@
  * A question as the console's builder holds it, and what it becomes: the `SemanticQueryInput` of the
  * generic `metrics` query, the GraphQL text to copy, and the `/exports` download URL. Date ranges are
  * sent as `IN_DATE_RANGE` with the phrase when the server knows that operator, and otherwise resolved
- * here into `GTE`/`LT` on the day — with the same conventions as the server's resolver (SPEC §2.4:
+ * here into `GTE`/`LT` on the day — with the same conventions as the server's resolver (docs/reports.md:
  * UTC, ISO weeks from Monday, `last N units` = the N complete units before the current one).
  * DOM-free, so the unit tests run it in Node.
  */
@@ -13,7 +13,7 @@ export type Grain = (typeof GRAINS)[number];
 export const OPERATORS = ['EQUALS', 'NOT_EQUALS', 'IN', 'NOT_IN', 'CONTAINS', 'STARTS_WITH', 'GT', 'GTE', 'LT', 'LTE', 'IS_NULL', 'IS_NOT_NULL'] as const;
 export type Operator = (typeof OPERATORS)[number] | 'IN_DATE_RANGE';
 
-/** The date-range presets the builder offers (SPEC §2.4 phrases). */
+/** The date-range presets the builder offers (the phrases of docs/reports.md). */
 export const DATE_PRESETS = [
   'last 7 days',
   'last 30 days',
@@ -95,7 +95,7 @@ function unitStart(unit: Unit, day: number, shift: number): number {
   }
 }
 
-/** Resolves a SPEC §2.4 phrase at `now` (UTC) into [from, to); undefined when it is not one. */
+/** Resolves a date-range phrase (docs/reports.md) at `now` (UTC) into [from, to); undefined when it is not one. */
 export function resolveDateRange(phrase: string, now: Date = new Date()): DateRange | undefined {
   const p = phrase.trim().toLowerCase().replace(/\s+/g, ' ');
   const today = Math.floor(now.getTime() / DAY_MS);
@@ -207,7 +207,7 @@ export function toGraphql(input: SemanticQueryInput): string {
 const listItem = (v: unknown) => String(v).replace(/,/g, '\\,');
 
 /**
- * The download of the question (`GET /exports/<team>/<model>.csv|.xlsx`, SPEC §4), in the URL syntax
+ * The download of the question (`GET /exports/<team>/<model>.csv|.xlsx`, docs/exports.md), in the URL syntax
  * the exports route reads: `measures=a,b`, `dimensions=metric_date:month,platform`,
  * `order=metric_date`, and each filter as `member.operator=value,value` (operators in lower case,
  * `member.is_null` without a value). The whole answer is downloaded: no limit.

@@ -143,7 +143,7 @@ export function* accountDailyRows(count: number, seed: number): Iterable<DemoRow
   }
 }
 
-/** Manually uploaded LinkedIn and TikTok posts, in the exact contract of SPEC §2.2: `count` rows. */
+/** Manually uploaded LinkedIn and TikTok posts, in the exact contract of docs/targets.md: `count` rows. */
 export function* manualPostRows(count: number, seed: number): Iterable<DemoRow> {
   const rng = new Rng(seed, 12);
   const { first, starts } = trackedStarts(count, (d) => season('social', d), DEMO_DAYS, MANUAL_POST_TRACKED_DAYS);

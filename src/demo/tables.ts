@@ -7,7 +7,7 @@
  */
 import type { ColumnTypeName, TableColumn, TableSpec } from '../warehouse/port.js';
 
-/** Columns every loaded row carries (SPEC §2.2): lineage back to the raw input. */
+/** Columns every loaded row carries (docs/targets.md): lineage back to the raw input. */
 export const LINEAGE_COLUMNS: readonly TableColumn[] = [
   { name: '_run_id', type: 'string' },
   { name: '_loaded_at', type: 'timestamp' },
@@ -70,7 +70,7 @@ export const SOCIAL_ACCOUNT_DAILY = spec('social.account_daily', ['account_id', 
   profile_views: 'integer',
 });
 
-/** Posts of platforms without a connector, uploaded by hand (SPEC §2.2, verbatim). */
+/** Posts of platforms without a connector, uploaded by hand (docs/targets.md, verbatim). */
 export const SOCIAL_MANUAL_POSTS = spec('social.manual_posts', ['platform', 'post_id', 'metric_date'], {
   platform: ['string', R],
   post_id: ['string', R],

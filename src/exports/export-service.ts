@@ -1,5 +1,5 @@
 /**
- * Exports on demand (SPEC §3.2, §4, §5): `exportQuery` queues an EXPORT job that asks its question
+ * Exports on demand (docs/graphql.md, docs/exports.md, docs/http.md): `exportQuery` queues an EXPORT job that asks its question
  * through the serving layer and writes the file into the object store; a finished job's `downloadUrl` is
  * the store's pre-signed GET (S3), or the service's own signed, expiring `GET /downloads/<job>` (the
  * folder store) bound to the key it was made for. The same writers stream `GET /exports/…` and

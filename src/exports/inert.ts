@@ -1,5 +1,5 @@
 /**
- * Formula neutralisation (SPEC §7; OWASP "CSV Injection", ASVS 5 §1.2.10): a text cell that starts with
+ * Formula neutralisation (docs/targets.md; OWASP "CSV Injection", ASVS 5 §1.2.10): a text cell that starts with
  * `=`, `+`, `-`, `@`, a tab or a carriage return is one a spreadsheet may run as a formula — when the CSV
  * is opened, or when an XLSX cell is edited and confirmed. Such text gets a leading apostrophe, the
  * prefix Excel and LibreOffice themselves use for "this is text". Only text is touched: numbers stay

@@ -1,5 +1,5 @@
 /**
- * Reports (SPEC §2.4): `reports/<name>.yml` in the project folder, each a scheduled export — a question
+ * Reports (docs/reports.md): `reports/<name>.yml` in the project folder, each a scheduled export — a question
  * to the semantic layer, a file format, a cron schedule, whom to notify and, optionally, a warehouse
  * table in the `analysis` schema that the result replaces at each run. Loading collects every problem
  * of every file, each with its file, path and line, like models and targets.
@@ -288,7 +288,7 @@ export async function loadReports(
 
 /**
  * A model defined on a write-back table must belong to the report's team: otherwise a key of the
- * model's team would read another team's numbers through it (SPEC §5).
+ * model's team would read another team's numbers through it (docs/http.md).
  */
 export function reportModelProblems(semantic: SemanticProject, reports: ReadonlyMap<string, Report>): Problem[] {
   const writer = new Map<string, Report>();

@@ -1,5 +1,5 @@
 /**
- * Runs reports (SPEC §2.4): a REPORT job asks the report's question through `Serving.stream` (as the
+ * Runs reports (docs/reports.md): a REPORT job asks the report's question through `Serving.stream` (as the
  * report's team, never more), writes the file with the export writers, keeps it in the object store,
  * optionally replaces the report's `analysis.<table>` with the same rows (one run of the query feeds
  * both, see tee.ts), and tells Slack: name, row count and link when the file is ready; the error when

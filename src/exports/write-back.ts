@@ -1,5 +1,5 @@
 /**
- * Write-back (SPEC §2.4): a report's result replaces its `analysis.<table>` at each run, atomically
+ * Write-back (docs/reports.md): a report's result replaces its `analysis.<table>` at each run, atomically
  * (Warehouse.replaceTable), so that downstream tools — and models — read it like any table. Lineage:
  * every row carries `_report`, `_run_id` and `_written_at`, and `analysis.report_lineage` holds one row
  * per written table (the report, the run, the query as JSON, the row count), changed in the swap's own

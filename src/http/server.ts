@@ -18,7 +18,7 @@ import { queryPageHtml, queryPagePlugin } from './plugins/query-page.js';
 import { uploadsPlugin } from './plugins/uploads.js';
 import { PrometheusRegistry } from './prometheus.js';
 
-/** The challenge sent with a 401, so that BI tools prompt for Basic credentials (SPEC §5). */
+/** The challenge sent with a 401, so that BI tools prompt for Basic credentials (docs/http.md). */
 const WWW_AUTHENTICATE = 'Basic realm="sextant", charset="UTF-8"';
 
 /**

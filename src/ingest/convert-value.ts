@@ -1,5 +1,5 @@
 /**
- * One value against one column type (SPEC §2.2): strict, and every refusal says what was expected
+ * One value against one column type (docs/targets.md): strict, and every refusal says what was expected
  * and what came (`expected integer, got "abc"`). Used for rows (convert.ts) and for the `default` of
  * target columns (targets.ts).
  */

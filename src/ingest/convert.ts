@@ -1,6 +1,6 @@
 /**
  * Conversion of parsed records to warehouse rows: each value checked against its target column's
- * type (SPEC §2.2), with `default` for missing values and `required` enforced. Every failure is a
+ * type (docs/targets.md), with `default` for missing values and `required` enforced. Every failure is a
  * located {@link RowError} ("line 5001, column impressions: expected integer, got "abc"").
  */
 import type { ColumnTypeName, SqlValue } from '../warehouse/port.js';

@@ -2,7 +2,7 @@
  * The loader: one raw object already in the store → parser → conversion → ONE `warehouse.merge`
  * (staged, merged in one transaction on the target's key). All or nothing: a bad row under
  * `on_error: reject` (or a malformed file) leaves the table's rows as they were; loading the same
- * object twice leaves the rows of one load (SPEC §7).
+ * object twice leaves the rows of one load (docs/targets.md).
  */
 import { UserError } from '../errors.js';
 import type { ObjectStore } from '../storage/port.js';

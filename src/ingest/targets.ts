@@ -1,5 +1,5 @@
 /**
- * Ingestion targets (SPEC §2.2): `targets/<name>.yml` in the project folder, each the contract of one
+ * Ingestion targets (docs/targets.md): `targets/<name>.yml` in the project folder, each the contract of one
  * warehouse table that loads write to. Loading collects every problem of every file, each with its
  * file, path and line, so that a broken project is fixed in one round.
  */
@@ -43,7 +43,7 @@ export interface Target {
   file: string;
 }
 
-/** Lineage columns every loaded row carries (SPEC §2.2). */
+/** Lineage columns every loaded row carries (docs/targets.md). */
 export const LINEAGE_COLUMNS = [
   { name: '_run_id', type: 'string' },
   { name: '_loaded_at', type: 'timestamp' },

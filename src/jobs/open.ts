@@ -1,4 +1,4 @@
-/** Chooses the job queue from the environment (SPEC §1): BullMQ when a Redis URL is set, else in-process. */
+/** Chooses the job queue from the environment (docs/environment.md): BullMQ when a Redis URL is set, else in-process. */
 import type { Logger } from '../log.js';
 import { BullMqJobQueue } from './bullmq/bullmq-job-queue.js';
 import type { JobStore } from './job-store.js';

@@ -1,5 +1,5 @@
 /**
- * The typed metrics schema, generated from the models (SPEC §3.1): one field per team on Query, one
+ * The typed metrics schema, generated from the models (docs/graphql.md): one field per team on Query, one
  * field per model on the team, one field per dimension and measure on the model's row type. Each
  * model field turns its selection set into ONE SemanticQuery, run through the request's loader.
  */

@@ -1,6 +1,6 @@
 /**
  * Reads a model field's selection set into the dimensions and measures of one SemanticQuery: the
- * selection *is* the query (SPEC §3.1). Fragments and inline fragments are followed, @skip/@include
+ * selection *is* the query (docs/graphql.md). Fragments and inline fragments are followed, @skip/@include
  * honoured, and a time dimension selected at two grains (through aliases) gives two columns.
  */
 import {
@@ -19,7 +19,7 @@ import type { Dimension, DimensionRef, TimeGrain } from '../semantic/types.js';
 import type { SqlValue } from '../serving/types.js';
 import type { ModelBinding } from './model-binding.js';
 
-/** The grain a time dimension takes when the client does not say: SPEC §3.1 `(grain: TimeGrain = DAY)`. */
+/** The grain a time dimension takes when the client does not say: docs/graphql.md `(grain: TimeGrain = DAY)`. */
 export const DEFAULT_GRAIN: TimeGrain = 'day';
 
 /**

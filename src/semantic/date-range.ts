@@ -1,5 +1,5 @@
 /**
- * Relative date ranges (SPEC §2.4): `today`, `yesterday`, `this|last week|month|quarter|year`,
+ * Relative date ranges (docs/reports.md): `today`, `yesterday`, `this|last week|month|quarter|year`,
  * `last N days|weeks|months|quarters|years`, or two ISO dates — resolved in UTC at a given instant to a
  * half-open range of dates [from, to). Pure: the clock is an argument, so reports, GraphQL, OData and
  * the console resolve "last 12 weeks" the same way at the moment their query runs.

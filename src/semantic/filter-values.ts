@@ -11,7 +11,7 @@ import { resolveDateRange } from './date-range.js';
 /** The kind of member a filter applies to: a dimension's type, or `measure` for a having. */
 export type FilterTarget = DimensionType | 'measure';
 
-/** Operators each kind of member accepts (SPEC §3.1). The GraphQL schema generator uses the same table. */
+/** Operators each kind of member accepts (docs/graphql.md). The GraphQL schema generator uses the same table. */
 export const OPERATORS_BY_TARGET = {
   string: ['EQUALS', 'NOT_EQUALS', 'IN', 'NOT_IN', 'CONTAINS', 'STARTS_WITH', 'IS_NULL', 'IS_NOT_NULL'],
   number: ['EQUALS', 'NOT_EQUALS', 'IN', 'NOT_IN', 'GT', 'GTE', 'LT', 'LTE', 'IS_NULL', 'IS_NOT_NULL'],

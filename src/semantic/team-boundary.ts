@@ -1,5 +1,5 @@
 /**
- * The team boundary inside the project (SPEC §5: "A key never reads another team's models"). Access is
+ * The team boundary inside the project ("a key never reads another team's models", docs/http.md). Access is
  * decided per team, and a join exposes the joined model's dimensions through the joining model; a
  * join across teams would therefore let a key of one team read another team's data. Such joins are
  * refused when the project loads, with the rest of its problems.

@@ -1,6 +1,5 @@
 /**
- * How fresh a model's data is: the latest `_loaded_at` of its table (every loaded row carries it, SPEC
- * §2.2). Kept per table until a load changes the table (the same invalidation as the result cache,
+ * How fresh a model's data is: the latest `_loaded_at` of its table (every loaded row carries it, docs/targets.md). Kept per table until a load changes the table (the same invalidation as the result cache,
  * through the change feed), and independent of SEXTANT_RESULT_CACHE: a max() over a large table is not
  * free, and every answer reports its freshness.
  */
@@ -8,7 +7,7 @@ import type { Model } from '../semantic/types.js';
 import type { Warehouse } from '../warehouse/port.js';
 import { normaliseTable } from './result-cache.js';
 
-/** The lineage column every loaded row carries (SPEC §2.2). */
+/** The lineage column every loaded row carries (docs/targets.md). */
 const LOADED_AT = '_loaded_at';
 
 export class Freshness {

@@ -1,4 +1,4 @@
-/** The row limit of a metrics query: a default, and a cap from configuration (SPEC §3.1). */
+/** The row limit of a metrics query: a default, and a cap from configuration (docs/graphql.md). */
 import { UserError } from '../errors.js';
 
 export interface RowLimits {

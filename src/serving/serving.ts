@@ -31,7 +31,7 @@ export interface ServingOptions {
   onQuery?: (event: WarehouseQueryEvent) => void;
 }
 
-/** The time grain a time dimension is shown at when the question names none (SPEC §3.1: DAY). */
+/** The time grain a time dimension is shown at when the question names none (docs/graphql.md: DAY). */
 const DEFAULT_GRAIN = 'day';
 
 function toNumber(value: SqlValue | bigint | undefined): number | null {

@@ -19,7 +19,7 @@ export interface ServedColumn extends ResultColumn {
   measureType?: string;
 }
 
-/** A generic query as clients send it (`SemanticQueryInput` of SPEC §3.1), names as in the models. */
+/** A generic query as clients send it (`SemanticQueryInput` of docs/graphql.md), names as in the models. */
 export interface SemanticQueryInput {
   model: string;
   measures: string[];

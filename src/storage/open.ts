@@ -1,5 +1,5 @@
 /**
- * Opens the object store the environment names (SPEC §1: `SEXTANT_OBJECT_STORE`).
+ * Opens the object store the environment names (docs/environment.md: `SEXTANT_OBJECT_STORE`).
  */
 import type { ObjectStoreUrl } from '../config/env.js';
 import { openFileObjectStore } from './file/file-object-store.js';

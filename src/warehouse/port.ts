@@ -4,14 +4,14 @@
  */
 import type { Readable } from 'node:stream';
 
-/** Grains a time value is truncated to (SPEC §2.1); ISO weeks start on Monday. */
+/** Grains a time value is truncated to (docs/models.md); ISO weeks start on Monday. */
 export const TIME_GRAINS = ['hour', 'day', 'week', 'month', 'quarter', 'year'] as const;
 export type TimeGrain = (typeof TIME_GRAINS)[number];
 
 export const DIALECT_NAMES = ['duckdb', 'postgres', 'redshift'] as const;
 export type DialectName = (typeof DIALECT_NAMES)[number];
 
-/** Column types of ingestion targets and platform tables (SPEC §2.2). */
+/** Column types of ingestion targets and platform tables (docs/targets.md). */
 export const COLUMN_TYPES = ['string', 'integer', 'bigint', 'decimal', 'double', 'boolean', 'date', 'timestamp', 'json'] as const;
 export type ColumnTypeName = (typeof COLUMN_TYPES)[number];
 
@@ -106,7 +106,7 @@ export interface MergeInput {
 /** Longest table name `replaceTable` accepts: room for the names beside it within PostgreSQL's 63 characters. */
 export const MAX_REPLACED_TABLE_NAME = 50;
 
-/** A table's whole new content (a report's write-back, SPEC §2.4). */
+/** A table's whole new content (a report's write-back, docs/reports.md). */
 export interface ReplaceInput {
   /** The table and its columns; `key` is ignored (a replaced table has no key: its rows are one query's answer). */
   spec: TableSpec;

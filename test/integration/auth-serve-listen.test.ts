@@ -1,5 +1,5 @@
 /**
- * SPEC §5 at the command line: with no key, `sextant serve` refuses to listen beyond loopback and says
+ * docs/http.md at the command line: with no key, `sextant serve` refuses to listen beyond loopback and says
  * why; `sextant keys create` prints a key once; then the service listens on every interface and asks
  * for that key. Runs the real CLI (src/cli/index.ts through tsx) as child processes.
  */

@@ -50,7 +50,7 @@ describe('the agency targets and the demo tables', () => {
     }
   });
 
-  it('keeps social_manual_posts exactly as SPEC §2.2 shows it', async () => {
+  it('keeps social_manual_posts exactly as docs/targets.md shows it', async () => {
     const file = (await targetFiles()).get('social_manual_posts');
     expect(file).toEqual({
       table: 'social.manual_posts',
@@ -110,7 +110,7 @@ describe('the agency models', () => {
     for (const t of ['social.manual_posts', 'web.manual_sessions', 'email.manual_campaigns', 'listening.manual_mentions']) expect(read.has(t), t).toBe(true);
   });
 
-  it('define social.post_performance as SPEC §2.1 shows it, joined to social.accounts', async () => {
+  it('define social.post_performance as docs/models.md shows it, joined to social.accounts', async () => {
     const project = await agencyModels();
     const m = project.models.get('social.post_performance')!;
     expect(m.table).toBe('social.post_daily');

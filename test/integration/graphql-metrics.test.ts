@@ -60,7 +60,7 @@ describe.each(DIALECTS)('typed metrics on %s', (dialect) => {
   });
   afterAll(async () => h?.close());
 
-  it('answers the SPEC example with sums and a ratio of sums per month and platform', async () => {
+  it('answers the documented example with sums and a ratio of sums per month and platform', async () => {
     const res = await gql(h.app, SPEC_QUERY);
     expect(res.body.errors).toBeUndefined();
     const rows = (res.body.data!.social as { postPerformance: Array<Record<string, unknown>> }).postPerformance;

@@ -1,5 +1,5 @@
 /**
- * The GraphQL faces of SPEC §2.4: `reports` and `runReport` scoped to the key's teams (a report's team is
+ * The GraphQL faces of docs/reports.md: `reports` and `runReport` scoped to the key's teams (a report's team is
  * its model's), `Report.lastRun`, and relative date ranges in the typed filter (`inDateRange`) and the
  * generic query (`IN_DATE_RANGE`), which answer what the same range written out as gte/lt answers.
  */

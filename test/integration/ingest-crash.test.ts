@@ -1,5 +1,5 @@
 /**
- * The crash test of SPEC §7 ("retrying a job that died half-way leaves the table exactly as one
+ * The crash test of the loader ("retrying a job that died half-way leaves the table exactly as one
  * successful load would"): a worker process is killed with SIGKILL in the middle of a 1,000,000-row
  * load, BullMQ on the real Redis gives the job to a second worker once the first one's lock expires,
  * and the table ends with exactly 1,000,000 rows.
@@ -176,7 +176,7 @@ describe('an ingestion job whose worker is SIGKILLed mid-load (BullMQ, PostgreSQ
 
     const service = new IngestService({ warehouse, store, jobs, queue: producer, targets, maxUploadBytes: 1024 ** 3, publicBaseUrl: 'http://sextant.test' });
 
-    // The raw file lands in the store first (SPEC §7), then its ingestion is queued.
+    // The raw file lands in the store first (docs/targets.md), then its ingestion is queued.
     const key = rawObjectKey(TARGET, randomUUID(), 'orders-1m.csv', new Date());
     const totals = { cents: 0, bytes: 0 };
     const stored = await store.put(key, Readable.from(ordersCsv(totals)), { contentType: 'text/csv' });
@@ -268,7 +268,7 @@ describe('an ingestion job whose worker is SIGKILLed mid-load (BullMQ, PostgreSQ
     );
     expect(rows).toEqual(spots.map(rowOf));
 
-    // The raw input is kept after the load (SPEC §7).
+    // The raw input is kept after the load (docs/targets.md).
     expect(await store.head(key)).toMatchObject({ key, size: totals.bytes });
   });
 });

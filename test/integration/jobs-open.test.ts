@@ -1,4 +1,4 @@
-/** openJobQueue picks the queue from the environment (SPEC §1), and either one records into the store. */
+/** openJobQueue picks the queue from the environment (docs/environment.md), and either one records into the store. */
 import { randomUUID } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { BullMqJobQueue } from '../../src/jobs/bullmq/bullmq-job-queue.js';

@@ -1,5 +1,5 @@
 /**
- * SPEC §5 end to end over real HTTP: how keys are sent, what 401/403/429 look like, the keyless
+ * docs/http.md end to end over real HTTP: how keys are sent, what 401/403/429 look like, the keyless
  * loopback mode, and team scoping at every face — a `social` reader key finds nothing of `email`.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

@@ -1,6 +1,6 @@
 /**
- * SQL injection through every position a client controls (SPEC §7: "No SQL is ever built from a
- * client's string"): every filter operator of the typed `where` and of the generic `metrics` filters,
+ * SQL injection through every position a client controls (no SQL is ever built from a
+ * client's string): every filter operator of the typed `where` and of the generic `metrics` filters,
  * `having`, `orderBy`, dimension and measure names, the model name, grains, limit and offset — on
  * DuckDB and PostgreSQL, through the real HTTP server.
  *

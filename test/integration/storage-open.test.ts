@@ -1,5 +1,5 @@
 /**
- * openObjectStore from the environment as SPEC §1 describes it: `file:<dir>` and `s3://bucket/prefix`
+ * openObjectStore from the environment as docs/environment.md describes it: `file:<dir>` and `s3://bucket/prefix`
  * with the standard AWS_* variables (AWS_ENDPOINT_URL for an S3-compatible store).
  */
 import { randomUUID } from 'node:crypto';

@@ -1,5 +1,5 @@
 /**
- * reports/<name>.yml (SPEC §2.4): the example project's weekly report per team, and every problem of
+ * reports/<name>.yml (docs/reports.md): the example project's weekly report per team, and every problem of
  * broken report files listed at once with file, path and line.
  */
 import { mkdtemp, mkdir, writeFile, cp } from 'node:fs/promises';

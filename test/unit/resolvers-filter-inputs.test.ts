@@ -1,5 +1,5 @@
 /**
- * The filter inputs of schema/metrics.graphql against SPEC §3.1 and against the operators the planner
+ * The filter inputs of schema/metrics.graphql against docs/graphql.md and against the operators the planner
  * accepts for each kind of member (OPERATORS_BY_TARGET): a filter the schema offers must never be one
  * the planner refuses.
  */
@@ -21,7 +21,7 @@ function fields(name: string): string[] {
 }
 
 describe('filter inputs', () => {
-  it('offer exactly the operators SPEC §3.1 lists per type (and §2.4 inDateRange on time)', () => {
+  it('offer exactly the operators docs/graphql.md lists per type (and §2.4 inDateRange on time)', () => {
     expect(fields('StringFilter')).toEqual(['equals', 'notEquals', 'in', 'notIn', 'contains', 'startsWith', 'isNull']);
     expect(fields('NumberFilter')).toEqual(['equals', 'notEquals', 'in', 'gt', 'gte', 'lt', 'lte', 'isNull']);
     expect(fields('TimeFilter')).toEqual(['equals', 'gt', 'gte', 'lt', 'lte', 'inDateRange']);

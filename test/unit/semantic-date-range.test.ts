@@ -1,5 +1,5 @@
 /**
- * Relative date ranges (SPEC §2.4) against an independent computation: the oracle walks back day by
+ * Relative date ranges (docs/reports.md) against an independent computation: the oracle walks back day by
  * day from "today" and groups the days by a calendar key computed differently (ISO week by the
  * Thursday rule, `YYYY-MM`, quarter, year), so it shares no arithmetic with src/semantic/date-range.ts.
  */

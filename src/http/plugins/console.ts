@@ -1,5 +1,5 @@
 /**
- * The console at `/` and the Excel add-in at `/excel/` (SPEC §4): static web assets built by Vite from
+ * The console at `/` and the Excel add-in at `/excel/` (docs/console.md, docs/excel.md): static web assets built by Vite from
  * src/console/ into dist/console/ (`npm run build`), read into memory at start-up and served WITHOUT a
  * key — the pages ask for the key themselves and send it with every API call, so nothing secret is in
  * them. `/excel/manifest.xml` is generated per request so that it points at the URL the service was

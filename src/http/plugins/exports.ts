@@ -1,5 +1,5 @@
 /**
- * Downloads beside GraphQL (SPEC §4, §5):
+ * Downloads beside GraphQL (docs/exports.md, docs/http.md):
  *
  * - `GET /exports/<team>/<model>.csv|.xlsx?measures=…&dimensions=…&grain=…&<filters>` streams a metrics
  *   query as a file (Excel "From Web", curl), authenticated by the request's key like every face (Bearer,

@@ -1,5 +1,5 @@
 /**
- * Sources (SPEC §2.3): `sources/<name>.yml`, each an instance of a connector type. Loading collects every
+ * Sources (docs/connectors/README.md): `sources/<name>.yml`, each an instance of a connector type. Loading collects every
  * problem of every file with its file, path and line, like targets and models. Credentials are only
  * `${ENV_VAR}` references: a literal value is a load error (and the message never repeats it); the
  * variables are read when a run starts, so a missing one fails that run, not the start-up.

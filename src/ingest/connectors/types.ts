@@ -1,5 +1,5 @@
 /**
- * What a connector type is (SPEC §2.3): the streams it emits with their natural keys, its settings, its
+ * What a connector type is (docs/connectors/README.md): the streams it emits with their natural keys, its settings, its
  * requester (base URL, credentials), and how it pulls one date window (or, for cursor sources, the rows
  * past a cursor) as response pages. The framework does the rest: windows, raw pages in the object store,
  * conversion, merges, state, retries, throttling. Built-in types live in `<type>/<type>.ts`; `rest` is

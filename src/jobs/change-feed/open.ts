@@ -1,4 +1,4 @@
-/** Chooses the change feed from the environment, as the job queue is chosen (SPEC §1). */
+/** Chooses the change feed from the environment, as the job queue is chosen (docs/environment.md). */
 import type { Logger } from '../../log.js';
 import { RedisChangeFeed } from '../bullmq/redis-change-feed.js';
 import { LocalChangeFeed } from './local-change-feed.js';

@@ -1,5 +1,5 @@
 /**
- * `rest`: a declarative source for any JSON REST API, configured in YAML alone (SPEC §2.3). The settings
+ * `rest`: a declarative source for any JSON REST API, configured in YAML alone (docs/connectors/README.md). The settings
  * declare the requester (auth), the widest window per request, and per stream its path, fixed
  * parameters, how the window becomes parameters, where the records are and the paginator.
  *
