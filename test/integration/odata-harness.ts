@@ -77,15 +77,19 @@ export interface ODataHarness extends Harness {
 }
 
 /** The harness with the OData plugin registered and keys required (a social reader and an admin). */
-export async function startODataHarness(options: { env?: NodeJS.ProcessEnv; pageSize?: number } = {}): Promise<ODataHarness> {
-  const project = await exampleProject();
+export async function startODataHarness(
+  options: { env?: NodeJS.ProcessEnv; pageSize?: number; project?: SemanticProject; seed?: (warehouse: Warehouse) => Promise<void> } = {},
+): Promise<ODataHarness> {
+  const project = options.project ?? (await exampleProject());
   let store: KeyStore | undefined;
   const authenticate = createAuthenticator({ keys: { verify: (k) => (store as KeyStore).verify(k) }, allowKeyless: async () => false });
   let servingWarehouse: Warehouse | undefined;
   const h = await startHarness('duckdb', {
     authenticate: (request) => authenticate(request),
     env: options.env,
+    ...(options.seed ? { seed: options.seed } : {}),
     deps: {
+      project,
       plugins: [
         async (app: FastifyInstance) =>
           odataPlugin({
@@ -101,7 +105,7 @@ export async function startODataHarness(options: { env?: NodeJS.ProcessEnv; page
   servingWarehouse = h.warehouse;
   store = new KeyStore(h.raw, { knownTeams: project.teams });
   await store.init();
-  const socialReader = (await store.create({ role: 'reader', teams: ['social'] })).key;
+  const socialReader = project.teams.includes('social') ? (await store.create({ role: 'reader', teams: ['social'] })).key : '';
   const admin = (await store.create({ role: 'admin', name: 'ops' })).key;
   return Object.assign(h, { keys: { socialReader, admin } });
 }

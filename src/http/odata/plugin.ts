@@ -282,7 +282,8 @@ export function odataPlugin(options: ODataOptions): (app: FastifyInstance) => Pr
           if (v !== undefined) params.set(name, v);
         }
         params.set('$skiptoken', encodeToken({ o: offset + rows.length, r: left, p: pageSize }));
-        nextLink = `${root}${encodeURIComponent(set.name)}?${params.toString().replace(/\+/g, '%20')}`;
+        const query = params.toString().replace(/\+/g, '%20').replace(/(^|&)%24/g, '$1$');
+        nextLink = `${root}${encodeURIComponent(set.name)}?${query}`;
       }
 
       let columns = answer ? plan.columns(answer.columns) : [];

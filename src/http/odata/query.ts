@@ -208,7 +208,7 @@ function bindColumns(
   return selected.map(({ prop, name }) => {
     const write = writerFor(prop.type);
     if (prop.role === 'key') {
-      return { name, type: prop.type, write, read: (row: Row) => JSON.stringify(dimKeys.map((k) => row[k] ?? null)) };
+      return { name, type: prop.type, write, read: (row: Row) => JSON.stringify(dimKeys.map((k) => row[k] ?? null), exactBigints) };
     }
     if (prop.role === 'measure') {
       const key = keyOf(prop.member as string, 'measure');
@@ -222,6 +222,11 @@ function bindColumns(
     }
     return { name, type: prop.type, write, read: (row: Row) => row[key] };
   });
+}
+
+/** JSON.stringify replacer: a bigint (a whole number past 2^53) as its digits. */
+function exactBigints(_key: string, value: unknown): unknown {
+  return typeof value === 'bigint' ? value.toString() : value;
 }
 
 /** JSON text of one entity. */

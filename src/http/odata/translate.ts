@@ -136,6 +136,10 @@ function literalValue(p: EdmProperty, lit: Literal, name: string): string | numb
   if (p.role === 'measure' || p.dimensionType === 'number') {
     if (lit.type !== 'number') throw expected(p.role === 'measure' ? 'a measure: compare it with a number' : 'a number');
     if (!Number.isFinite(lit.value)) throw at(lit.pos, `"${lit.text}" cannot be compared with "${name}"; use a finite number`);
+    if (/^-?\d+$/.test(lit.text) && !Number.isSafeInteger(lit.value)) {
+      // Filter values travel as JS numbers: 9007199254740993 would match its neighbour 9007199254740992.
+      throw unsupported(lit.pos, `${lit.text} is beyond ±2^53 and cannot be compared exactly; filter on another column or a range`);
+    }
     return lit.value;
   }
   if (p.dimensionType === 'string') {
