@@ -85,7 +85,7 @@ export function tokenize(text: string, target: string): Token[] {
       let end = n[0].length;
       // OData 3 suffixes (1.5M, 2L, 3d) are tolerated: older clients still write them.
       if (/^\d/.test(n[0].replace('-', '')) && /^[mMdDfFlL](?![A-Za-z0-9_])/.test(rest.slice(end))) end++;
-      if (IDENT_PART.test(rest[end] ?? '')) throw badRequest(target, `at position ${pos}: "${rest.slice(0, end + 1)}" is not a number`);
+      if (IDENT_PART.test(rest[end] ?? '')) throw badRequest(target, `at position ${pos}: "${(/^[-\w.]+/.exec(rest) ?? [rest])[0]}" is not a number`);
       tokens.push({ kind: 'number', text: n[0], pos });
       i += end;
       continue;
