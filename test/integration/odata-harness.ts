@@ -6,12 +6,10 @@ import type { FastifyInstance } from 'fastify';
 import { expect } from 'vitest';
 import { KeyStore } from '../../src/auth/key-store.js';
 import { createAuthenticator } from '../../src/auth/authenticate.js';
-import { assertCan, visibleTeams, type Principal } from '../../src/auth/principal.js';
 import { odataPlugin } from '../../src/http/odata/plugin.js';
-import { describeCatalog } from '../../src/semantic/catalog.js';
-import type { SemanticProject, SemanticQuery } from '../../src/semantic/types.js';
-import type { Answer, Serving } from '../../src/serving/types.js';
-import { QueryRunner } from '../../src/resolvers/query-runner.js';
+import type { SemanticProject } from '../../src/semantic/types.js';
+import { ServingLayer } from '../../src/serving/serving.js';
+import type { Serving } from '../../src/serving/types.js';
 import type { Warehouse } from '../../src/warehouse/port.js';
 import { exampleProject, startHarness, type Harness } from './graphql-harness.js';
 
@@ -25,51 +23,11 @@ export const POWER_QUERY_HEADERS = {
     'application/json;odata.metadata=minimal;q=1.0,application/json;odata=minimalmetadata;q=0.9,application/atomsvc+xml;q=0.8,application/atom+xml;q=0.8,application/xml;q=0.7,text/plain;q=0.7',
 } as const;
 
-/**
- * A Serving over the query runner, until the serving layer's implementation is on main: it answers
- * the contract's way (limit + 1 for hasMore; count over the unlimited question).
- */
-function interimServing(project: SemanticProject, warehouse: () => Warehouse): Serving {
-  let runner: QueryRunner | undefined;
-  const modelOf = (principal: Principal, id: string) => {
-    const m = project.models.get(id);
-    if (!m) throw new Error(`no model ${id}`);
-    assertCan(principal, 'read', m.team);
-    return m;
-  };
-  const answer = async (principal: Principal, query: SemanticQuery): Promise<Answer> => {
-    modelOf(principal, query.model);
-    runner ??= new QueryRunner({ project, warehouse: warehouse() });
-    const r = await runner.run({ ...query, limit: query.limit + 1 });
-    return {
-      query,
-      columns: r.planned.columns,
-      rows: r.rows.slice(0, query.limit),
-      hasMore: r.rows.length > query.limit,
-      cacheHit: r.cacheHit,
-      computedAt: r.computedAt,
-      lastLoadedAt: null,
-      rollup: null,
-    };
-  };
-  return {
-    teams: (p) => visibleTeams(p, project.teams),
-    model: modelOf,
-    toQuery: () => {
-      throw new Error('not used by OData');
-    },
-    answer,
-    count: async (p, q) => (await answer(p, { ...q, limit: 10_000_000, offset: 0 })).rows.length,
-    stream: async () => {
-      throw new Error('not used by OData');
-    },
-    catalog: async (p) => {
-      const c = describeCatalog(project);
-      const teams = visibleTeams(p, project.teams);
-      return { teams: c.teams.filter((t) => teams.includes(t.name)).map((t) => ({ ...t, models: t.models.map((m) => ({ ...m, lastLoadedAt: null })) })) };
-    },
-    lastLoadedAt: async () => null,
-  };
+/** A Serving that forwards to one made after the server (the harness builds the server first). */
+function lateServing(current: () => Serving): Serving {
+  return new Proxy({} as Serving, {
+    get: (_target, name: keyof Serving) => (...args: unknown[]) => (current()[name] as (...a: unknown[]) => unknown)(...args),
+  });
 }
 
 export interface ODataHarness extends Harness {
@@ -83,7 +41,7 @@ export async function startODataHarness(
   const project = options.project ?? (await exampleProject());
   let store: KeyStore | undefined;
   const authenticate = createAuthenticator({ keys: { verify: (k) => (store as KeyStore).verify(k) }, allowKeyless: async () => false });
-  let servingWarehouse: Warehouse | undefined;
+  let serving: Serving | undefined;
   const h = await startHarness('duckdb', {
     authenticate: (request) => authenticate(request),
     env: options.env,
@@ -93,7 +51,7 @@ export async function startODataHarness(
       plugins: [
         async (app: FastifyInstance) =>
           odataPlugin({
-            serving: interimServing(project, () => servingWarehouse as Warehouse),
+            serving: lateServing(() => serving as Serving),
             authenticate: (request) => authenticate(request),
             maxRows: 50_000,
             ...(options.pageSize ? { pageSize: options.pageSize } : {}),
@@ -102,7 +60,11 @@ export async function startODataHarness(
       ],
     },
   });
-  servingWarehouse = h.warehouse;
+  // The example project is served by the harness's own serving layer (the one GraphQL asks); another
+  // project gets one of its own over the same warehouse.
+  serving = options.project
+    ? new ServingLayer({ project, warehouse: h.warehouse, limits: { defaultRows: 1000, maxRows: 50_000 } })
+    : h.serving;
   store = new KeyStore(h.raw, { knownTeams: project.teams });
   await store.init();
   const socialReader = project.teams.includes('social') ? (await store.create({ role: 'reader', teams: ['social'] })).key : '';

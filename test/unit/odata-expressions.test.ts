@@ -87,6 +87,7 @@ const MODEL: CatalogModel = {
   name: 'traffic',
   team: 'web',
   tables: ['web.t'],
+  grain: ['metric_date', 'device'],
   dimensions: [
     { name: 'metric_date', type: 'time' },
     { name: 'device', type: 'string' },
@@ -97,7 +98,7 @@ const MODEL: CatalogModel = {
     { name: 'sessions', type: 'sum' },
     { name: 'rate', type: 'ratio' },
   ],
-  joins: [{ name: 'site', model: 'web.sites', dimensions: [{ name: 'region', type: 'string' }] }],
+  joins: [{ name: 'site', model: 'web.sites', relationship: 'many_to_one', dimensions: [{ name: 'region', type: 'string' }] }],
 };
 
 describe('translateFilter', () => {

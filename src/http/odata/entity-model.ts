@@ -12,7 +12,7 @@
  * Names come from `resolvers/names.ts`, the project's one naming module, so that OData and GraphQL
  * spell members alike.
  */
-import { camelCase, pascalCase } from '../../resolvers/names.js';
+import { camelCase, pascalCase } from '../../semantic/names.js';
 import type { CatalogDimension, CatalogModel } from '../../semantic/catalog.js';
 import type { DimensionType, Format, MeasureType, TimeGrain } from '../../semantic/types.js';
 

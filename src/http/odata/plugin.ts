@@ -125,7 +125,7 @@ export function odataPlugin(options: ODataOptions): (app: FastifyInstance) => Pr
     let s = services.get(team);
     if (!s) {
       // The models are fixed once the project is loaded: build each team's entity model once.
-      s = serving.catalog(principal).then((catalog) => {
+      s = serving.catalog(principal, { freshness: false }).then((catalog) => {
         const t = catalog.teams.find((x) => x.name === team);
         if (!t) throw new ODataError(404, 'NOT_FOUND', `no team "${team}"`);
         return buildEdmService(team, t.models);
