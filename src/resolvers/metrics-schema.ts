@@ -11,7 +11,7 @@ import { bindModel, type ModelBinding } from './model-binding.js';
 import { camelCase, teamTypeName } from '../semantic/names.js';
 import { resolvePage, type RowLimits } from '../serving/row-limits.js';
 import type { Answer } from '../serving/types.js';
-import type { SqlValue } from '../warehouse/port.js';
+import type { SqlValue } from '../serving/types.js';
 import type { RequestContext } from './request-context.js';
 import type { FieldResolver, ResolverMap } from './resolver-map.js';
 import { columnKey, DEFAULT_GRAIN, readSelection, type JoinedRow, type MetricsRow } from './selection.js';

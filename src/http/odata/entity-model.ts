@@ -13,8 +13,11 @@
  * spell members alike.
  */
 import { camelCase, pascalCase } from '../../semantic/names.js';
-import type { CatalogDimension, CatalogModel } from '../../semantic/catalog.js';
+import type { ServedCatalog } from '../../serving/types.js';
 import type { DimensionType, Format, MeasureType, TimeGrain } from '../../semantic/types.js';
+
+type CatalogModel = ServedCatalog['teams'][number]['models'][number];
+type CatalogDimension = CatalogModel['dimensions'][number];
 
 export type EdmType = 'Edm.String' | 'Edm.Boolean' | 'Edm.Date' | 'Edm.DateTimeOffset' | 'Edm.Decimal' | 'Edm.Double' | 'Edm.Int64';
 
@@ -87,12 +90,12 @@ function edmTypeOfMeasure(type: MeasureType): EdmType {
 }
 
 /** Builds the entity model of a team from the catalog of its models. */
-export function buildEdmService(team: string, models: readonly CatalogModel[]): EdmService {
+export function buildEdmService(team: string, models: ReadonlyArray<Omit<CatalogModel, 'lastLoadedAt'>>): EdmService {
   const sets = models.map(entitySetOf);
   return { team, namespace: `Sextant.${pascalCase(team)}`, sets, byName: new Map(sets.map((s) => [s.name, s])) };
 }
 
-function entitySetOf(model: CatalogModel): EdmEntitySet {
+function entitySetOf(model: Omit<CatalogModel, 'lastLoadedAt'>): EdmEntitySet {
   const properties: EdmProperty[] = [];
   const taken = new Set<string>();
   // Names that meet once camelCased are reported by the model loader; a joined dimension meeting an

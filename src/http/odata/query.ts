@@ -8,7 +8,7 @@
  * day (same groups, one grouping column instead of five).
  */
 import type { DimensionRef, FilterNode, OrderBy, SemanticQuery, TimeGrain } from '../../semantic/types.js';
-import type { Row } from '../../warehouse/port.js';
+import type { Row } from '../../serving/types.js';
 import type { ServedColumn } from '../../serving/types.js';
 import { type EdmEntitySet, type EdmProperty, type EdmType } from './entity-model.js';
 import { badRequest, notImplemented } from './errors.js';
