@@ -22,7 +22,8 @@ import type { Authenticate } from '../http-deps.js';
 import { buildEdmService, type EdmService } from './entity-model.js';
 import { ODataError, badRequest, notImplemented, odataErrorOf } from './errors.js';
 import { metadataXml } from './metadata.js';
-import { SUPPORTED_OPTIONS, planRequest, writeEntity } from './query.js';
+import { SUPPORTED_OPTIONS, planRequest } from './query.js';
+import { writeEntities } from './serialize.js';
 import { odcFile, pbidsFile } from './connection-files.js';
 
 const gzip = promisify(gzipCallback);
@@ -286,19 +287,11 @@ export function odataPlugin(options: ODataOptions): (app: FastifyInstance) => Pr
         nextLink = `${root}${encodeURIComponent(set.name)}?${query}`;
       }
 
-      let columns = answer ? plan.columns(answer.columns) : [];
-      if (ieee754) {
-        // IEEE754Compatible=true: Int64 and Decimal travel as strings (OData JSON format §3.2).
-        columns = columns.map((c) =>
-          c.type === 'Edm.Int64' || c.type === 'Edm.Decimal' ? { ...c, write: (v: unknown) => { const s = c.write(v); return s === 'null' ? s : `"${s}"`; } } : c,
-        );
-      }
+      const columns = answer ? plan.columns(answer.columns) : [];
       const context = `${root}$metadata#${set.name}${plan.projection ? `(${plan.projection.join(',')})` : ''}`;
       const parts: string[] = [`{"@odata.context":${JSON.stringify(context)}`];
       if (count !== undefined) parts.push(`,"@odata.count":${count}`);
-      parts.push(',"value":[');
-      for (let i = 0; i < rows.length; i++) parts.push(i === 0 ? writeEntity(columns, rows[i]) : `,${writeEntity(columns, rows[i])}`);
-      parts.push(']');
+      parts.push(',"value":', writeEntities(columns, rows, { ieee754 }));
       if (nextLink) parts.push(`,"@odata.nextLink":${JSON.stringify(nextLink)}`);
       parts.push('}');
       return send(request, reply, 200, JSON_TYPE, parts.join(''));

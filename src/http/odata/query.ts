@@ -14,7 +14,6 @@ import { type EdmEntitySet, type EdmProperty, type EdmType } from './entity-mode
 import { badRequest, notImplemented } from './errors.js';
 import { parseApply, parseFilter, parseOrderBy, parseSelect, type SelectItem } from './parse.js';
 import { periodStart, translateFilter, type PropertyResolver } from './translate.js';
-import { writerFor } from './serialize.js';
 
 /** System query options this feed answers; any other `$option` gets 501. */
 export const SUPPORTED_OPTIONS = ['$select', '$filter', '$orderby', '$top', '$skip', '$count', '$apply', '$skiptoken', '$format'] as const;
@@ -25,8 +24,6 @@ export interface OutputColumn {
   type: EdmType;
   /** Reads the column's value from a result row. */
   read: (row: Row) => unknown;
-  /** JSON text of a value. */
-  write: (value: unknown) => string;
 }
 
 /** What a request asks, before paging. */
@@ -206,35 +203,24 @@ function bindColumns(
   };
   const dimKeys = dims.map((d) => keyOf(d.name, 'dimension', d.grain));
   return selected.map(({ prop, name }) => {
-    const write = writerFor(prop.type);
     if (prop.role === 'key') {
-      return { name, type: prop.type, write, read: (row: Row) => JSON.stringify(dimKeys.map((k) => row[k] ?? null), exactBigints) };
+      return { name, type: prop.type, read: (row: Row) => JSON.stringify(dimKeys.map((k) => row[k] ?? null), exactBigints) };
     }
     if (prop.role === 'measure') {
       const key = keyOf(prop.member as string, 'measure');
-      return { name, type: prop.type, write, read: (row: Row) => row[key] };
+      return { name, type: prop.type, read: (row: Row) => row[key] };
     }
     const grain = queriedGrain(prop);
     const key = keyOf(prop.member as string, 'dimension', grain);
     if (prop.grain && grain !== prop.grain) {
       const target = prop.grain;
-      return { name, type: prop.type, write, read: (row: Row) => (typeof row[key] === 'string' ? periodStart(row[key] as string, target) : row[key]) };
+      return { name, type: prop.type, read: (row: Row) => (typeof row[key] === 'string' ? periodStart(row[key] as string, target) : row[key]) };
     }
-    return { name, type: prop.type, write, read: (row: Row) => row[key] };
+    return { name, type: prop.type, read: (row: Row) => row[key] };
   });
 }
 
 /** JSON.stringify replacer: a bigint (a whole number past 2^53) as its digits. */
 function exactBigints(_key: string, value: unknown): unknown {
   return typeof value === 'bigint' ? value.toString() : value;
-}
-
-/** JSON text of one entity. */
-export function writeEntity(columns: readonly OutputColumn[], row: Row): string {
-  let out = '{';
-  for (let i = 0; i < columns.length; i++) {
-    const c = columns[i];
-    out += `${i === 0 ? '' : ','}${JSON.stringify(c.name)}:${c.write(c.read(row))}`;
-  }
-  return `${out}}`;
 }

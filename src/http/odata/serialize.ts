@@ -7,6 +7,7 @@
  * - Edm.Double in long notation too, `NaN`/`INF`/`-INF` as the strings OData defines;
  * - Edm.Date as `YYYY-MM-DD`, Edm.DateTimeOffset with its offset (`Z`).
  */
+import { randomBytes } from 'node:crypto';
 import type { EdmType } from './entity-model.js';
 
 /**
@@ -79,4 +80,74 @@ export function writerFor(type: EdmType): Writer {
               ? writeDouble
               : writeExact;
   return (v) => (v === null || v === undefined ? 'null' : w(v));
+}
+
+/** JSON text that must go into the payload as it is (a bigint's digits, a number JSON.stringify would write with an exponent). */
+class RawJson {
+  constructor(readonly text: string) {}
+}
+
+/**
+ * A value of an Edm type as JSON.stringify can write it exactly, or a {@link RawJson} where it cannot.
+ * JSON.stringify writes a double without exponent when 1e-6 ≤ |n| < 1e21 (ECMA-262 Number::toString),
+ * which is nearly every value; the rest, bigints and NaN/±INF go through {@link writerFor}.
+ */
+function jsonValueFor(type: EdmType, ieee754: boolean): (v: unknown) => unknown {
+  const write = writerFor(type);
+  switch (type) {
+    case 'Edm.String':
+      return (v) => (v === null || v === undefined ? null : typeof v === 'string' ? v : String(v));
+    case 'Edm.Boolean':
+      return (v) => (v === null || v === undefined ? null : v === true || v === 'true');
+    case 'Edm.Date':
+      return (v) => (v === null || v === undefined ? null : typeof v === 'string' && v.length === 10 ? v : String(v).slice(0, 10));
+    case 'Edm.DateTimeOffset':
+      return (v) => (v === null || v === undefined ? null : new RawJson(write(v)));
+    default:
+      if (ieee754 && type !== 'Edm.Double') {
+        // IEEE754Compatible=true: Int64 and Decimal travel as strings (OData JSON format §3.2).
+        return (v) => (v === null || v === undefined ? null : write(v));
+      }
+      return (v) => {
+        if (typeof v === 'number') {
+          const a = Math.abs(v);
+          if (v === 0 || (a >= 1e-6 && a < 1e21)) return v;
+        }
+        return v === null || v === undefined ? null : new RawJson(write(v));
+      };
+  }
+}
+
+/** What the page writer needs of a column. */
+export interface WritableColumn<R> {
+  name: string;
+  type: EdmType;
+  read: (row: R) => unknown;
+}
+
+/**
+ * The JSON array of a page's entities. Rows become plain objects written by JSON.stringify (V8's
+ * serialiser, an order of magnitude faster than concatenating strings); the rare values it cannot
+ * write exactly travel as placeholders carrying a random nonce, replaced by their exact text after.
+ */
+export function writeEntities<R>(columns: ReadonlyArray<WritableColumn<R>>, rows: readonly R[], options: { ieee754?: boolean } = {}): string {
+  const values = columns.map((c) => jsonValueFor(c.type, options.ieee754 === true));
+  const raws: string[] = [];
+  const nonce = randomBytes(8).toString('hex');
+  const objects = new Array<Record<string, unknown>>(rows.length);
+  for (let r = 0; r < rows.length; r++) {
+    const o: Record<string, unknown> = {};
+    for (let i = 0; i < columns.length; i++) {
+      let v = values[i](columns[i].read(rows[r]));
+      if (v instanceof RawJson) {
+        raws.push(v.text);
+        v = `\u0000${nonce}:${raws.length - 1}\u0000`;
+      }
+      o[columns[i].name] = v;
+    }
+    objects[r] = o;
+  }
+  const json = JSON.stringify(objects);
+  if (raws.length === 0) return json;
+  return json.replace(new RegExp(`"\\\\u0000${nonce}:(\\d+)\\\\u0000"`, 'g'), (_m, i: string) => raws[Number(i)]);
 }
