@@ -55,6 +55,13 @@ describe('exact numbers', () => {
     expect(res.text).not.toMatch(/\d[eE][+-]?\d/);
   });
 
+  it('writes Int64 and Decimal as strings when the client asks for IEEE754Compatible', async () => {
+    const res = await get(h.app, '/odata/finance/Ledger?$select=entryId,entries,amount&$orderby=entryId%20desc&$top=1', h.keys.admin, {
+      accept: 'application/json;odata.metadata=minimal;IEEE754Compatible=true',
+    });
+    expect(res.json.value).toEqual([{ entryId: '9007199254740993', entries: '1', amount: 0.000008675 }]);
+  });
+
   it('refuses to filter on a whole number it could not compare exactly', async () => {
     const res = await get(h.app, '/odata/finance/Ledger?$filter=entryId%20eq%209007199254740993', h.keys.admin);
     expect(res.status).toBe(501);
