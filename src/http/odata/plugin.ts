@@ -15,7 +15,6 @@
 import { promisify } from 'node:util';
 import { gzip as gzipCallback } from 'node:zlib';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { WWW_AUTHENTICATE } from '../../auth/authenticate.js';
 import { assertCan, type Principal } from '../../auth/principal.js';
 import type { Serving } from '../../serving/types.js';
 import type { Authenticate } from '../http-deps.js';
@@ -156,8 +155,10 @@ export function odataPlugin(options: ODataOptions): (app: FastifyInstance) => Pr
 
   function sendError(request: FastifyRequest, reply: FastifyReply, err: unknown): Promise<FastifyReply> {
     const e = odataErrorOf(err);
-    if (!e) throw err; // unexpected: the server masks and logs it
-    if (e.status === 401) void reply.header('www-authenticate', WWW_AUTHENTICATE);
+    // Unexpected errors are masked and logged by the server; a 401 goes there too, which sends the Basic
+    // challenge BI tools prompt on (and leaves it out for a browser page's script). Both bodies are
+    // {"error":{"code","message"}}.
+    if (!e || e.status === 401) throw err;
     return send(request, reply, e.status, 'application/json;charset=utf-8', JSON.stringify(e.body));
   }
 
