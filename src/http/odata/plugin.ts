@@ -295,7 +295,7 @@ export function odataPlugin(options: ODataOptions): (app: FastifyInstance) => Pr
       parts.push(',"value":', writeEntities(columns, rows, { ieee754 }));
       if (nextLink) parts.push(`,"@odata.nextLink":${JSON.stringify(nextLink)}`);
       parts.push('}');
-      return send(request, reply, 200, JSON_TYPE, parts.join(''));
+      return send(request, reply, 200, ieee754 ? JSON_TYPE.replace('IEEE754Compatible=false', 'IEEE754Compatible=true') : JSON_TYPE, parts.join(''));
     }
   };
 }
