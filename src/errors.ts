@@ -27,6 +27,7 @@ export const ERROR_CODES = {
   JOB_CANCELLED: { status: 409, description: 'The job was cancelled.' },
   UNRECOVERABLE: { status: 500, description: 'A job failed in a way that a retry cannot fix.' },
   NOT_FOUND: { status: 404, description: 'No such resource.' },
+  NOT_IMPLEMENTED: { status: 501, description: 'The OData request uses a query option, function or aggregation the feed does not answer (the client may evaluate it itself).' },
   INTERNAL_SERVER_ERROR: { status: 500, description: 'An unexpected error; it is logged with the errorId given.' },
 } as const;
 

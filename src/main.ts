@@ -38,6 +38,7 @@ import { checkModelColumns } from './semantic/load.js';
 import { checkModelQueries } from './semantic/check-queries.js';
 import { ResultCache } from './serving/result-cache.js';
 import { ServingLayer } from './serving/serving.js';
+import { odataPlugin } from './http/odata/plugin.js';
 import { openObjectStore } from './storage/open.js';
 import type { ObjectStore } from './storage/port.js';
 import { openWarehouse, redshiftLoadOptions } from './warehouse/open.js';
@@ -268,8 +269,12 @@ export function buildHttpDeps(app: App): HttpDeps {
     metrics: app.metrics,
     authenticate: access.authenticate,
     graphql: access.graphql,
-    // The console at / and the Excel add-in at /excel/ (built into dist/console by `npm run build`), and exports.
-    plugins: [consolePlugin, exportsPlugin({ exports: app.exports, serving: app.serving, authenticate: access.authenticate, log: app.log })],
+    // The console at / and the Excel add-in at /excel/ (built into dist/console by `npm run build`), exports, the OData feed.
+    plugins: [
+      consolePlugin,
+      exportsPlugin({ exports: app.exports, serving: app.serving, authenticate: access.authenticate, log: app.log }),
+      odataPlugin({ serving: app.serving, authenticate: access.authenticate, maxRows: app.config.limits.maxRows, corsOrigins: app.config.corsOrigins, publicUrl: app.config.publicUrl }),
+    ],
   };
 }
 

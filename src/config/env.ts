@@ -52,6 +52,10 @@ export interface Config {
   readonly resultCache: boolean;
   /** How often files under inbox/<target>/ are picked up, in ms. */
   readonly inboxScanMs: number;
+  /** Browser origins allowed to read the OData feed across origins (SEXTANT_CORS_ORIGINS, comma-separated). */
+  readonly corsOrigins: readonly string[];
+  /** The service's public base URL (SEXTANT_PUBLIC_URL), for absolute links behind a proxy: OData nextLink, connection files. */
+  readonly publicUrl: string | undefined;
 }
 
 /** The repository root (two levels above this file in both src/ and dist/src/). */
@@ -167,6 +171,32 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
   const inboxScanMs = int(env, 'SEXTANT_INBOX_SCAN_MS', 60_000, problems);
   const warehousePoolSize = int(env, 'SEXTANT_WAREHOUSE_POOL_SIZE', 10, problems);
 
+  // An origin is scheme://host[:port], exactly as browsers send it in the Origin header.
+  const corsOrigins = (env.SEXTANT_CORS_ORIGINS ?? '').split(',').map((o) => o.trim()).filter(Boolean);
+  for (const origin of corsOrigins) {
+    let parsed: URL | undefined;
+    try {
+      parsed = new URL(origin);
+    } catch {
+      parsed = undefined;
+    }
+    if (!parsed || !['http:', 'https:'].includes(parsed.protocol) || parsed.origin !== origin) {
+      problems.add({ file: 'environment', path: 'SEXTANT_CORS_ORIGINS', message: `expected origins such as https://addin.example.com (scheme, host and port, no path), got "${origin}"` });
+    }
+  }
+  const publicUrl = env.SEXTANT_PUBLIC_URL ? env.SEXTANT_PUBLIC_URL.replace(/\/+$/, '') : undefined;
+  if (publicUrl !== undefined) {
+    let parsed: URL | undefined;
+    try {
+      parsed = new URL(publicUrl);
+    } catch {
+      parsed = undefined;
+    }
+    if (!parsed || !['http:', 'https:'].includes(parsed.protocol) || parsed.search || parsed.hash || parsed.username || parsed.password) {
+      problems.add({ file: 'environment', path: 'SEXTANT_PUBLIC_URL', message: `expected the service's public http(s) URL such as https://metrics.example.com, got "${env.SEXTANT_PUBLIC_URL}"` });
+    }
+  }
+
   problems.throwIfAny('CONFIG_INVALID', 'The environment is invalid');
   return Object.freeze({
     warehouse,
@@ -187,5 +217,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     demo,
     resultCache,
     inboxScanMs,
+    corsOrigins: Object.freeze(corsOrigins),
+    publicUrl,
   });
 }

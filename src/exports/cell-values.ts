@@ -62,6 +62,8 @@ export function xlsxValue(value: SqlValue | undefined, column: { type: ColumnTyp
     return column.format === 'duration' ? value / SECONDS_PER_DAY : value;
   }
   if (typeof value === 'boolean') return value;
+  // A whole number past 2^53 (a bigint): Excel holds numbers as doubles, so the cell is the nearest one.
+  if (typeof value === 'bigint') return Number(value);
   if (column.type === 'date' || column.type === 'timestamp') {
     const when = parseWhen(value, column.type);
     if (when) return when;
@@ -77,6 +79,7 @@ export function xlsxValue(value: SqlValue | undefined, column: { type: ColumnTyp
 /** Converts one value for a CSV field (before RFC 4180 quoting): numbers as JavaScript prints them, text inert. */
 export function csvText(value: SqlValue | undefined, column: { type: ColumnType }): string {
   if (value === null || value === undefined) return '';
+  if (typeof value === 'bigint') return value.toString(); // exact digits
   if (typeof value === 'number') return Number.isFinite(value) ? String(value) : '';
   if (typeof value === 'boolean') return value ? 'true' : 'false';
   if (column.type === 'number' && value.trim() !== '' && Number.isFinite(Number(value))) return value;

@@ -5,6 +5,7 @@
  */
 import type { ResultColumn, TimeGrain } from '../semantic/types.js';
 import type { SemanticQueryInput } from '../serving/types.js';
+import { graphqlValue } from './metrics-schema.js';
 import type { RequestContext } from './request-context.js';
 import type { FieldResolver, ResolverMap } from './resolver-map.js';
 
@@ -44,7 +45,7 @@ export function genericMetricsResolvers(): ResolverMap<RequestContext> {
       format: c.format ?? null,
       description: c.description ?? null,
     }));
-    return { columns: out, rows: answer.rows.map((row) => columns.map((c) => row[c.key] ?? null)), hasMore: answer.hasMore, lastLoadedAt: answer.lastLoadedAt };
+    return { columns: out, rows: answer.rows.map((row) => columns.map((c) => graphqlValue(row[c.key]))), hasMore: answer.hasMore, lastLoadedAt: answer.lastLoadedAt };
   };
   return { Query: { metrics: metrics as FieldResolver<RequestContext> } };
 }

@@ -11,6 +11,7 @@ import { bindModel, type ModelBinding } from './model-binding.js';
 import { camelCase, teamTypeName } from '../semantic/names.js';
 import { resolvePage, type RowLimits } from '../serving/row-limits.js';
 import type { Answer } from '../serving/types.js';
+import type { SqlValue } from '../serving/types.js';
 import type { RequestContext } from './request-context.js';
 import type { FieldResolver, ResolverMap } from './resolver-map.js';
 import { columnKey, DEFAULT_GRAIN, readSelection, type JoinedRow, type MetricsRow } from './selection.js';
@@ -90,7 +91,12 @@ function dimensionValue(row: MetricsRow, member: string, dimension: Dimension, g
 /** An answer's rows → rows keyed by {@link columnKey} (member and grain), how the row fields read them. */
 export function toMetricsRows(answer: Pick<Answer, 'columns' | 'rows'>): MetricsRow[] {
   const columns = answer.columns.map((c) => ({ from: c.key, to: columnKey(c.name, c.grain) }));
-  return answer.rows.map((row) => new Map(columns.map((c) => [c.to, row[c.from] ?? null])));
+  return answer.rows.map((row) => new Map(columns.map((c) => [c.to, graphqlValue(row[c.from])])));
+}
+
+/** A value as GraphQL carries it: its Float is a double, so a bigint (a number dimension past 2^53) becomes one. */
+export function graphqlValue(v: SqlValue | undefined): Exclude<SqlValue, bigint> {
+  return v === undefined ? null : typeof v === 'bigint' ? Number(v) : v;
 }
 
 function modelResolvers(b: ModelBinding): ResolverMap<RequestContext> {

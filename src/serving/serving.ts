@@ -45,12 +45,16 @@ function toNumber(value: SqlValue | bigint | undefined): number | null {
 
 /**
  * One warehouse row in the shape every face shows: measures and number dimensions as JSON numbers
+ * (number dimensions past 2^53 as bigints)
  * (PostgreSQL's numeric and bigint arrive as strings unless parsed), time values as ISO dates, or UTC
  * timestamps at the hour grain, booleans as booleans.
  */
 function normaliser(columns: readonly ResultColumn[]): (row: Row) => Row {
   const cells = columns.map((c) => {
-    if (c.kind === 'measure' || c.type === 'number') return (v: SqlValue | undefined) => toNumber(v);
+    if (c.kind === 'measure') return (v: SqlValue | undefined) => toNumber(v);
+    // A number dimension keeps a bigint (a whole number a double cannot hold): faces that promise exact
+    // numbers write its digits; GraphQL's Float turns it into a double at its own boundary.
+    if (c.type === 'number') return (v: SqlValue | undefined) => (typeof v === 'bigint' ? v : toNumber(v));
     if (c.type === 'date' || c.type === 'timestamp') {
       const grain = c.grain ?? (c.type === 'timestamp' ? 'hour' : DEFAULT_GRAIN);
       return (v: SqlValue | undefined) => formatTimeValue(v, grain);

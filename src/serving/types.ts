@@ -38,7 +38,8 @@ export interface Answer {
   columns: ServedColumn[];
   /**
    * At most `query.limit` rows. Values: strings, numbers (measures always numbers or null), booleans,
-   * null; a time dimension as `YYYY-MM-DD`, or an ISO timestamp in UTC at the `hour` grain.
+   * null; a time dimension as `YYYY-MM-DD`, or an ISO timestamp in UTC at the `hour` grain; a number
+   * dimension whose whole value is past ±(2^53 − 1) as a `bigint` (exact: OData writes its digits).
    */
   rows: Row[];
   /** True when `limit` cut the answer: more rows exist past `offset + limit`. */

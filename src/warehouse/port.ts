@@ -42,8 +42,12 @@ export interface SqlDialect {
   columnType(type: ColumnTypeName): string;
 }
 
-/** A value as the warehouse returns it: dates as `YYYY-MM-DD`, timestamps as ISO strings in UTC, numbers as numbers. */
-export type SqlValue = string | number | boolean | null;
+/**
+ * A value as the warehouse returns it: dates as `YYYY-MM-DD`, timestamps as ISO strings in UTC, numbers
+ * as numbers — except a whole number beyond ±(2^53 − 1), which a double cannot hold exactly: it comes
+ * back as a `bigint`, so that faces which promise exact integers (OData Edm.Int64) can keep it.
+ */
+export type SqlValue = string | number | bigint | boolean | null;
 export type Row = Record<string, SqlValue>;
 
 export interface QueryOptions {

@@ -149,6 +149,25 @@ describe.each(WAREHOUSE_DIALECTS)('warehouse conformance: %s', (dialect: TestDia
     expect(tz.at).toBe('2026-06-01T10:00:00.000Z');
   });
 
+  it('keeps whole numbers past 2^53 exact, as bigints; smaller ones stay numbers', async () => {
+    const wh = await fresh();
+    const [row] = await wh.query(
+      `SELECT CAST('9007199254740993' AS BIGINT) AS big, CAST('-9007199254740993' AS BIGINT) AS neg, CAST('9007199254740991' AS BIGINT) AS edge,
+              CAST(42 AS BIGINT) AS small, CAST('123456789012345678901' AS DECIMAL(38, 0)) AS wide,
+              CAST('123456789012345678901.00' AS DECIMAL(38, 2)) AS wide_scaled, CAST('2.5' AS DECIMAL(10, 2)) AS frac, CAST('-7.00' AS DECIMAL(10, 2)) AS whole`,
+    );
+    expect(row).toEqual({
+      big: 9007199254740993n,
+      neg: -9007199254740993n,
+      edge: 9007199254740991,
+      small: 42,
+      wide: 123456789012345678901n,
+      wide_scaled: 123456789012345678901n,
+      frac: 2.5,
+      whole: -7,
+    });
+  });
+
   it('commits a transaction that resolves and rolls back one that throws', async () => {
     const wh = await fresh();
     await wh.execute('CREATE TABLE t (id integer PRIMARY KEY, v text)');

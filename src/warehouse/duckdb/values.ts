@@ -37,13 +37,24 @@ function timestampToIso(value: DuckDBValue): string {
 
 type Convert = (value: DuckDBValue) => SqlValue;
 
-const asNumber: Convert = (v) => Number(v);
+/**
+ * A whole number: a JS number while it is exact (|n| ≤ 2^53 − 1), else the driver's bigint, so that a
+ * face which writes exact numbers (OData's Edm.Int64/Edm.Decimal) never sees a rounded value.
+ */
+export function exactInteger(v: bigint | number): number | bigint {
+  if (typeof v === 'number') return v;
+  return v >= MIN_SAFE && v <= MAX_SAFE ? Number(v) : v;
+}
+const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
+const MIN_SAFE = -MAX_SAFE;
+
+const asInteger: Convert = (v) => (typeof v === 'bigint' || typeof v === 'number' ? exactInteger(v) : Number(v));
 const asText: Convert = (v) => (typeof v === 'string' ? v : String(v));
 
 /**
  * The conversion of one column type, chosen once per column (not per value): big integers become
- * numbers because the port promises JSON numbers (measures are Float in GraphQL); beyond 2^53 they
- * lose precision, which aggregates of marketing counts do not reach. Nested values (lists, structs)
+ * numbers while they are exact, and stay bigints beyond 2^53 (the port's SqlValue admits them; GraphQL
+ * turns them into its Float, OData writes their digits). Nested values (lists, structs)
  * become their JSON text; TIME, INTERVAL, UUID, BLOB keep DuckDB's own text.
  */
 function converterFor(type: DuckDBType): Convert {
@@ -64,9 +75,14 @@ function converterFor(type: DuckDBType): Convert {
     case DuckDBTypeId.HUGEINT:
     case DuckDBTypeId.UHUGEINT:
     case DuckDBTypeId.BIGNUM:
-      return asNumber;
+      return asInteger;
     case DuckDBTypeId.DECIMAL:
-      return (v) => (v instanceof DuckDBDecimalValue ? v.toDouble() : Number(v));
+      return (v) => {
+        if (!(v instanceof DuckDBDecimalValue)) return Number(v);
+        // A whole decimal (DECIMAL(38,0) ids, sums of bigints) stays exact; fractions are read as doubles.
+        const unit = 10n ** BigInt(v.scale);
+        return v.value % unit === 0n ? exactInteger(v.value / unit) : v.toDouble();
+      };
     case DuckDBTypeId.DATE:
       // DuckDBDateValue prints as YYYY-MM-DD (and `infinity` as itself).
       return (v) => (v instanceof DuckDBDateValue ? v.toString() : String(v));

@@ -1,7 +1,7 @@
 /**
  * Type parsers of the adapter's own pool (never pg's global registry, which other code in the process
  * may rely on): values come back in the port's normal form — dates as `YYYY-MM-DD`, timestamps as
- * ISO strings in UTC, int8/numeric as numbers, json as its text.
+ * ISO strings in UTC, int8/numeric as numbers (whole values past 2^53 as bigints), json as its text.
  */
 import pg from 'pg';
 import type { CustomTypesConfig } from 'pg';
@@ -46,9 +46,21 @@ export function timestampToIso(raw: string): string {
 
 const identity = (raw: string): string => raw;
 
+/** int8 (and a whole numeric): a number while exact, a bigint beyond 2^53 − 1 (see the port's SqlValue). */
+export function exactInteger(raw: string): number | bigint {
+  const n = Number(raw);
+  return Number.isSafeInteger(n) ? n : BigInt(raw);
+}
+
+/** numeric: whole values beyond 2^53 − 1 stay exact as bigints (`12.00` is whole); fractions are read as doubles. */
+function numeric(raw: string): number | bigint {
+  const whole = /^(-?\d+)(?:\.0+)?$/.exec(raw);
+  return whole ? exactInteger(whole[1]) : Number(raw);
+}
+
 const PARSERS: Record<number, (raw: string) => unknown> = {
-  [OID.int8]: Number,
-  [OID.numeric]: Number,
+  [OID.int8]: exactInteger,
+  [OID.numeric]: numeric,
   [OID.float4]: Number,
   [OID.float8]: Number,
   [OID.date]: identity,
