@@ -17,7 +17,7 @@ Commands:
   export --model M --measures a,b --format xlsx|csv [--out F]
                                          export a metrics query to a file (docs/exports.md)
 
-Environment: SEXTANT_WAREHOUSE, SEXTANT_OBJECT_STORE, SEXTANT_REDIS_URL, SEXTANT_PROJECT, HOST, PORT, SEXTANT_ROLE (see README).`;
+Environment: SEXTANT_WAREHOUSE, SEXTANT_OBJECT_STORE, SEXTANT_REDIS_URL, SEXTANT_PROJECT, HOST, PORT, SEXTANT_ROLE (see docs/environment.md).`;
 
 /** Runs one CLI invocation; resolves with the process exit code (serve resolves only on shutdown). */
 export async function runCli(argv: string[]): Promise<void> {
@@ -45,9 +45,6 @@ export async function runCli(argv: string[]): Promise<void> {
         break;
       case 'export':
         code = await (await import('./export.js')).exportCommand(rest);
-        break;
-      case 'run-source':
-        code = await (await import('./not-yet.js')).notYetCommand(command, rest);
         break;
       case undefined:
       case 'help':
