@@ -79,7 +79,7 @@ describe('uploads through the HTTP service', () => {
     const completed = await s.gql('mutation($id: ID!) { completeUpload(id: $id) { id } }', { variables: { id } });
     const done = await job(completed.body.data.completeUpload.id);
     expect(done.status).toBe('FAILED');
-    expect(done.errors).toEqual([{ line: 3, column: 'metric_date', message: 'expected date as YYYY-MM-DD, got "01/02/2026"' }]);
+    expect(done.errors).toEqual([{ line: 3, column: 'metric_date', message: 'expected date as YYYY-MM-DD, got "01/02/2026" (the file\'s column "Date")' }]);
   });
 
   it('refuses a tampered upload URL and completing an upload that has no bytes', async () => {

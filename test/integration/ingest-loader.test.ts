@@ -143,7 +143,7 @@ describe.each(DIALECTS)('loadObject on %s', (dialect) => {
     const result = await loadObject({ warehouse, store }, { target: posts, key: 'raw/posts/many.csv', runId: 'r' });
     expect(result.rowsRejected).toBe(1500);
     expect(result.errors).toHaveLength(1000);
-    expect(result.errors[0]).toMatchObject({ line: 2, column: 'metric_date', message: 'expected date as YYYY-MM-DD, got "not-a-date"' });
+    expect(result.errors[0]).toMatchObject({ line: 2, column: 'metric_date', message: 'expected date as YYYY-MM-DD, got "not-a-date" (the file\'s column "Date")' });
     expect(result.rowsLoaded).toBe(1);
   });
 
