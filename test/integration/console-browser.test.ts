@@ -180,10 +180,17 @@ describe('the console in a browser', () => {
     const page = await open('/#/catalog');
     await page.waitForSelector('[data-model="social.post_performance"]');
     const card = page.locator('[data-model="social.post_performance"]');
-    await card.locator('summary').click();
+    await card.locator('summary').first().click();
     await expect(card.locator('table.members').first().textContent()).resolves.toContain('engagement_rate');
     expect(await card.locator('.fresh').textContent()).toMatch(/^loaded /);
     expect(await page.locator('[data-team]').count()).toBe(4);
+    // Connect: the model's OData entity set, and Excel's connection file fetched with the page's key.
+    await card.locator('details.connect summary').click();
+    expect(await card.locator('[data-odata]').textContent()).toBe(`${s.base}/odata/social/PostPerformance`);
+    const [odc] = await Promise.all([page.waitForEvent('download'), card.getByRole('button', { name: 'Excel connection (.odc)' }).click()]);
+    expect(odc.suggestedFilename()).toBe('PostPerformance.odc');
+    const file = await odc.path();
+    expect(readFileSync(file, 'utf8')).toContain('/odata/social/');
     await shot(page, 'catalog');
     await page.close();
   });

@@ -157,7 +157,8 @@ function resultTable(result: MetricsResult): HTMLElement {
   );
 }
 
-async function download(ctx: ViewContext, path: string, filename: string, where: HTMLElement): Promise<void> {
+/** Fetches `path` with the key (no browser sign-in box) and saves the answer as `filename`. */
+export async function download(ctx: ViewContext, path: string, filename: string, where: HTMLElement): Promise<void> {
   replace(where, h('span', { class: 'muted' }, `Preparing ${filename}…`));
   try {
     const res = await fetch(path, { headers: ctx.api.headers() });

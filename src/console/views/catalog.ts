@@ -2,9 +2,38 @@
 import type { CatalogModel } from '../api.js';
 import { h, replace } from '../dom.js';
 import { formatAge } from '../format.js';
+import { pascalCase } from '../../semantic/names.js';
+import { download } from './ask.js';
 import type { ViewContext } from './context.js';
 
-function modelCard(model: CatalogModel): HTMLElement {
+/**
+ * Connect: how Power BI, Excel and Tableau read this model through the OData feed (docs/bi-tools.md) —
+ * the entity set's URL to paste, and the one-click connection files, fetched with the key.
+ */
+function connectSection(model: CatalogModel, ctx: ViewContext): HTMLElement {
+  const team = encodeURIComponent(model.team);
+  const set = pascalCase(model.name);
+  const feed = `${location.origin}/odata/${team}/`;
+  const status = h('span', { class: 'muted small', role: 'status' });
+  return h(
+    'details',
+    { class: 'connect' },
+    h('summary', null, 'Connect from Power BI, Excel or Tableau'),
+    h('p', { class: 'small' }, 'OData feed: ', h('code', { 'data-odata': model.id }, `${feed}${set}`)),
+    h('p', { class: 'small muted' }, 'Sign in with Basic: any user name, your API key as the password (Power BI: or Web API with the key). See docs/bi-tools.md.'),
+    h(
+      'p',
+      null,
+      h('button', { type: 'button', onclick: () => void download(ctx, `/odata/${team}/${set}.odc`, `${set}.odc`, status) }, 'Excel connection (.odc)'),
+      ' ',
+      h('button', { type: 'button', onclick: () => void download(ctx, `/odata/${team}/connect.pbids`, `${model.team}.pbids`, status) }, 'Power BI file (.pbids)'),
+      ' ',
+      status,
+    ),
+  );
+}
+
+function modelCard(model: CatalogModel, ctx: ViewContext): HTMLElement {
   const age = formatAge(model.lastLoadedAt);
   return h(
     'article',
@@ -51,6 +80,7 @@ function modelCard(model: CatalogModel): HTMLElement {
       ),
       model.joins.length ? h('p', { class: 'small' }, 'Joins: ', model.joins.map((j) => `${j.name} → ${j.model} (${j.relationship})`).join('; ')) : null,
     ),
+    connectSection(model, ctx),
   );
 }
 
@@ -63,7 +93,7 @@ export async function catalogView(root: HTMLElement, ctx: ViewContext): Promise<
       root,
       h('h2', null, 'Catalog'),
       teams.length === 0 ? h('p', null, 'This key reads no models.') : null,
-      teams.map((team) => h('section', { class: 'team', 'data-team': team.name }, h('h2', { class: 'team-name' }, team.name), h('div', { class: 'cards' }, team.models.map(modelCard)))),
+      teams.map((team) => h('section', { class: 'team', 'data-team': team.name }, h('h2', { class: 'team-name' }, team.name), h('div', { class: 'cards' }, team.models.map((m) => modelCard(m, ctx))))),
     );
   } catch (err) {
     replace(root);
