@@ -35,7 +35,7 @@ describe('postToSlack', () => {
     before = hook.requests;
     const error = await postToSlack(hook.url, { text: '' }).catch((e: Error) => e);
     expect(hook.requests - before).toBe(1);
-    expect(String(error)).toMatch(/HTTP 400 no_text/);
+    expect(String(error)).toMatch(/HTTP 400 \(no_text\)/);
     expect(String(error)).not.toContain('XXXXXXXX');
   });
 
