@@ -1,5 +1,5 @@
 /**
- * The read-only OData v4 feed (SPEC §4), one service per team, for Power BI, Excel and Tableau:
+ * The read-only OData v4 feed (docs/bi-tools.md), one service per team, for Power BI, Excel and Tableau:
  *
  * | request | answer |
  * | --- | --- |
