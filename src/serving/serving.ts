@@ -146,7 +146,10 @@ export class ServingLayer implements Serving {
     const model = this.model(principal, query.model);
     // One row past the limit tells whether the limit cut the answer, at no extra statement.
     const planned = this.runner.plan({ ...query, limit: query.limit + 1 });
-    const [result, lastLoadedAt] = await Promise.all([this.runner.runPlanned(model.id, planned), this.freshness.ofModel(model)]);
+    const result = await this.runner.runPlanned(model.id, planned);
+    // After the answer, not beside it: a question that fails (a timeout, a lock) leaves no statement of
+    // ours behind in the warehouse; freshness is read once per table per load, then known.
+    const lastLoadedAt = await this.freshness.ofModel(model);
     const hasMore = result.rows.length > query.limit;
     const normalise = normaliser(planned.columns);
     const rows = (hasMore ? result.rows.slice(0, query.limit) : result.rows).map(normalise);
