@@ -73,11 +73,6 @@ export interface OperationsServices {
   };
 }
 
-/** The team of a target. */
-function targetTeam(target: Pick<TargetInfo, 'team'>): string {
-  return target.team;
-}
-
 /** True when the principal may see the job: jobs without a team (platform jobs) only to all-team keys. */
 export function jobVisible(principal: Principal, job: Pick<JobRecord, 'team'>): boolean {
   if (job.team === null) return principal.teams === '*' && can(principal, 'read');
@@ -95,8 +90,8 @@ export function operationsResolvers({ services }: OperationsOptions): ResolverMa
   /** A visible target by name; another team's target answers like an unknown one. */
   const visibleTarget = (principal: Principal, name: string): TargetInfo => {
     const target = services.targets.get(name);
-    if (!target || !can(principal, 'read', targetTeam(target))) {
-      const known = services.targets.list().filter((t) => can(principal, 'read', targetTeam(t))).map((t) => t.name).sort();
+    if (!target || !can(principal, 'read', target.team)) {
+      const known = services.targets.list().filter((t) => can(principal, 'read', t.team)).map((t) => t.name).sort();
       throw new UserError('UNKNOWN_TARGET', `no target named "${name}"; expected one of: ${known.join(', ') || '(none visible to this key)'}`);
     }
     return target;
@@ -140,9 +135,9 @@ export function operationsResolvers({ services }: OperationsOptions): ResolverMa
     sources: (_: unknown, __: unknown, ctx: RequestContext) =>
       (services.sources?.list() ?? []).filter((s) => s.targets.every((t) => {
         const target = services.targets.get(t);
-        return target !== undefined && can(ctx.principal, 'read', targetTeam(target));
+        return target !== undefined && can(ctx.principal, 'read', target.team);
       })),
-    targets: (_: unknown, __: unknown, ctx: RequestContext) => services.targets.list().filter((t) => can(ctx.principal, 'read', targetTeam(t))),
+    targets: (_: unknown, __: unknown, ctx: RequestContext) => services.targets.list().filter((t) => can(ctx.principal, 'read', t.team)),
     reports: (_: unknown, __: unknown, ctx: RequestContext) => (services.reports?.list() ?? []).filter((r) => can(ctx.principal, 'read', r.team)),
   };
 
@@ -151,16 +146,16 @@ export function operationsResolvers({ services }: OperationsOptions): ResolverMa
       const source = services.sources?.list().find((s) => s.name === args.name);
       const visible = source?.targets.every((t) => {
         const target = services.targets.get(t);
-        return target !== undefined && can(ctx.principal, 'read', targetTeam(target));
+        return target !== undefined && can(ctx.principal, 'read', target.team);
       });
       if (!services.sources || !source || !visible) {
         const known = (services.sources?.list() ?? []).filter((s) => s.targets.every((t) => {
           const target = services.targets.get(t);
-          return target !== undefined && can(ctx.principal, 'read', targetTeam(target));
+          return target !== undefined && can(ctx.principal, 'read', target.team);
         })).map((s) => s.name).sort();
         throw new UserError('UNKNOWN_SOURCE', `no source named "${args.name}"; expected one of: ${known.join(', ') || '(none visible to this key; sources are sources/<name>.yml)'}`);
       }
-      for (const t of source.targets) assertCan(ctx.principal, 'ingest', targetTeam(visibleTarget(ctx.principal, t)));
+      for (const t of source.targets) assertCan(ctx.principal, 'ingest', visibleTarget(ctx.principal, t).team);
       if (args.from && args.to && args.from > args.to) throw new UserError('BAD_USER_INPUT', `from (${args.from}) is after to (${args.to})`);
       return services.sources.run({ name: args.name, ...(args.from ? { from: args.from } : {}), ...(args.to ? { to: args.to } : {}), createdBy: ctx.principal.keyId ?? null });
     },
@@ -171,7 +166,7 @@ export function operationsResolvers({ services }: OperationsOptions): ResolverMa
     completeUpload: async (_: unknown, args: { id: string }, ctx: RequestContext) => {
       const targetName = await services.ingest.uploadTarget(args.id);
       const target = targetName === undefined ? undefined : services.targets.get(targetName);
-      if (!target || !can(ctx.principal, 'read', targetTeam(target))) throw new UserError('NOT_FOUND', `no upload with id "${args.id}"`);
+      if (!target || !can(ctx.principal, 'read', target.team)) throw new UserError('NOT_FOUND', `no upload with id "${args.id}"`);
       return services.ingest.completeUpload({ id: args.id, principal: ctx.principal });
     },
     ingestObject: async (_: unknown, args: { target: string; key: string }, ctx: RequestContext) => {
