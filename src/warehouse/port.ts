@@ -89,6 +89,16 @@ export interface MergeResult {
   updated: number;
 }
 
+/** What `afterMerge` is told about the batch it runs after. */
+export interface MergedBatch {
+  /**
+   * A table, quoted and ready to put in SQL, that holds the batch's rows (at least one row per staged key,
+   * columns named as `MergeInput.columns`) and still exists while `afterMerge` runs: e.g. to find the
+   * time partitions the batch touched. Undefined when the batch had no rows (an adapter may skip staging).
+   */
+  staged: string | undefined;
+}
+
 /** A batch of rows to merge: values in the order of `columns`, already converted to the column types. */
 export interface MergeInput {
   spec: TableSpec;
@@ -102,9 +112,10 @@ export interface MergeInput {
   signal?: AbortSignal;
   /**
    * Statements that must commit or roll back with this merge, run in its transaction after the rows are
-   * merged (a connector's state advancing with the rows it loaded). When it throws, nothing is merged.
+   * merged (a connector's state advancing with the rows it loaded; rollups refreshed for the partitions
+   * the batch touched). When it throws, nothing is merged.
    */
-  afterMerge?: (tx: SqlRunner) => Promise<void>;
+  afterMerge?: (tx: SqlRunner, batch: MergedBatch) => Promise<void>;
 }
 
 /** Longest table name `replaceTable` accepts: room for the names beside it within PostgreSQL's 63 characters. */

@@ -359,6 +359,23 @@ describe.each(WAREHOUSE_DIALECTS)('warehouse conformance: %s', (dialect: TestDia
     expect(await wh.query('SELECT value FROM conf.state')).toEqual([{ value: 'after one' }]);
   });
 
+  it("tells afterMerge where the batch's rows are staged, readable inside the transaction", async () => {
+    const wh = await fresh();
+    await wh.ensureTable(POSTS);
+    await wh.merge({ spec: POSTS, columns: POST_COLUMNS, rows: [['fb', 'old', '2025-12-31', 1, 'untouched']] });
+    let days: unknown[] = [];
+    await wh.merge({
+      spec: POSTS,
+      columns: POST_COLUMNS,
+      rows: [['fb', 'a', '2026-01-02', 1, 'x'], ['fb', 'a', '2026-01-02', 2, 'y'], ['x', 'b', '2026-01-05', 3, 'z']],
+      afterMerge: async (tx, batch) => {
+        expect(batch.staged).toBeDefined();
+        days = (await tx.query(`SELECT DISTINCT metric_date FROM ${batch.staged} ORDER BY metric_date`)).map((r) => r.metric_date);
+      },
+    });
+    expect(days).toEqual(['2026-01-02', '2026-01-05']);
+  });
+
   it('abandons a merge when its signal aborts, leaving the table unchanged', async () => {
     const wh = await fresh();
     await wh.ensureTable(POSTS);

@@ -381,7 +381,7 @@ class DuckDbWarehouse implements Warehouse {
         } else {
           await tx.execute(`INSERT INTO ${target} (${names}) SELECT ${names} FROM ${q(latest)}`);
         }
-        if (input.afterMerge) await input.afterMerge(tx);
+        if (input.afterMerge) await input.afterMerge(tx, { staged: q(latest) });
         return { rowsStaged: staged, inserted: staged - updated, updated };
       }, options);
     } catch (err) {

@@ -128,7 +128,7 @@ class PostgresWarehouse extends PgWireWarehouse {
           );
           const inserted = Number(counts.inserted);
           const updated = Number(counts.updated);
-          if (input.afterMerge) await input.afterMerge(tx);
+          if (input.afterMerge) await input.afterMerge(tx, { staged: stage });
           return { rowsStaged: inserted + updated, inserted, updated };
         },
         spec.table,

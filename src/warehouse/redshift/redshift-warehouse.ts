@@ -131,7 +131,8 @@ class RedshiftWarehouse extends PgWireWarehouse {
     try {
       if (staged.rows === 0) {
         // Nothing to load, but what must commit with a load (a source's state) still does.
-        if (input.afterMerge) await this.transaction(input.afterMerge);
+        const after = input.afterMerge;
+        if (after) await this.transaction((tx) => after(tx, { staged: undefined }));
         return { rowsStaged: 0, inserted: 0, updated: 0 };
       }
       return await this.withLease((lease) => this.mergeStaged(lease, input, columns, staged));
@@ -214,8 +215,8 @@ class RedshiftWarehouse extends PgWireWarehouse {
           await tx.execute(st.lock);
           const [counts] = await tx.query(st.count);
           await tx.execute(st.merge);
+          if (input.afterMerge) await input.afterMerge(tx, { staged: st.latest });
           for (const sql of st.drop) await tx.execute(sql);
-          if (input.afterMerge) await input.afterMerge(tx);
           const rowsStaged = Number(counts.staged);
           const updated = Number(counts.updated);
           return { rowsStaged, inserted: rowsStaged - updated, updated };

@@ -73,6 +73,8 @@ export interface MergeStatements {
   count: string;
   /** One MERGE: existing keys get the batch's columns, the others are inserted. */
   merge: string;
+  /** The deduplicated staging table, quoted (what `afterMerge` reads the batch from). */
+  latest: string;
   drop: string[];
 }
 
@@ -100,6 +102,7 @@ export function mergeStatements(spec: TableSpec, columns: readonly TableColumn[]
       `MERGE INTO ${target} USING ${latest} ON ${on} ` +
       `WHEN MATCHED THEN UPDATE SET ${sets.join(', ')} ` +
       `WHEN NOT MATCHED THEN INSERT (${names.join(', ')}) VALUES (${names.map((n) => `${latest}.${n}`).join(', ')})`,
+    latest,
     drop: [`DROP TABLE ${latest}`, `DROP TABLE ${stage}`],
   };
 }
