@@ -40,6 +40,8 @@ export interface Config {
   readonly introspection: boolean;
   /** Connections each process keeps to a PostgreSQL/Redshift warehouse. */
   readonly warehousePoolSize: number;
+  /** Prepared statements each warehouse connection keeps for the serving layer's reads (0: none). */
+  readonly preparedStatements: number;
   /** Worker concurrency of this process. */
   readonly workerConcurrency: number;
   /** IAM role Redshift's COPY reads staged files with (SEXTANT_REDSHIFT_IAM_ROLE); set for a Redshift warehouse. */
@@ -170,6 +172,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
   const resultCache = onOff('SEXTANT_RESULT_CACHE', ['on', 'off'], 'on') === 'on';
   const inboxScanMs = int(env, 'SEXTANT_INBOX_SCAN_MS', 60_000, problems);
   const warehousePoolSize = int(env, 'SEXTANT_WAREHOUSE_POOL_SIZE', 10, problems);
+  const preparedStatements = int(env, 'SEXTANT_PREPARED_STATEMENTS', 100, problems, 0);
 
   // An origin is scheme://host[:port], exactly as browsers send it in the Origin header.
   const corsOrigins = (env.SEXTANT_CORS_ORIGINS ?? '').split(',').map((o) => o.trim()).filter(Boolean);
@@ -212,6 +215,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     introspection: introspectionRaw === undefined ? !production : introspectionRaw === 'true',
     workerConcurrency: int(env, 'SEXTANT_WORKER_CONCURRENCY', 2, problems),
     warehousePoolSize,
+    preparedStatements,
     redshiftIamRole,
     signingSecret: env.SEXTANT_SIGNING_SECRET || undefined,
     demo,

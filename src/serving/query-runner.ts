@@ -5,7 +5,7 @@
  */
 import { planQuery, type PlanOptions } from '../semantic/planner.js';
 import type { PlannedQuery, SemanticProject, SemanticQuery } from '../semantic/types.js';
-import type { Row, SqlDialect, Warehouse } from '../warehouse/port.js';
+import type { QueryOptions, Row, SqlDialect, Warehouse } from '../warehouse/port.js';
 import { ResultCache } from './result-cache.js';
 
 /** The semantic layer's planner: `planQuery` from src/semantic. */
@@ -95,9 +95,17 @@ export class QueryRunner {
     const cached = this.cache?.get(key);
     if (cached) return cached.rows;
     const version = this.cache?.version(tables) ?? 0;
-    const rows = await this.warehouse.query(sql, params, this.timeoutMs === undefined ? undefined : { timeoutMs: this.timeoutMs });
+    const rows = await this.warehouse.query(sql, params, this.queryOptions());
     this.cache?.set(key, tables, { rows, computedAt: new Date() }, version);
     return rows;
+  }
+
+  /**
+   * Every read of the serving layer is one of a few shapes asked again with other values, so the
+   * warehouse keeps its statement prepared (a plan cached per shape and connection).
+   */
+  private queryOptions(): QueryOptions {
+    return this.timeoutMs === undefined ? { prepare: true } : { timeoutMs: this.timeoutMs, prepare: true };
   }
 
   private async execute(model: string, planned: PlannedQuery, key: string): Promise<{ rows: Row[]; computedAt: Date }> {
@@ -105,7 +113,7 @@ export class QueryRunner {
     const started = performance.now();
     let ok = false;
     try {
-      const rows = await this.warehouse.query(planned.sql, planned.params, this.timeoutMs === undefined ? undefined : { timeoutMs: this.timeoutMs });
+      const rows = await this.warehouse.query(planned.sql, planned.params, this.queryOptions());
       ok = true;
       const result = { rows, computedAt: new Date() };
       this.cache?.set(key, planned.tables, result, version);

@@ -55,6 +55,13 @@ export interface QueryOptions {
   timeoutMs?: number;
   /** Cancels the statement in the database when aborted. */
   signal?: AbortSignal;
+  /**
+   * The statement's text recurs with other parameters (the serving layer's reads): the adapter keeps it
+   * prepared on the connection, so the database parses and plans its shape once rather than per execution
+   * (PostgreSQL/Redshift named statements, DuckDB prepared statements; a bounded number per connection).
+   * Only for `query` outside a transaction; DDL and loads leave it unset.
+   */
+  prepare?: boolean;
 }
 
 /** Something that runs SQL: the warehouse itself or an open transaction. */
@@ -190,6 +197,8 @@ export interface WarehouseOptions {
   statementTimeoutMs: number;
   /** Connections kept open (PostgreSQL pool size; DuckDB connections that run queries in parallel). */
   poolSize?: number;
+  /** Prepared statements kept per connection for `QueryOptions.prepare` (default 100; 0: none, every statement planned anew). */
+  preparedStatements?: number;
   /** Required to open a Redshift warehouse. */
   redshift?: RedshiftLoadOptions;
 }

@@ -23,6 +23,7 @@ import type {
 } from '../port.js';
 import { STAGE_SEQ_COLUMN as SEQ, checkTableSpec, mergeColumns, quoteIdent, replaceNames, splitTable } from '../sql.js';
 import { ConnectionPool } from './connection-pool.js';
+import { DEFAULT_PREPARED_STATEMENTS, PreparedStatementCache } from './prepared.js';
 import { duckdbDialect } from './dialect.js';
 import { queryTimeout, translateDuckDbError, translateOpenError, type DuckDbOperation } from './errors.js';
 import { rowsFromChunk, toDuckDbParam, toStageText } from './values.js';
@@ -149,6 +150,9 @@ class DuckDbWarehouse implements Warehouse {
   private readonly pool: ConnectionPool<DuckDBConnection>;
   private readonly writes = new WriteLock();
   private readonly timeoutMs: number;
+  /** Each connection's prepared statements (QueryOptions.prepare); none when the bound is 0. */
+  private readonly prepared = new WeakMap<DuckDBConnection, PreparedStatementCache>();
+  private readonly preparedMax: number;
   private stageCounter = 0;
   private closing: Promise<void> | undefined;
 
@@ -157,10 +161,14 @@ class DuckDbWarehouse implements Warehouse {
     options: WarehouseOptions,
   ) {
     this.timeoutMs = options.statementTimeoutMs;
+    this.preparedMax = Math.max(0, Math.floor(options.preparedStatements ?? DEFAULT_PREPARED_STATEMENTS));
     this.pool = new ConnectionPool(
       options.poolSize ?? DEFAULT_POOL_SIZE,
       () => instance.connect(),
-      (c) => c.closeSync(),
+      (c) => {
+        this.prepared.get(c)?.clear();
+        c.closeSync();
+      },
     );
   }
 
@@ -277,11 +285,34 @@ class DuckDbWarehouse implements Warehouse {
           await conn.run(sql, params.length > 0 ? params.map(toDuckDbParam) : undefined);
           return;
         }
+        if (options.prepare && this.preparedMax > 0) return this.readPrepared(conn, sql, params);
         return readAll(await conn.stream(sql, params.map(toDuckDbParam)));
       });
     } finally {
       if (guard.stopped) lease.tainted = true;
       guard.dispose();
+    }
+  }
+
+  /**
+   * Runs a read through the connection's prepared statement for `sql` (prepared on first use). DuckDB
+   * re-binds a prepared statement by itself when DDL changed the tables it reads; should it fail anyway,
+   * the statement is dropped so that the next use prepares it afresh.
+   */
+  private async readPrepared(conn: DuckDBConnection, sql: string, params: readonly unknown[]): Promise<Row[]> {
+    let cache = this.prepared.get(conn);
+    if (!cache) {
+      cache = new PreparedStatementCache(conn, this.preparedMax);
+      this.prepared.set(conn, cache);
+    }
+    const statement = await cache.get(sql);
+    try {
+      if (params.length > 0) statement.bind(params.map(toDuckDbParam));
+      else statement.clearBindings();
+      return await readAll(await statement.stream());
+    } catch (err) {
+      cache.forget(sql);
+      throw err;
     }
   }
 

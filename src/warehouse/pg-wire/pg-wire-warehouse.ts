@@ -30,15 +30,20 @@ import type {
 import { quoteIdent, splitTable } from '../sql.js';
 import { QUERY_CANCELED, isConnectionFailure, sqlState, translatePgError, type PgOperation } from './errors.js';
 import { sextantPgTypes } from './type-parsers.js';
+import { DEFAULT_PREPARED_STATEMENTS, PreparedStatements, deallocate, deallocateSql, isPrepared, statementName } from './prepared.js';
 
 const DEFAULT_POOL_SIZE = 10;
 const DEFAULT_BATCH_SIZE = 5_000;
 const CONNECT_TIMEOUT_MS = 10_000;
 
-/** What we know of a pooled connection: its backend pid (for cancels) and its session statement_timeout. */
+/**
+ * What we know of a pooled connection: its backend pid (for cancels), its session statement_timeout and
+ * the named statements prepared on it.
+ */
 export interface Session {
   pid: number;
   timeoutMs: number;
+  prepared: PreparedStatements;
 }
 
 /**
@@ -98,6 +103,11 @@ export function columnTypeOf(dataType: string): ColumnTypeName {
   }
 }
 
+/** PostgreSQL's refusal to run a prepared statement whose result columns changed since it was planned. */
+function isPlanInvalidated(err: unknown): boolean {
+  return sqlState(err) === '0A000' && err instanceof Error && /cached plan must not change result type/i.test(err.message);
+}
+
 function timeoutLiteral(ms: number): string {
   return String(Math.max(0, Math.floor(ms)));
 }
@@ -120,6 +130,8 @@ export const PG_WIRE_SQL = {
   rollback: 'ROLLBACK',
   declareCursor: (sql: string): string => `DECLARE ${CURSOR} CURSOR FOR ${sql}`,
   fetch: (batchSize: number): string => `FETCH FORWARD ${batchSize} FROM ${CURSOR}`,
+  /** Drops a named statement beyond a connection's bound (src/warehouse/pg-wire/prepared.ts sends it). */
+  deallocate: deallocateSql,
   describe: `SELECT column_name, data_type, is_nullable FROM information_schema.columns WHERE table_schema = $1 AND table_name = $2 ORDER BY ordinal_position`,
 } as const;
 
@@ -130,6 +142,8 @@ export abstract class PgWireWarehouse implements Warehouse {
   protected readonly poolMax: number;
   private readonly sessions = new WeakMap<PoolClient, Session>();
   protected readonly timeoutMs: number;
+  /** Named statements kept per connection (0: none). */
+  protected readonly preparedMax: number;
   private closing: Promise<void> | undefined;
 
   constructor(
@@ -137,6 +151,7 @@ export abstract class PgWireWarehouse implements Warehouse {
     options: WarehouseOptions,
   ) {
     this.timeoutMs = options.statementTimeoutMs;
+    this.preparedMax = Math.max(0, Math.floor(options.preparedStatements ?? DEFAULT_PREPARED_STATEMENTS));
     this.poolMax = options.poolSize ?? DEFAULT_POOL_SIZE;
     this.pool = new pg.Pool({
       ...config,
@@ -225,7 +240,7 @@ export abstract class PgWireWarehouse implements Warehouse {
         await client.query(PG_WIRE_SQL.setUtc);
         await client.query(PG_WIRE_SQL.setTimeout(this.timeoutMs, false));
         const { rows } = await client.query<{ pid: number }>(PG_WIRE_SQL.backendPid);
-        session = { pid: Number(rows[0].pid), timeoutMs: this.timeoutMs };
+        session = { pid: Number(rows[0].pid), timeoutMs: this.timeoutMs, prepared: new PreparedStatements(this.preparedMax) };
         this.sessions.set(client, session);
       } catch (err) {
         client.release(true);
@@ -271,7 +286,10 @@ export abstract class PgWireWarehouse implements Warehouse {
     };
     signal?.addEventListener('abort', onAbort, { once: true });
     try {
-      const result = await lease.client.query<Row>({ text: sql, values: params.map(toPgParam) });
+      // Named (planned once per connection) only outside a transaction: a retry after an invalidated
+      // plan would find a transaction aborted by the first failure.
+      const name = options.prepare && !scope.local && this.preparedMax > 0 ? statementName(sql) : undefined;
+      const result = await this.send(lease, sql, params.map(toPgParam), name);
       // Multi-statement scripts (no parameters) answer an array of results; the last one is the answer.
       const last = Array.isArray(result) ? (result as pg.QueryResult<Row>[]).at(-1) : result;
       return last?.rows ?? [];
@@ -281,6 +299,31 @@ export abstract class PgWireWarehouse implements Warehouse {
       throw translatePgError(err, { operation: op, timeoutMs, table });
     } finally {
       signal?.removeEventListener('abort', onAbort);
+    }
+  }
+
+  /**
+   * Sends one statement; with a `name`, as that named prepared statement, deallocating the connection's
+   * least recently used ones beyond its bound first.
+   */
+  private async send(lease: Lease, text: string, values: unknown[], name: string | undefined): Promise<pg.QueryResult<Row>> {
+    if (name === undefined) return lease.client.query<Row>({ text, values });
+    const { client, session } = lease;
+    for (const old of session.prepared.use(name)) await deallocate(client, old);
+    try {
+      try {
+        return await client.query<Row>({ name, text, values });
+      } catch (err) {
+        // DDL changed what the statement returns (a table gained a column under `SELECT *`, a column
+        // was retyped): PostgreSQL refuses the cached plan (0A000) rather than re-planning it. Prepare again, once.
+        if (!isPlanInvalidated(err)) throw err;
+        await deallocate(client, name);
+        return await client.query<Row>({ name, text, values });
+      }
+    } catch (err) {
+      // A statement that failed to parse (or was just deallocated) is not on the connection any more.
+      if (!isPrepared(client, name)) session.prepared.forget(name);
+      throw err;
     }
   }
 

@@ -16,6 +16,9 @@ SELECT pg_cancel_backend($1);
 -- ping
 SELECT 1 AS ok;
 
+-- prepared statements: deallocate the least recently used (not in sqlfluff's grammar)
+DEALLOCATE sx_c28caf8f128191cc5eea9c2e432cec3f6602b62f;
+
 -- begin
 BEGIN;
 
