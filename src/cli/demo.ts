@@ -25,7 +25,8 @@ export async function demoCommand(args: string[]): Promise<number> {
     const started = performance.now();
     const result = await generateDemo(app.warehouse, { rows, seed, onProgress: (done, total) => bar.update(done, total, `${done.toLocaleString()} rows`) });
     const total = Object.values(result.tables).reduce((a, b) => a + b, 0);
-    bar.finish(`${total.toLocaleString()} rows in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+    const seconds = (performance.now() - started) / 1000;
+    bar.finish(`${total.toLocaleString()} rows in ${seconds.toFixed(1)} s (${Math.round(total / Math.max(seconds, 0.001)).toLocaleString()} rows/s)`);
     for (const [table, n] of Object.entries(result.tables)) console.log(`  ${table.padEnd(32)} ${n.toLocaleString().padStart(12)}`);
     return 0;
   } finally {

@@ -52,7 +52,8 @@ export async function serveCommand(_args: string[]): Promise<number> {
       const started = performance.now();
       const result = await generateDemo(warehouse, { rows: DEFAULT_DEMO_ROWS, onProgress: (d, t) => bar.update(d, t, `${d.toLocaleString()} rows`) });
       const total = Object.values(result.tables).reduce((a, b) => a + b, 0);
-      bar.finish(`${total.toLocaleString()} rows in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+      const seconds = (performance.now() - started) / 1000;
+      bar.finish(`${total.toLocaleString()} rows in ${seconds.toFixed(1)} s (${Math.round(total / Math.max(seconds, 0.001)).toLocaleString()} rows/s)`);
     },
   });
 

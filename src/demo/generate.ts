@@ -25,6 +25,8 @@ export interface DemoOptions {
   seed?: number;
   /** Called as rows are written, with the rows done and the total to write (accounts included). */
   onProgress?: (done: number, total: number) => void;
+  /** Rows per merge (default {@link MERGE_CHUNK_ROWS}); the contents do not depend on it. */
+  chunkRows?: number;
 }
 
 /** What {@link generateDemo} wrote. */
@@ -37,6 +39,8 @@ export interface DemoResult {
 export const DEFAULT_DEMO_ROWS = 200_000;
 /** Rows per merge: bounds the size of one staged batch and one transaction. */
 export const MERGE_CHUNK_ROWS = 1_000_000;
+/** Merges running at once (one staging while the other is merged by the database). */
+const MERGES_IN_FLIGHT = 2;
 /** Largest `rows` accepted. */
 export const MAX_DEMO_ROWS = 100_000_000;
 
@@ -117,6 +121,7 @@ const PROGRESS_EVERY = 50_000;
  */
 export async function generateDemo(warehouse: Warehouse, options: DemoOptions): Promise<DemoResult> {
   const { rows, seed = 1, onProgress } = options;
+  const chunkRows = Math.max(1, Math.floor(options.chunkRows ?? MERGE_CHUNK_ROWS));
   if (!Number.isSafeInteger(rows) || rows < 0 || rows > MAX_DEMO_ROWS) {
     throw new UserError('BAD_USER_INPUT', `demo rows must be a whole number from 0 to ${MAX_DEMO_ROWS.toLocaleString('en')}, got ${String(rows)}`);
   }
@@ -137,34 +142,61 @@ export async function generateDemo(warehouse: Warehouse, options: DemoOptions): 
   };
   report(true);
 
-  for (const spec of T.DEMO_TABLES) {
-    const count = plan[spec.table];
-    written[spec.table] = 0;
-    if (count === 0) continue;
-    const own = spec.columns.filter((c) => !c.name.startsWith('_')).map((c) => c.name);
-    const columns = spec.columns.map((c) => c.name);
-    const source = generatorOf(spec)(count, seed)[Symbol.iterator]();
-    let next = source.next();
-    if (!next.done) checkShape(spec, next.value);
+  // Merges in flight, at most MERGES_IN_FLIGHT: the generator is sequential, but once a merge has taken
+  // all its rows (its staging is done) the database still has to merge them, and the next chunk can be
+  // generated and staged meanwhile, on another connection (PostgreSQL). Chunks never share a key, so
+  // the order in which they commit does not change the tables. DuckDB serialises its merges anyway.
+  const inFlight = new Set<Promise<unknown>>();
+  try {
+    for (const spec of T.DEMO_TABLES) {
+      const count = plan[spec.table];
+      written[spec.table] = 0;
+      if (count === 0) continue;
+      const own = spec.columns.filter((c) => !c.name.startsWith('_')).map((c) => c.name);
+      const columns = spec.columns.map((c) => c.name);
+      const source = generatorOf(spec)(count, seed)[Symbol.iterator]();
+      let next = source.next();
+      if (!next.done) checkShape(spec, next.value);
 
-    // One merge per chunk: a 10-million-row table is staged and merged a million rows at a time.
-    // The chunk is a plain (synchronous) generator: an async one costs a promise per row, about a
-    // third of the generation time; the adapters yield to the event loop while they stage.
-    while (!next.done) {
-      const chunk = function* (): Generator<readonly SqlValue[]> {
-        for (let i = 0; i < MERGE_CHUNK_ROWS && !next.done; i++) {
-          const values = toValues(own, next.value);
-          next = source.next();
-          written[spec.table]++;
-          done++;
-          if (done % PROGRESS_EVERY === 0) report(false);
-          yield values;
-        }
-      };
-      await warehouse.merge({ spec, columns, rows: chunk() });
+      // One merge per chunk: a 10-million-row table is staged and merged a million rows at a time.
+      // The chunk is a plain (synchronous) generator: an async one costs a promise per row, about a
+      // third of the generation time; the adapters yield to the event loop while they stage.
+      while (!next.done) {
+        let taken!: () => void;
+        const allTaken = new Promise<void>((resolve) => (taken = resolve));
+        const chunk = function* (): Generator<readonly SqlValue[]> {
+          try {
+            for (let i = 0; i < chunkRows && !next.done; i++) {
+              const values = toValues(own, next.value);
+              next = source.next();
+              written[spec.table]++;
+              done++;
+              if (done % PROGRESS_EVERY === 0) report(false);
+              yield values;
+            }
+          } finally {
+            taken();
+          }
+        };
+        const merging = warehouse.merge({ spec, columns, rows: chunk() });
+        inFlight.add(merging);
+        void merging.then(
+          () => inFlight.delete(merging),
+          () => undefined,
+        );
+        // The next chunk reads the same generator: wait until this merge has taken its rows (or failed).
+        await Promise.race([allTaken, merging]);
+        while (inFlight.size >= MERGES_IN_FLIGHT) await Promise.race(inFlight);
+      }
+      report(true);
     }
-    report(true);
+    await Promise.all(inFlight);
+  } catch (err) {
+    // Leave nothing running behind the failure: the other merge commits or fails on its own.
+    await Promise.allSettled(inFlight);
+    throw err;
   }
+  report(true);
   return { tables: written };
 }
 

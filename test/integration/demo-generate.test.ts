@@ -233,6 +233,19 @@ describe.each(DIALECTS)('generateDemo on %s', (dialect) => {
     expect(await checksums(w)).toEqual(first);
   }, 300_000);
 
+  it('gives the same contents in small chunks, two merges in flight, as in one chunk per table', async () => {
+    const first = await checksums(w);
+    const other = await freshWarehouse(dialect);
+    try {
+      // 1,000 rows per merge: social.post_daily alone takes a dozen merges, the next staged while the last commits.
+      const out = await generateDemo(other, { rows: ROWS, seed: SEED, chunkRows: 1_000 });
+      expect(out.tables).toEqual(planDemo(ROWS));
+      expect(await checksums(other)).toEqual(first);
+    } finally {
+      await other.close();
+    }
+  }, 300_000);
+
   it('rejects a row count that is not a whole number', async () => {
     for (const rows of [-1, 1.5, Number.NaN]) {
       const err = await generateDemo(w, { rows }).catch((e: unknown) => e);
