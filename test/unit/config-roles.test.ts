@@ -33,3 +33,14 @@ describe('roles', () => {
     expect(problems({ SEXTANT_ROLE: 'worker' }).map((p) => p.split(':')[0]).sort()).toEqual(['SEXTANT_ROLE', 'SEXTANT_SIGNING_SECRET']);
   });
 });
+
+describe('SEXTANT_PREPARED_STATEMENTS', () => {
+  it('defaults to 100 per connection, accepts 0 (none) and refuses what is not a whole number ≥ 0', () => {
+    expect(loadConfig({}, '/tmp').preparedStatements).toBe(100);
+    expect(loadConfig({ SEXTANT_PREPARED_STATEMENTS: '0' }, '/tmp').preparedStatements).toBe(0);
+    expect(loadConfig({ SEXTANT_PREPARED_STATEMENTS: '250' }, '/tmp').preparedStatements).toBe(250);
+    for (const bad of ['-1', '1.5', 'many']) {
+      expect(problems({ SEXTANT_PREPARED_STATEMENTS: bad })).toEqual([`SEXTANT_PREPARED_STATEMENTS: expected an integer ≥ 0, got "${bad}"`]);
+    }
+  });
+});
