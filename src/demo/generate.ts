@@ -147,6 +147,7 @@ export async function generateDemo(warehouse: Warehouse, options: DemoOptions): 
   // generated and staged meanwhile, on another connection (PostgreSQL). Chunks never share a key, so
   // the order in which they commit does not change the tables. DuckDB serialises its merges anyway.
   const inFlight = new Set<Promise<unknown>>();
+  let failure: { err: unknown } | undefined;
   try {
     for (const spec of T.DEMO_TABLES) {
       const count = plan[spec.table];
@@ -182,15 +183,18 @@ export async function generateDemo(warehouse: Warehouse, options: DemoOptions): 
         inFlight.add(merging);
         void merging.then(
           () => inFlight.delete(merging),
-          () => undefined,
+          (err: unknown) => (failure ??= { err }),
         );
         // The next chunk reads the same generator: wait until this merge has taken its rows (or failed).
         await Promise.race([allTaken, merging]);
         while (inFlight.size >= MERGES_IN_FLIGHT) await Promise.race(inFlight);
+        // A merge that failed after taking its rows stops the generation before the next chunk.
+        if (failure) throw failure.err;
       }
       report(true);
     }
     await Promise.all(inFlight);
+    if (failure) throw failure.err;
   } catch (err) {
     // Leave nothing running behind the failure: the other merge commits or fails on its own.
     await Promise.allSettled(inFlight);

@@ -246,6 +246,26 @@ describe.each(DIALECTS)('generateDemo on %s', (dialect) => {
     }
   }, 300_000);
 
+  it('stops at a merge that fails, with its error, after the merges in flight settled', async () => {
+    const other = await freshWarehouse(dialect);
+    try {
+      // `country` made an integer column beforehand (ensureTable never retypes): the demo's country codes do not fit.
+      const { WEB_GA4_DAILY } = await import('../../src/demo/tables.js');
+      await other.ensureTable({ ...WEB_GA4_DAILY, columns: WEB_GA4_DAILY.columns.map((c) => (c.name === 'country' ? { ...c, type: 'integer' as const } : c)) });
+      const failed = await generateDemo(other, { rows: ROWS, seed: SEED, chunkRows: 1_000 }).catch((e: unknown) => e);
+      expect(failed).toBeInstanceOf(Error);
+      const [{ n }] = await other.query(`SELECT count(*) AS n FROM web.ga4_daily`);
+      expect(Number(n)).toBe(0);
+      // Tables before it were merged completely; none after it was started.
+      const [{ posts }] = await other.query(`SELECT count(*) AS posts FROM social.post_daily`);
+      expect(Number(posts)).toBe(planDemo(ROWS)['social.post_daily']);
+      const [{ pages }] = await other.query(`SELECT count(*) AS pages FROM web.page_daily`);
+      expect(Number(pages)).toBe(0);
+    } finally {
+      await other.close();
+    }
+  }, 300_000);
+
   it('rejects a row count that is not a whole number', async () => {
     for (const rows of [-1, 1.5, Number.NaN]) {
       const err = await generateDemo(w, { rows }).catch((e: unknown) => e);
