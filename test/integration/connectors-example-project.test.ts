@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DemoRow } from '../../src/demo/rows.js';
 import { demoRows, type FakeTable } from '../fakes/demo-data.js';
 import { exampleEnvironment, FAKES, type StartedFake } from '../fakes/registry.js';
-import { connectorHarness, type ConnectorHarness } from './connector-harness.js';
+import { openHarness, type Harness } from './connector-harness.js';
 
 const WINDOW = { from: '2026-11-24', to: '2026-11-30' };
 const inWindow = (r: DemoRow) => (r.metric_date as string) >= WINDOW.from && (r.metric_date as string) <= WINDOW.to;
@@ -20,11 +20,11 @@ function demoWindow(table: FakeTable, adjust: (r: DemoRow) => DemoRow = (r) => r
 }
 
 describe('the example project against `npm run fakes`', () => {
-  let h: ConnectorHarness;
+  let h: Harness;
   const fakes = new Map<string, StartedFake>();
   let env: Record<string, string> = {};
   beforeAll(async () => {
-    h = await connectorHarness('duckdb');
+    h = await openHarness('duckdb');
     for (const entry of FAKES) {
       const f = await entry.start();
       fakes.set(entry.name, f);
@@ -38,7 +38,7 @@ describe('the example project against `npm run fakes`', () => {
 
   const runExample = async (source: string) => {
     const yaml = await readFile(join(import.meta.dirname, '../../examples/agency/sources', `${source}.yml`), 'utf8');
-    return h.run(source, yaml, WINDOW, env);
+    return h.pull(source, yaml, WINDOW, env);
   };
 
   it('web_ga4 fills web.ga4_daily and web.page_daily with the demo’s rows (GA4 reports 0 where the demo has no cost data)', async () => {

@@ -8,7 +8,7 @@ import { EXAMPLE_PROJECT } from '../../src/config/env.js';
 import { loadProject, type Project } from '../../src/config/project.js';
 import { startFacebookFake, type FacebookFake } from '../fakes/facebook/facebook-fake.js';
 import { startRestFake, type RestFake } from '../fakes/rest/rest-fake.js';
-import { openHarness } from './connectors-harness.js';
+import { openHarness } from './connector-harness.js';
 
 describe('the example project\'s sources', () => {
   let project: Project;

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { addDays, daysBetween } from '../fakes/demo-data.js';
 import { startFacebookFake, type FacebookFake } from '../fakes/facebook/facebook-fake.js';
-import { keysUnder, openHarness, source, startSlackReceiver, target, type Harness } from './connectors-harness.js';
+import { keysUnder, openHarness, source, startSlackReceiver, target, type Harness } from './connector-harness.js';
 import { DIALECTS } from '../support/warehouses.js';
 
 const TARGETS_DIR = join(process.cwd(), 'examples', 'agency', 'targets');

@@ -6,7 +6,7 @@
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startRestFake, type RestFake } from '../fakes/rest/rest-fake.js';
-import { keysUnder, openHarness, source, startSlackReceiver, target, type Harness } from './connectors-harness.js';
+import { keysUnder, openHarness, source, startSlackReceiver, target, type Harness } from './connector-harness.js';
 import { DIALECTS } from '../support/warehouses.js';
 
 const EVENTS = target(
