@@ -16,6 +16,11 @@ export interface RestFakeOptions {
   maxLimit?: number;
   /** Milliseconds each data request takes (a slow API; default 0). */
   delayMs?: number;
+  /**
+   * The API gains fields from this day on, as APIs do between versions: events of that day and later
+   * also carry `coupon` (text) and `tags` (a list). Default: never.
+   */
+  newFieldsFrom?: string;
 }
 
 export interface RestEvent {
@@ -24,6 +29,9 @@ export interface RestEvent {
   channel: string;
   amount: number;
   details: { region: string; campaign: string };
+  /** Only on events of days from `newFieldsFrom` on. */
+  coupon?: string;
+  tags?: string[];
 }
 
 export interface RestFake extends FakeServer {
@@ -64,7 +72,9 @@ export async function startRestFake(options: RestFakeOptions = {}): Promise<Rest
         const n = Number(day.replace(/-/g, '')) * 10 + i;
         let amount = (n % 997) + i * 3;
         for (const r of restatements) if (day >= r.from && day <= r.to) amount = Math.round(amount * r.factor);
-        return { id: `ev_${day.replace(/-/g, '')}_${i}`, day, channel: CHANNELS[n % CHANNELS.length], amount, details: { region: i % 2 ? 'emea' : 'amer', campaign: `c${n % 5}` } };
+        const event: RestEvent = { id: `ev_${day.replace(/-/g, '')}_${i}`, day, channel: CHANNELS[n % CHANNELS.length], amount, details: { region: i % 2 ? 'emea' : 'amer', campaign: `c${n % 5}` } };
+        if (options.newFieldsFrom !== undefined && day >= options.newFieldsFrom) Object.assign(event, { coupon: `SAVE${n % 4}`, tags: i % 2 ? ['promo'] : ['promo', 'app'] });
+        return event;
       }),
     );
 
