@@ -1,11 +1,13 @@
 /**
  * The newcomer's path: the example project's sources (examples/agency/sources/*.yml), pointed at the
  * fakes by exactly the environment `npm run fakes` prints, load the tables the example models read —
- * and, for the APIs whose fakes serve the demo generator's rows, with the rows `sextant demo` writes.
+ * and, for the APIs whose fakes serve the demo generator's rows (GA4, Mailchimp, Crimson Hexagon,
+ * Unmetric, Facebook), with the rows `sextant demo` writes.
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SOCIAL_ACCOUNT_LIST } from '../../src/demo/catalog.js';
 import type { DemoRow } from '../../src/demo/rows.js';
 import { demoRows, type FakeTable } from '../fakes/demo-data.js';
 import { exampleEnvironment, FAKES, type StartedFake } from '../fakes/registry.js';
@@ -55,6 +57,24 @@ describe('the example project against `npm run fakes`', () => {
     expect(mentions.length).toBeGreaterThan(100);
     expect(mentions).toEqual(h.expectedLines('listening_mentions_daily', demoWindow('listening.mentions_daily')));
     expect(await h.tableLines('listening_brand_daily')).toEqual(h.expectedLines('listening_brand_daily', demoWindow('listening.brand_daily')));
+  });
+
+  it('social_facebook fills social.account_daily and social.post_daily with exactly the demo’s Facebook rows', async () => {
+    await runExample('social_facebook');
+    const facebook = (r: DemoRow) => r.platform === 'facebook';
+    const accountDaily = await h.tableLines('social_account_daily');
+    expect(accountDaily.length).toBe(4 * 7);
+    expect(accountDaily).toEqual(h.expectedLines('social_account_daily', demoWindow('social.account_daily').filter(facebook)));
+    // Every post tracked in the window (published up to 27 days before it), every column the demo fills.
+    const posts = await h.tableLines('social_post_daily');
+    expect(posts.length).toBeGreaterThan(50);
+    expect(posts).toEqual(h.expectedLines('social_post_daily', demoWindow('social.post_daily').filter(facebook)));
+    const accounts = await h.rows(`SELECT account_id, platform, account_name, handle FROM social.accounts ORDER BY account_id`);
+    expect(accounts).toEqual(
+      SOCIAL_ACCOUNT_LIST.filter((a) => a.platform === 'facebook')
+        .map((a) => ({ account_id: a.accountId, platform: 'facebook', account_name: a.name, handle: a.handle }))
+        .sort((x, y) => (x.account_id < y.account_id ? -1 : 1)),
+    );
   });
 
   it('email_mailchimp fills email.list_daily with the demo’s rows and email.campaign_daily with its daily activity', async () => {

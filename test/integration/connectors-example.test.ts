@@ -56,7 +56,8 @@ describe('the example project\'s sources', () => {
       const social = await h.run('social_facebook', { from: '2026-09-21', to: '2026-09-30' });
       expect(social.error).toBeUndefined();
       const [{ n }] = await h.rows(`SELECT count(*) AS n FROM social.account_daily WHERE platform = 'facebook'`);
-      expect(Number(n)).toBe(20);
+      // The example's four pages (the demo's Facebook accounts), ten days each.
+      expect(Number(n)).toBe(40);
     } finally {
       await h.close();
     }

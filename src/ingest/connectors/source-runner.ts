@@ -39,6 +39,8 @@ export interface SourceRunnerDeps {
   lockTtlMs?: number;
   /** How often a run waiting for another run of its source checks the lease (default 1 s). */
   lockPollMs?: number;
+  /** Pages whose object-store write may still run while the next pages are fetched (default {@link PAGES_IN_FLIGHT}). */
+  pagesInFlight?: number;
   /** Opens another database for the `postgres` type (the composition root passes the warehouse adapters). */
   openDatabase?: (url: string) => Promise<Warehouse>;
   /**
@@ -73,8 +75,14 @@ export interface SourceRunResult {
   [key: string]: unknown;
 }
 
-/** Pages whose store write may run while the next pages are fetched. */
-const PAGES_IN_FLIGHT = 2;
+/**
+ * Pages whose store write may run while the next pages are fetched. A write to the folder store is two
+ * fsyncs (the file, then its folder) — ~27 ms a page on the shared machine, several times a fetch from a
+ * local fake — and concurrent fsyncs share the file system's journal commits, so more writes in flight
+ * raise the throughput until the fetches are the bound (bench/connectors.ts: 2 → 0.34×, 8 → see
+ * bench/README.md). Bounded: at most this many response bodies are held.
+ */
+export const PAGES_IN_FLIGHT = 8;
 
 /** Most bad values a run lists in its job record (all are counted). */
 const MAX_LISTED_ERRORS = 200;
@@ -351,7 +359,7 @@ async function pullAndLoad(
           inFlight.push({ page, ...stored });
         }
         if (page.cursor !== undefined) last = page.cursor;
-        if (inFlight.length >= PAGES_IN_FLIGHT) await settleOldest();
+        if (inFlight.length >= (deps.pagesInFlight ?? PAGES_IN_FLIGHT)) await settleOldest();
       }
       while (inFlight.length > 0) await settleOldest();
     } finally {
