@@ -7,77 +7,40 @@
  * answer has the loaded sessions. Without the change feed the cached empty answer would stay for the
  * cache's TTL (60 s).
  */
-import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildApi, openApp, startWorker, type App } from '../../src/main.js';
-import { loadConfig, type Config } from '../../src/config/env.js';
-import { silentLogger } from '../../src/log.js';
+import { startWorker } from '../../src/main.js';
 import { startRestFake, type RestFake } from '../fakes/rest/rest-fake.js';
-import { testRedisUrl } from '../support/env.js';
-import { freshWarehouse } from '../support/warehouses.js';
+import { openApiAndWorker, type ApiAndWorker } from './api-and-worker.js';
 import { gql } from './graphql-harness.js';
 
-const FINAL = new Set(['SUCCEEDED', 'FAILED', 'CANCELLED']);
 const QUERY = '{ web { manualSessions(where: { site: { equals: "summit.example" } }) { sessions } } }';
 /** The runner reads credentials and base URL overrides from the process's environment, as in production. */
 const ENV_KEYS = ['MICROSITES_API_TOKEN', 'SEXTANT_SOURCE_WEB_MICROSITES_BASE_URL'] as const;
 
 describe('a source run by a worker process invalidates an API process’s cached results (change feed)', () => {
-  let dir: string;
-  let pg: Awaited<ReturnType<typeof freshWarehouse>>;
   let rest: RestFake;
-  let api: App;
-  let worker: App;
-  let server: FastifyInstance;
+  let apps: ApiAndWorker;
   const saved: Partial<Record<(typeof ENV_KEYS)[number], string | undefined>> = {};
 
   beforeAll(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'sextant-cf-src-'));
-    pg = await freshWarehouse('postgres');
     rest = await startRestFake();
     for (const k of ENV_KEYS) saved[k] = process.env[k];
     process.env.MICROSITES_API_TOKEN = rest.token;
     process.env.SEXTANT_SOURCE_WEB_MICROSITES_BASE_URL = rest.baseUrl;
-    const queue = { queueName: `cf-src-${randomBytes(6).toString('hex')}` };
-    const config = (role: 'api' | 'worker'): Config =>
-      loadConfig(
-        {
-          SEXTANT_WAREHOUSE: pg.url as string,
-          SEXTANT_OBJECT_STORE: `file:${join(dir, 'objects')}`,
-          SEXTANT_REDIS_URL: testRedisUrl(),
-          SEXTANT_ROLE: role,
-          SEXTANT_DEMO: 'off',
-          SEXTANT_RESULT_CACHE: 'on',
-          SEXTANT_SIGNING_SECRET: 'change-feed-sources-test',
-          HOST: '127.0.0.1',
-          PORT: '0',
-        },
-        dir,
-      );
-    api = await openApp({ config: config('api'), log: silentLogger, checkColumns: false, queue });
-    worker = await openApp({ config: config('worker'), log: silentLogger, checkColumns: false, queue });
-    await startWorker(worker);
-    server = await buildApi(api);
+    // The worker role exactly as `sextant serve` starts it: every handler and schedule, sources included.
+    apps = await openApiAndWorker('cf-src', startWorker);
   });
   afterAll(async () => {
-    await server?.close();
-    await worker?.close();
-    await api?.close();
+    await apps?.close();
     await rest?.close();
-    await pg?.close();
     for (const k of ENV_KEYS) {
       if (saved[k] === undefined) delete process.env[k];
       else process.env[k] = saved[k];
     }
-    if (dir) await rm(dir, { recursive: true, force: true });
   });
 
   async function sessions(): Promise<{ sessions: number | null; cacheHit: boolean }> {
-    const res = await gql(server, QUERY);
+    const res = await gql(apps.server, QUERY);
     expect(res.body.errors).toBeUndefined();
     const [row] = (res.body.data!.web as { manualSessions: Array<{ sessions: number | null }> }).manualSessions;
     const queries = (res.body.extensions?.sextant as { queries: Array<{ cacheHit: boolean }> }).queries;
@@ -85,20 +48,11 @@ describe('a source run by a worker process invalidates an API process’s cached
     return { sessions: row?.sessions ?? null, cacheHit: queries[0].cacheHit };
   }
 
-  /** Queues a run through the API and polls the job through the API until it is final. */
+  /** Queues a run through the API and waits, through the API, for its job to succeed. */
   async function runSource(from: string, to: string): Promise<void> {
-    const queued = await gql(server, 'mutation($f: Date, $t: Date) { runSource(name: "web_microsites", from: $f, to: $t) { id } }', { f: from, t: to });
+    const queued = await gql(apps.server, 'mutation($f: Date, $t: Date) { runSource(name: "web_microsites", from: $f, to: $t) { id } }', { f: from, t: to });
     expect(queued.body.errors).toBeUndefined();
-    const id = (queued.body.data!.runSource as { id: string }).id;
-    for (;;) {
-      const res = await gql(server, 'query($id: ID!) { job(id: $id) { status errors { message } } }', { id });
-      const job = res.body.data?.job as { status: string; errors: unknown[] } | null;
-      if (job && FINAL.has(job.status)) {
-        expect(job).toEqual({ status: 'SUCCEEDED', errors: [] });
-        return;
-      }
-      await new Promise((r) => setTimeout(r, 20));
-    }
+    await apps.succeeded((queued.body.data!.runSource as { id: string }).id);
   }
 
   const expected = (from: string, to: string) => rest.sessions(from, to).filter((s) => s.site === 'summit.example').reduce((n, s) => n + s.sessions, 0);

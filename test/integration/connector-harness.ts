@@ -108,7 +108,7 @@ export interface HarnessSetup {
   targets?: Target[];
   /** Sources that `run` runs (`pull` brings its own). */
   sources?: SourceConfig[];
-  /** The runs' environment (`pull` replaces it with its own). */
+  /** The runs' environment, read when each run starts (`pull` replaces its contents with its own). */
   env?: NodeJS.ProcessEnv;
   slackWebhookUrl?: string;
   now?: () => Date;
@@ -179,9 +179,10 @@ export async function openHarness(dialect: TestDialect, setup: HarnessSetup = {}
   const state = new SourceStateStore(warehouse);
   const log = capturingLogger();
   const waits: Harness['waits'] = [];
-  // `pull` adds its source and swaps the environment's contents; the runner reads both when a run starts.
+  // `pull` adds its source and swaps the environment's contents; the runner reads both when a run starts,
+  // so a test may also change the object it passed as `env` between runs (a credential fixed).
   const sources = new Map((setup.sources ?? []).map((s) => [s.name, s]));
-  const env: NodeJS.ProcessEnv = { ...setup.env };
+  const env: NodeJS.ProcessEnv = setup.env ?? {};
   const deps: Omit<SourceJobDeps, 'queue'> = {
     warehouse,
     store,

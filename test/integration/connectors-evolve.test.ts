@@ -7,7 +7,7 @@
  * else: the run names the fields it left out, and the table gains no column.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { startRestFake, type RestFake } from '../fakes/rest/rest-fake.js';
+import { eventsSourceYaml, startRestFake, type RestFake } from '../fakes/rest/rest-fake.js';
 import { DIALECTS } from '../support/warehouses.js';
 import { openHarness, target, type Harness } from './connector-harness.js';
 
@@ -36,25 +36,7 @@ columns:
 `,
 );
 
-const sourceYaml = (baseUrl: string) => `
-type: rest
-base_url: ${baseUrl}
-credentials:
-  token: \${SHOP_API_TOKEN}
-settings:
-  auth: { type: bearer, credential: token }
-  max_window_days: 30
-  streams:
-    events:
-      path: /v1/events
-      key: [id]
-      records: data
-      params: { limit: 25 }
-      window: { from_param: since, to_param: until, format: date }
-      paginator: { type: cursor, cursor_path: meta.next_cursor, cursor_param: cursor }
-streams:
-  events: shop_events
-`;
+const sourceYaml = (baseUrl: string) => eventsSourceYaml(baseUrl);
 
 describe.each(DIALECTS)('evolve on source records (%s)', (dialect) => {
   let fake: RestFake;

@@ -60,6 +60,34 @@ export interface MicrositeSessions {
   conversions: number;
 }
 
+/**
+ * A `rest` source reading the fake's cursor-paged /v1/events (30-day windows, 25 events a page, bearer
+ * token from `${SHOP_API_TOKEN}`) into target `shop_events`, as a user would write it; `head` adds
+ * top-level keys (`start_date: …`).
+ */
+export function eventsSourceYaml(baseUrl: string, head = ''): string {
+  return `
+type: rest
+${head}
+base_url: ${baseUrl}
+credentials:
+  token: \${SHOP_API_TOKEN}
+settings:
+  auth: { type: bearer, credential: token }
+  max_window_days: 30
+  streams:
+    events:
+      path: /v1/events
+      key: [id]
+      records: data
+      params: { limit: 25 }
+      window: { from_param: since, to_param: until, format: date }
+      paginator: { type: cursor, cursor_path: meta.next_cursor, cursor_param: cursor }
+streams:
+  events: shop_events
+`;
+}
+
 export async function startRestFake(options: RestFakeOptions = {}): Promise<RestFake> {
   const token = options.token ?? 'rest-fake-token-7f3a9c';
   const perDay = options.perDay ?? 3;
