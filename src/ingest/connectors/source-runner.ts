@@ -77,9 +77,9 @@ export interface SourceRunResult {
 
 /**
  * Pages whose store write may run while the next pages are fetched; at most this many response bodies
- * are held. For a store whose write is latency-bound (an S3 PUT) overlapping writes hides the latency.
- * The folder store is bound by the disk's fsync rate instead (two per page: the file, its folder): on
- * the shared machine 2, 8 and 16 in flight all ran at ~45 pages/s (bench/README.md, connectors.ts).
+ * are held. The folder store is bound by fsyncs (the file, then its folder, which concurrent puts into
+ * one folder share): with that sharing, 8 in flight ran at 64–66 pages/s against 50–84 for 2 on the
+ * shared machine under changing load (bench/README.md, connectors.ts) — a lean, not a proof.
  */
 export const PAGES_IN_FLIGHT = 8;
 
