@@ -4,7 +4,10 @@
  * is read, conversion, merges into DuckDB, state — against the floor: fetching the very same pages one
  * after another and discarding them. Prints pages/s and rows/s of both and the ratio.
  *
- *   npm run bench:connectors -- --pages 20 --days 730 [--posts]   (--posts adds post insights: ~20k more requests)
+ *   npm run bench:connectors -- --pages 20 --days 730 [--posts] [--in-flight 8]
+ *
+ * --posts adds post insights (~20k more requests for 730 days); --in-flight sets how many pages' store
+ * writes may overlap the next fetches (default: the runner's PAGES_IN_FLIGHT).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -23,8 +26,11 @@ import { openDuckDbWarehouse } from '../src/warehouse/duckdb/duckdb-warehouse.js
 import { startFacebookFake } from '../test/fakes/facebook/facebook-fake.js';
 import { addDays } from '../test/fakes/demo-data.js';
 import { readFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
+import { PAGES_IN_FLIGHT } from '../src/ingest/connectors/source-runner.js';
 
-const { values: args } = parseArgs({ options: { pages: { type: 'string', default: '20' }, days: { type: 'string', default: '730' }, posts: { type: 'boolean', default: false } } });
+const { values: args } = parseArgs({ options: { pages: { type: 'string', default: '20' }, days: { type: 'string', default: '730' }, posts: { type: 'boolean', default: false }, 'in-flight': { type: 'string', default: String(PAGES_IN_FLIGHT) } } });
+const IN_FLIGHT = Number(args['in-flight']);
 const PAGES = Number(args.pages);
 const DAYS = Number(args.days);
 const TODAY = '2026-12-01';
@@ -79,9 +85,12 @@ ${args.posts ? '  post_insights: social_post_daily\n' : ''}`;
     env: { FB_TOKEN: fake.token },
     queue: undefined as never,
     now: () => new Date(`${TODAY}T06:00:00Z`),
+    pagesInFlight: IN_FLIGHT,
   });
 
-  console.log(`facebook_pages: ${PAGES} pages, ${FROM} … ${TO} (${DAYS} days)${args.posts ? ', with post insights' : ''}; DuckDB in memory, folder object store (fsync per page)`);
+  const load = () => loadavg().map((l) => l.toFixed(2)).join(' ');
+  console.log(`facebook_pages: ${PAGES} pages, ${FROM} … ${TO} (${DAYS} days)${args.posts ? ', with post insights' : ''}; DuckDB in memory, folder object store (fsync per page), ${IN_FLIGHT} page writes in flight`);
+  console.log(`load average before: ${load()}`);
   const t0 = performance.now();
   const job = await service.runHere({ name: source.name, from: FROM, to: TO });
   const oursS = (performance.now() - t0) / 1000;
@@ -104,6 +113,7 @@ ${args.posts ? '  post_insights: social_post_daily\n' : ''}`;
   console.log(`ours (run):     ${oursS.toFixed(2)} s   ${fmt(urls.length / oursS)} pages/s   ${fmt(rows / oursS)} rows/s`);
   console.log(`floor (fetch):  ${floorS.toFixed(2)} s   ${fmt(urls.length / floorS)} pages/s   ${fmt(rows / floorS)} rows/s (the same rows, not loaded)`);
   console.log(`ratio ours/floor (throughput): ${(floorS / oursS).toFixed(2)}×`);
+  console.log(`load average after: ${load()}`);
   console.log(`inside the run: object-store writes ${(spent.put / 1000).toFixed(2)} s (overlapping the next fetch), merges ${(spent.merge / 1000).toFixed(2)} s`);
 } finally {
   await fake.close();

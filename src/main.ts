@@ -71,6 +71,8 @@ export interface App {
    * when changes may have been missed (the feed's connection to Redis came back).
    */
   onTablesChanged(listener: (tables: string[]) => void): void;
+  /** Tells every process of the deployment that a load changed these tables (never throws: a lost change costs freshness, not the load). */
+  publishTablesChanged(tables: string[]): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -203,6 +205,7 @@ export async function openApp(options: OpenAppOptions = {}): Promise<App> {
       jobControl: createJobControl(jobStore, queue),
       metrics,
       onTablesChanged: (l) => void changes.subscribe(l, () => l(targetTables)),
+      publishTablesChanged: (tables) => changes.publish(tables).catch((err: unknown) => log.warn('could not tell other processes of changed tables; their cached results may be stale until the cache TTL', { tables, err })),
       close,
     };
   } catch (err) {

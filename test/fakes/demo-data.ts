@@ -12,6 +12,7 @@ import { DEFAULT_DEMO_ROWS, planDemo } from '../../src/demo/generate.js';
 import { campaignDailyRows, listDailyRows } from '../../src/demo/email.js';
 import { brandDailyRows, mentionDailyRows } from '../../src/demo/listening.js';
 import type { DemoRow } from '../../src/demo/rows.js';
+import { accountDailyRows, postDailyRows } from '../../src/demo/social.js';
 import { ga4DailyRows, pageDailyRows } from '../../src/demo/web.js';
 
 /** Which demo the fakes agree with. */
@@ -29,6 +30,8 @@ const GENERATORS = {
   'email.list_daily': listDailyRows,
   'listening.mentions_daily': mentionDailyRows,
   'listening.brand_daily': brandDailyRows,
+  'social.post_daily': postDailyRows,
+  'social.account_daily': accountDailyRows,
 } as const;
 
 /** The demo tables the fakes serve. */

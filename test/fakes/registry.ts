@@ -38,77 +38,37 @@ export function baseUrlVariable(source: string): string {
   return `SEXTANT_SOURCE_${source.toUpperCase()}_BASE_URL`;
 }
 
+/**
+ * An entry of {@link FAKES}: the fake `start` starts (on `port`, or a free one) and the credentials of
+ * the example project's source that it accepts.
+ */
+function fakeEntry<F extends FakeServer & { baseUrl: string }>(
+  name: string,
+  source: string,
+  start: (port?: number) => Promise<F>,
+  credentials: (fake: F) => Record<string, string>,
+): FakeEntry {
+  return {
+    name,
+    source,
+    async start(port) {
+      const f = await start(port);
+      return { server: f, baseUrl: f.baseUrl, credentials: credentials(f) };
+    },
+  };
+}
+
 export const FAKES: readonly FakeEntry[] = [
-  {
-    name: 'facebook',
-    source: 'social_facebook',
-    async start(port) {
-      const f = await startFacebookFake({ port });
-      return { server: f, baseUrl: f.baseUrl, credentials: { access_token: f.token } };
-    },
-  },
-  {
-    name: 'instagram',
-    source: 'social_instagram',
-    async start(port) {
-      const f = await startInstagramFake({ port });
-      return { server: f, baseUrl: f.baseUrl, credentials: { access_token: f.token } };
-    },
-  },
-  {
-    name: 'x',
-    source: 'social_x',
-    async start(port) {
-      const f = await startXFake({ port });
-      return { server: f, baseUrl: f.baseUrl, credentials: { bearer_token: f.token } };
-    },
-  },
-  {
-    name: 'ga4',
-    source: 'web_ga4',
-    async start(port) {
-      const f = await startGa4Fake({ port });
-      return { server: f, baseUrl: f.baseUrl, credentials: { access_token: f.token } };
-    },
-  },
-  {
-    name: 'mailchimp',
-    source: 'email_mailchimp',
-    async start(port) {
-      const f = await startMailchimpFake({ port });
-      return { server: f, baseUrl: f.baseUrl, credentials: { api_key: f.apiKey } };
-    },
-  },
-  {
-    name: 'crimson_hexagon',
-    source: 'listening_crimson_hexagon',
-    async start(port) {
-      const f = await startCrimsonHexagonFake({ port });
-      return {
-        server: f,
-        baseUrl: f.baseUrl,
-        credentials: { username: f.username, password: f.password },
-      };
-    },
-  },
-  {
-    name: 'unmetric',
-    source: 'listening_unmetric',
-    async start(port) {
-      const f = await startUnmetricFake({ port });
-      return { server: f, baseUrl: f.baseUrl, credentials: { api_key: f.apiKey } };
-    },
-  },
-  {
-    // A generic API for `rest` sources written in YAML alone: cursor-paged /v1/events, Link-paged
-    // /v1/sessions (what the example project's web_microsites source reads).
-    name: 'rest',
-    source: 'web_microsites',
-    async start(port) {
-      const f = await startRestFake({ port });
-      return { server: f, baseUrl: f.baseUrl, credentials: { token: f.token } };
-    },
-  },
+  fakeEntry('facebook', 'social_facebook', (port) => startFacebookFake({ port }), (f) => ({ access_token: f.token })),
+  fakeEntry('instagram', 'social_instagram', (port) => startInstagramFake({ port }), (f) => ({ access_token: f.token })),
+  fakeEntry('x', 'social_x', (port) => startXFake({ port }), (f) => ({ bearer_token: f.token })),
+  fakeEntry('ga4', 'web_ga4', (port) => startGa4Fake({ port }), (f) => ({ access_token: f.token })),
+  fakeEntry('mailchimp', 'email_mailchimp', (port) => startMailchimpFake({ port }), (f) => ({ api_key: f.apiKey })),
+  fakeEntry('crimson_hexagon', 'listening_crimson_hexagon', (port) => startCrimsonHexagonFake({ port }), (f) => ({ username: f.username, password: f.password })),
+  fakeEntry('unmetric', 'listening_unmetric', (port) => startUnmetricFake({ port }), (f) => ({ api_key: f.apiKey })),
+  // A generic API for `rest` sources written in YAML alone: cursor-paged /v1/events, Link-paged
+  // /v1/sessions (what the example project's web_microsites source reads).
+  fakeEntry('rest', 'web_microsites', (port) => startRestFake({ port }), (f) => ({ token: f.token })),
 ];
 
 /** The example project's folder. */

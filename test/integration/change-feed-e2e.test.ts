@@ -6,67 +6,29 @@
  * API, the very next query answers the new numbers. Without the Redis change feed the API would keep
  * answering its cached numbers for the cache's TTL (60 s).
  */
-import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildApi, openApp, type App } from '../../src/main.js';
-import { loadConfig, type Config } from '../../src/config/env.js';
-import { silentLogger } from '../../src/log.js';
-import { testRedisUrl } from '../support/env.js';
-import { freshWarehouse } from '../support/warehouses.js';
 import { gql } from './graphql-harness.js';
+import { openApiAndWorker, type ApiAndWorker } from './api-and-worker.js';
 
-const FINAL = new Set(['SUCCEEDED', 'FAILED', 'CANCELLED']);
 const QUERY = '{ social { manualPosts { posts impressions } } }';
 
 describe('a worker process’s load invalidates an API process’s cached results (Redis change feed)', () => {
-  let dir: string;
-  let pg: Awaited<ReturnType<typeof freshWarehouse>>;
-  let api: App;
-  let worker: App;
-  let server: FastifyInstance;
+  let apps: ApiAndWorker;
 
   beforeAll(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'sextant-cf-'));
-    pg = await freshWarehouse('postgres');
-    const queue = { queueName: `cf-e2e-${randomBytes(6).toString('hex')}` };
-    const config = (role: 'api' | 'worker'): Config =>
-      loadConfig(
-        {
-          SEXTANT_WAREHOUSE: pg.url as string,
-          SEXTANT_OBJECT_STORE: `file:${join(dir, 'objects')}`,
-          SEXTANT_REDIS_URL: testRedisUrl(),
-          SEXTANT_ROLE: role,
-          SEXTANT_DEMO: 'off',
-          SEXTANT_RESULT_CACHE: 'on',
-          SEXTANT_SIGNING_SECRET: 'change-feed-test',
-          HOST: '127.0.0.1',
-          PORT: '0',
-        },
-        dir,
-      );
-    // One after the other: both create the target tables at start-up.
-    api = await openApp({ config: config('api'), log: silentLogger, checkColumns: false, queue });
-    worker = await openApp({ config: config('worker'), log: silentLogger, checkColumns: false, queue });
-    // The worker role as serve.ts starts it; the API app never runs a job.
-    worker.queue.handle('INGEST_FILE', worker.ingest.handleIngestJob);
-    await worker.queue.start({ concurrency: 1 });
-    server = await buildApi(api);
+    // The worker role as serve.ts starts it for uploads; the API app never runs a job.
+    apps = await openApiAndWorker('cf-e2e', async (worker) => {
+      worker.queue.handle('INGEST_FILE', worker.ingest.handleIngestJob);
+      await worker.queue.start({ concurrency: 1 });
+    });
   });
   afterAll(async () => {
-    await server?.close();
-    await worker?.close();
-    await api?.close();
-    await pg?.close();
-    if (dir) await rm(dir, { recursive: true, force: true });
+    await apps?.close();
   });
 
   /** The query's numbers, and whether the API answered them from its cache. */
   async function metrics(): Promise<{ posts: number | null; impressions: number | null; cacheHit: boolean }> {
-    const res = await gql(server, QUERY);
+    const res = await gql(apps.server, QUERY);
     expect(res.body.errors).toBeUndefined();
     const [row] = (res.body.data!.social as { manualPosts: Array<{ posts: number | null; impressions: number | null }> }).manualPosts;
     const queries = (res.body.extensions?.sextant as { queries: Array<{ cacheHit: boolean }> }).queries;
@@ -77,19 +39,12 @@ describe('a worker process’s load invalidates an API process’s cached result
   /** Queues the load of `csv` through the API, and polls the job through the API until it is final. */
   async function load(name: string, csv: string): Promise<string> {
     const key = `raw/social_manual_posts/cf-e2e/${name}`;
-    await api.store.put(key, csv);
-    const queued = await gql(server, 'mutation($k: String!) { ingestObject(target: "social_manual_posts", key: $k) { id } }', { k: key });
+    await apps.api.store.put(key, csv);
+    const queued = await gql(apps.server, 'mutation($k: String!) { ingestObject(target: "social_manual_posts", key: $k) { id } }', { k: key });
     expect(queued.body.errors).toBeUndefined();
     const id = (queued.body.data!.ingestObject as { id: string }).id;
-    for (;;) {
-      const res = await gql(server, 'query($id: ID!) { job(id: $id) { status errors { message } } }', { id });
-      const job = res.body.data?.job as { status: string; errors: unknown[] } | null;
-      if (job && FINAL.has(job.status)) {
-        expect(job).toEqual({ status: 'SUCCEEDED', errors: [] });
-        return id;
-      }
-      await new Promise((r) => setTimeout(r, 20));
-    }
+    await apps.succeeded(id);
+    return id;
   }
 
   it('answers the new numbers as soon as the job reads SUCCEEDED, load after load', async () => {

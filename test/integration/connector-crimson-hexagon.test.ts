@@ -8,7 +8,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { MONITORS } from '../../src/demo/catalog.js';
 import { startCrimsonHexagonFake, type CrimsonHexagonFake } from '../fakes/crimson-hexagon/crimson-hexagon-fake.js';
 import { DIALECTS } from '../support/warehouses.js';
-import { connectorHarness, type ConnectorHarness } from './connector-harness.js';
+import { openHarness, type Harness } from './connector-harness.js';
 
 const IDS = MONITORS.map((m) => m.monitorId);
 const WINDOW = { from: '2026-08-03', to: '2026-11-30' }; // 120 days
@@ -30,11 +30,11 @@ streams:
 }
 
 describe.each(DIALECTS)('crimson_hexagon on %s', (dialect) => {
-  let h: ConnectorHarness;
+  let h: Harness;
   let ch: CrimsonHexagonFake;
   const env = () => ({ CH_USER: ch.username, CH_PASSWORD: ch.password });
   beforeEach(async () => {
-    h = await connectorHarness(dialect);
+    h = await openHarness(dialect);
     ch = await startCrimsonHexagonFake();
   });
   afterEach(async () => {
@@ -46,7 +46,7 @@ describe.each(DIALECTS)('crimson_hexagon on %s', (dialect) => {
     ch.inject({ kind: 'throttle', at: 10, retryAfterSeconds: 2 });
     ch.inject({ kind: 'server_error', at: 40 });
     ch.inject({ kind: 'truncate', at: 70 });
-    const { result } = await h.run('listening_crimson_hexagon', sourceYaml(ch), WINDOW, env());
+    const { result } = await h.pull('listening_crimson_hexagon', sourceYaml(ch), WINDOW, env());
 
     const rows = await h.tableLines('listening_mentions_daily');
     expect(rows).toEqual(h.expectedLines('listening_mentions_daily', ch.expectedRows(IDS, WINDOW.from, WINDOW.to)));
@@ -65,16 +65,16 @@ describe.each(DIALECTS)('crimson_hexagon on %s', (dialect) => {
   });
 
   it('re-pulling regenerated results leaves the new values and no duplicates', async () => {
-    await h.run('listening_crimson_hexagon', sourceYaml(ch), WINDOW, env());
+    await h.pull('listening_crimson_hexagon', sourceYaml(ch), WINDOW, env());
     ch.restate({ from: '2026-11-15', to: '2026-11-30', factor: 1.3 });
-    await h.run('listening_crimson_hexagon', sourceYaml(ch), { from: '2026-11-10', to: '2026-11-30' }, env());
+    await h.pull('listening_crimson_hexagon', sourceYaml(ch), { from: '2026-11-10', to: '2026-11-30' }, env());
     const rows = await h.tableLines('listening_mentions_daily');
     expect(rows).toEqual(h.expectedLines('listening_mentions_daily', ch.expectedRows(IDS, WINDOW.from, WINDOW.to)));
     expect(rows).toHaveLength(new Set(rows).size);
   });
 
   it('a wrong password fails at once, naming the source and the problem, never the password', async () => {
-    const err = await h.runError('listening_crimson_hexagon', sourceYaml(ch), WINDOW, { CH_USER: ch.username, CH_PASSWORD: 'hunter2-wrong' });
+    const err = await h.pullError('listening_crimson_hexagon', sourceYaml(ch), WINDOW, { CH_USER: ch.username, CH_PASSWORD: 'hunter2-wrong' });
     expect(err.code).toBe('SOURCE_AUTH');
     expect(err.message).toContain('source "listening_crimson_hexagon", stream results');
     expect(err.message).toContain('Invalid username or password');
@@ -84,7 +84,7 @@ describe.each(DIALECTS)('crimson_hexagon on %s', (dialect) => {
 
   it('logs in again once when the token expires mid-run', async () => {
     let expired = false;
-    const run = h.run('listening_crimson_hexagon', sourceYaml(ch), { from: '2026-11-01', to: '2026-11-30' }, env());
+    const run = h.pull('listening_crimson_hexagon', sourceYaml(ch), { from: '2026-11-01', to: '2026-11-30' }, env());
     // Expire the token after a few requests, as a 24-hour token does during a long backfill.
     const timer = setInterval(() => {
       if (!expired && ch.requests.length > 5) {

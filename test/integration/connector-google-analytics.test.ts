@@ -7,7 +7,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { GA4_PROPERTIES } from '../../src/demo/catalog.js';
 import { startGa4Fake, type Ga4Fake } from '../fakes/ga4/ga4-fake.js';
 import { DIALECTS } from '../support/warehouses.js';
-import { connectorHarness, type ConnectorHarness } from './connector-harness.js';
+import { openHarness, type Harness } from './connector-harness.js';
 
 const PROPERTIES = GA4_PROPERTIES.map((p) => p.propertyId);
 const SITES = Object.fromEntries(GA4_PROPERTIES.map((p) => [p.propertyId, p.brand.site]));
@@ -31,10 +31,10 @@ streams:
 }
 
 describe.each(DIALECTS)('google_analytics on %s', (dialect) => {
-  let h: ConnectorHarness;
+  let h: Harness;
   let ga4: Ga4Fake;
   beforeEach(async () => {
-    h = await connectorHarness(dialect);
+    h = await openHarness(dialect);
     ga4 = await startGa4Fake();
   });
   afterEach(async () => {
@@ -49,7 +49,7 @@ describe.each(DIALECTS)('google_analytics on %s', (dialect) => {
     ga4.inject({ kind: 'throttle', at: 3 });
     ga4.inject({ kind: 'server_error', at: 6 });
     ga4.inject({ kind: 'truncate', at: 9 });
-    const { result, jobId } = await h.run('web_ga4', sourceYaml(ga4), WINDOW, { GA4_TOKEN: ga4.token });
+    const { result, jobId } = await h.pull('web_ga4', sourceYaml(ga4), WINDOW, { GA4_TOKEN: ga4.token });
 
     const traffic = await h.tableLines('web_ga4_daily');
     expect(traffic).toEqual(expected('web.ga4_daily', 'web_ga4_daily', WINDOW.from, WINDOW.to));
@@ -76,9 +76,9 @@ describe.each(DIALECTS)('google_analytics on %s', (dialect) => {
   });
 
   it('re-pulling an overlapping window with restated values leaves the new values and no duplicates', async () => {
-    await h.run('web_ga4', sourceYaml(ga4), WINDOW, { GA4_TOKEN: ga4.token });
+    await h.pull('web_ga4', sourceYaml(ga4), WINDOW, { GA4_TOKEN: ga4.token });
     ga4.restate({ from: '2026-11-20', to: '2026-11-30', factor: 1.25 });
-    await h.run('web_ga4', sourceYaml(ga4), { from: '2026-11-01', to: '2026-11-30' }, { GA4_TOKEN: ga4.token });
+    await h.pull('web_ga4', sourceYaml(ga4), { from: '2026-11-01', to: '2026-11-30' }, { GA4_TOKEN: ga4.token });
 
     const now = await h.tableLines('web_ga4_daily');
     expect(now).toEqual(expected('web.ga4_daily', 'web_ga4_daily', WINDOW.from, WINDOW.to));
@@ -88,7 +88,7 @@ describe.each(DIALECTS)('google_analytics on %s', (dialect) => {
   });
 
   it('a wrong token fails at once, naming the source and the problem, never the token', async () => {
-    const err = await h.runError('web_ga4', sourceYaml(ga4), WINDOW, { GA4_TOKEN: 'ya29.wrong-token-1234' });
+    const err = await h.pullError('web_ga4', sourceYaml(ga4), WINDOW, { GA4_TOKEN: 'ya29.wrong-token-1234' });
     expect(err.code).toBe('SOURCE_AUTH');
     expect(err.message).toContain('source "web_ga4", stream traffic');
     expect(err.message).toContain('the credentials were rejected (HTTP 401');

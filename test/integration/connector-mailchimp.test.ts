@@ -8,7 +8,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { EMAIL_LISTS } from '../../src/demo/catalog.js';
 import { startMailchimpFake, type MailchimpFake } from '../fakes/mailchimp/mailchimp-fake.js';
 import { DIALECTS } from '../support/warehouses.js';
-import { connectorHarness, type ConnectorHarness } from './connector-harness.js';
+import { openHarness, type Harness } from './connector-harness.js';
 
 const LISTS = EMAIL_LISTS.map((l) => l.listId);
 const WINDOW = { from: '2026-08-03', to: '2026-11-30' }; // 120 days
@@ -29,10 +29,10 @@ streams:
 }
 
 describe.each(DIALECTS)('mailchimp on %s', (dialect) => {
-  let h: ConnectorHarness;
+  let h: Harness;
   let mc: MailchimpFake;
   beforeEach(async () => {
-    h = await connectorHarness(dialect);
+    h = await openHarness(dialect);
     mc = await startMailchimpFake();
   });
   afterEach(async () => {
@@ -44,7 +44,7 @@ describe.each(DIALECTS)('mailchimp on %s', (dialect) => {
     mc.inject({ kind: 'throttle', at: 2 });
     mc.inject({ kind: 'server_error', at: 4 });
     mc.inject({ kind: 'truncate', at: 6 });
-    const { result } = await h.run('email_mailchimp', sourceYaml(mc, false), WINDOW, { MAILCHIMP_KEY: mc.apiKey });
+    const { result } = await h.pull('email_mailchimp', sourceYaml(mc, false), WINDOW, { MAILCHIMP_KEY: mc.apiKey });
 
     const campaigns = await h.tableLines('email_campaign_daily');
     expect(campaigns).toEqual(h.expectedLines('email_campaign_daily', mc.expectedCampaignRows(WINDOW.from, WINDOW.to)));
@@ -70,12 +70,12 @@ describe.each(DIALECTS)('mailchimp on %s', (dialect) => {
   });
 
   it('re-pulling recent campaigns after their counters grew leaves the new values and no duplicates', async () => {
-    await h.run('email_mailchimp', sourceYaml(mc), WINDOW, { MAILCHIMP_KEY: mc.apiKey });
+    await h.pull('email_mailchimp', sourceYaml(mc), WINDOW, { MAILCHIMP_KEY: mc.apiKey });
     const before = await h.tableLines('email_campaign_daily');
     mc.restate({ from: '2026-11-10', to: '2026-11-30', factor: 1.4 });
     // Activity of 2026-11-10 on belongs to campaigns sent from 2026-10-28 on (each is tracked 14 days):
     // the re-pull covers their sends, as a 14-day lookback does.
-    await h.run('email_mailchimp', sourceYaml(mc), { from: '2026-10-27', to: '2026-11-30' }, { MAILCHIMP_KEY: mc.apiKey });
+    await h.pull('email_mailchimp', sourceYaml(mc), { from: '2026-10-27', to: '2026-11-30' }, { MAILCHIMP_KEY: mc.apiKey });
 
     const after = await h.tableLines('email_campaign_daily');
     expect(after).toEqual(h.expectedLines('email_campaign_daily', mc.expectedCampaignRows(WINDOW.from, WINDOW.to)));
@@ -85,7 +85,7 @@ describe.each(DIALECTS)('mailchimp on %s', (dialect) => {
   });
 
   it('a wrong key fails at once, naming the source and the problem, never the key', async () => {
-    const err = await h.runError('email_mailchimp', sourceYaml(mc), WINDOW, { MAILCHIMP_KEY: '1234567890abcdef1234567890abcdef-us20' });
+    const err = await h.pullError('email_mailchimp', sourceYaml(mc), WINDOW, { MAILCHIMP_KEY: '1234567890abcdef1234567890abcdef-us20' });
     expect(err.code).toBe('SOURCE_AUTH');
     expect(err.message).toContain('source "email_mailchimp", stream campaign_activity');
     expect(err.message).toContain("API Key Invalid: Your API key may be invalid, or you've attempted to access the wrong datacenter");

@@ -7,7 +7,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { startUnmetricFake, UNMETRIC_BRANDS, type UnmetricFake } from '../fakes/unmetric/unmetric-fake.js';
 import { DIALECTS } from '../support/warehouses.js';
-import { connectorHarness, type ConnectorHarness } from './connector-harness.js';
+import { openHarness, type Harness } from './connector-harness.js';
 
 const WINDOW = { from: '2026-08-03', to: '2026-11-30' }; // 120 days
 const IDS = UNMETRIC_BRANDS.map((b) => b.brandId);
@@ -28,10 +28,10 @@ streams:
 }
 
 describe.each(DIALECTS)('unmetric on %s', (dialect) => {
-  let h: ConnectorHarness;
+  let h: Harness;
   let um: UnmetricFake;
   beforeEach(async () => {
-    h = await connectorHarness(dialect);
+    h = await openHarness(dialect);
     um = await startUnmetricFake();
   });
   afterEach(async () => {
@@ -43,7 +43,7 @@ describe.each(DIALECTS)('unmetric on %s', (dialect) => {
     um.inject({ kind: 'throttle', at: 3, retryAfterSeconds: 1 });
     um.inject({ kind: 'server_error', at: 9 });
     um.inject({ kind: 'truncate', at: 15 });
-    const { result } = await h.run('listening_unmetric', sourceYaml(um), WINDOW, { UNMETRIC_KEY: um.apiKey });
+    const { result } = await h.pull('listening_unmetric', sourceYaml(um), WINDOW, { UNMETRIC_KEY: um.apiKey });
 
     const rows = await h.tableLines('listening_brand_daily');
     expect(rows).toEqual(h.expectedLines('listening_brand_daily', um.expectedRows(IDS, WINDOW.from, WINDOW.to)));
@@ -55,16 +55,16 @@ describe.each(DIALECTS)('unmetric on %s', (dialect) => {
   });
 
   it('re-pulling restated days leaves the new values and no duplicates', async () => {
-    await h.run('listening_unmetric', sourceYaml(um), WINDOW, { UNMETRIC_KEY: um.apiKey });
+    await h.pull('listening_unmetric', sourceYaml(um), WINDOW, { UNMETRIC_KEY: um.apiKey });
     um.restate({ from: '2026-11-25', to: '2026-11-30', factor: 1.1 });
-    await h.run('listening_unmetric', sourceYaml(um), { from: '2026-11-20', to: '2026-11-30' }, { UNMETRIC_KEY: um.apiKey });
+    await h.pull('listening_unmetric', sourceYaml(um), { from: '2026-11-20', to: '2026-11-30' }, { UNMETRIC_KEY: um.apiKey });
     const rows = await h.tableLines('listening_brand_daily');
     expect(rows).toEqual(h.expectedLines('listening_brand_daily', um.expectedRows(IDS, WINDOW.from, WINDOW.to)));
     expect(rows).toHaveLength(IDS.length * 3 * 120);
   });
 
   it('a wrong key fails at once, naming the source and the problem, never the key', async () => {
-    const err = await h.runError('listening_unmetric', sourceYaml(um), WINDOW, { UNMETRIC_KEY: 'um_live_not_the_key_99' });
+    const err = await h.pullError('listening_unmetric', sourceYaml(um), WINDOW, { UNMETRIC_KEY: 'um_live_not_the_key_99' });
     expect(err.code).toBe('SOURCE_AUTH');
     expect(err.message).toContain('source "listening_unmetric", stream brand_daily');
     expect(err.message).toContain('the credentials were rejected (HTTP 401');

@@ -8,7 +8,7 @@ import { EXAMPLE_PROJECT } from '../../src/config/env.js';
 import { loadProject, type Project } from '../../src/config/project.js';
 import { startFacebookFake, type FacebookFake } from '../fakes/facebook/facebook-fake.js';
 import { startRestFake, type RestFake } from '../fakes/rest/rest-fake.js';
-import { openHarness } from './connectors-harness.js';
+import { openHarness } from './connector-harness.js';
 
 describe('the example project\'s sources', () => {
   let project: Project;
@@ -56,7 +56,8 @@ describe('the example project\'s sources', () => {
       const social = await h.run('social_facebook', { from: '2026-09-21', to: '2026-09-30' });
       expect(social.error).toBeUndefined();
       const [{ n }] = await h.rows(`SELECT count(*) AS n FROM social.account_daily WHERE platform = 'facebook'`);
-      expect(Number(n)).toBe(20);
+      // The example's four pages (the demo's Facebook accounts), ten days each.
+      expect(Number(n)).toBe(40);
     } finally {
       await h.close();
     }

@@ -9,8 +9,11 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { addDays, daysBetween } from '../fakes/demo-data.js';
 import { startFacebookFake, type FacebookFake } from '../fakes/facebook/facebook-fake.js';
-import { keysUnder, openHarness, source, startSlackReceiver, target, type Harness } from './connectors-harness.js';
+import { keysUnder, openHarness, source, startSlackReceiver, target, type Harness } from './connector-harness.js';
 import { DIALECTS } from '../support/warehouses.js';
+
+/** Graph's status types as the shared post types of social.post_daily (docs/connectors/facebook_pages.md). */
+const POST_TYPES: Record<string, string> = { added_photos: 'photo', added_video: 'video', shared_story: 'link', mobile_status_update: 'status' };
 
 const TARGETS_DIR = join(process.cwd(), 'examples', 'agency', 'targets');
 const exampleTarget = (name: string) => target(name, readFileSync(join(TARGETS_DIR, `${name}.yml`), 'utf8'));
@@ -37,7 +40,13 @@ describe.each(DIALECTS)('facebook_pages connector on %s', (dialect) => {
   let slack: Awaited<ReturnType<typeof startSlackReceiver>>;
   let h: Harness;
   beforeAll(async () => {
-    fake = await startFacebookFake();
+    // Two pages the demo does not have: values from the fake's hash, every day, one or two posts a day.
+    fake = await startFacebookFake({
+      pages: [
+        { id: '104512345678901', name: 'Northwind Coffee', username: 'northwindcoffee' },
+        { id: '104512345678902', name: 'Lumen Outdoor', username: 'lumenoutdoor' },
+      ],
+    });
     slack = await startSlackReceiver();
   });
   afterAll(async () => {
@@ -81,7 +90,7 @@ describe.each(DIALECTS)('facebook_pages connector on %s', (dialect) => {
         fake.posts(p.id, addDays(from, -27), to).flatMap((post) =>
           daysBetween(from, to)
             .filter((d) => d >= post.created_time.slice(0, 10) && d <= addDays(post.created_time.slice(0, 10), 27))
-            .map((d) => ({ post_id: post.id, metric_date: d, account_id: p.id, post_type: post.status_type, impressions: fake.value(post.id, 'post_impressions', d), reach: fake.value(post.id, 'post_impressions_unique', d), link_clicks: fake.value(post.id, 'post_clicks', d) })),
+            .map((d) => ({ post_id: post.id, metric_date: d, account_id: p.id, post_type: POST_TYPES[post.status_type], impressions: fake.value(post.id, 'post_impressions', d), reach: fake.value(post.id, 'post_impressions_unique', d), link_clicks: fake.value(post.id, 'post_clicks', d) })),
         ),
       )
       .sort((a, b) => `${a.post_id}${a.metric_date}`.localeCompare(`${b.post_id}${b.metric_date}`));

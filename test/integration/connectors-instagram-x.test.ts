@@ -9,7 +9,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { addDays, daysBetween } from '../fakes/demo-data.js';
 import { startInstagramFake, type InstagramFake } from '../fakes/instagram/instagram-fake.js';
 import { startXFake, type XFake } from '../fakes/x/x-fake.js';
-import { keysUnder, openHarness, source, startSlackReceiver, target, type Harness } from './connectors-harness.js';
+import { keysUnder, openHarness, source, startSlackReceiver, target, type Harness } from './connector-harness.js';
 import { DIALECTS } from '../support/warehouses.js';
 
 const TARGETS_DIR = join(process.cwd(), 'examples', 'agency', 'targets');
@@ -23,8 +23,19 @@ describe.each(DIALECTS)('instagram and x connectors on %s', (dialect) => {
   let slack: Awaited<ReturnType<typeof startSlackReceiver>>;
   let h: Harness;
   beforeAll(async () => {
-    ig = await startInstagramFake();
-    x = await startXFake();
+    // Accounts the demo does not have: hash-derived values (the demo's are checked in connectors-example-project).
+    ig = await startInstagramFake({
+      accounts: [
+        { id: '17841400000000001', username: 'northwind.coffee', name: 'Northwind Coffee' },
+        { id: '17841400000000002', username: 'lumen.outdoor', name: 'Lumen Outdoor' },
+      ],
+    });
+    x = await startXFake({
+      users: [
+        { id: '3066008697', name: 'Northwind Coffee', username: 'northwindcoffee' },
+        { id: '3066008698', name: 'Kestrel Bank', username: 'kestrelbank' },
+      ],
+    });
     slack = await startSlackReceiver();
   });
   afterAll(async () => {

@@ -6,7 +6,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openPostgresWarehouse } from '../../src/warehouse/postgres/postgres-warehouse.js';
 import type { Warehouse } from '../../src/warehouse/port.js';
-import { keysUnder, openHarness, source, target, type Harness } from './connectors-harness.js';
+import { keysUnder, openHarness, source, target, type Harness } from './connector-harness.js';
 import { DIALECTS, freshWarehouse } from '../support/warehouses.js';
 
 const ORDERS = target(

@@ -21,7 +21,7 @@ import type { Warehouse } from '../../src/warehouse/port.js';
 import { startRestFake, type RestFake } from '../fakes/rest/rest-fake.js';
 import { testRedisUrl } from '../support/env.js';
 import { freshWarehouse } from '../support/warehouses.js';
-import { source, target } from './connectors-harness.js';
+import { source, target } from './connector-harness.js';
 
 const TARGET_YAML = `
 table: shop.events

@@ -5,8 +5,8 @@
  * Slack message and the token nowhere; state that advances only with committed windows.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startRestFake, type RestFake } from '../fakes/rest/rest-fake.js';
-import { keysUnder, openHarness, source, startSlackReceiver, target, type Harness } from './connectors-harness.js';
+import { eventsSourceYaml, startRestFake, type RestFake } from '../fakes/rest/rest-fake.js';
+import { keysUnder, openHarness, source, startSlackReceiver, target, type Harness } from './connector-harness.js';
 import { DIALECTS } from '../support/warehouses.js';
 
 const EVENTS = target(
@@ -24,27 +24,7 @@ columns:
 `,
 );
 
-const SOURCE_YAML = (baseUrl: string) => `
-type: rest
-start_date: 2026-01-01
-lookback_days: 2
-base_url: ${baseUrl}
-credentials:
-  token: \${SHOP_API_TOKEN}
-settings:
-  auth: { type: bearer, credential: token }
-  max_window_days: 30
-  streams:
-    events:
-      path: /v1/events
-      key: [id]
-      records: data
-      params: { limit: 25 }
-      window: { from_param: since, to_param: until, format: date }
-      paginator: { type: cursor, cursor_path: meta.next_cursor, cursor_param: cursor }
-streams:
-  events: shop_events
-`;
+const SOURCE_YAML = (baseUrl: string) => eventsSourceYaml(baseUrl, 'start_date: 2026-01-01\nlookback_days: 2');
 
 describe.each(DIALECTS)('rest connector on %s', (dialect) => {
   let fake: RestFake;

@@ -24,18 +24,21 @@ export interface SourceApp {
   readonly store: ObjectStore;
   readonly jobStore: JobStore;
   readonly queue: JobQueue;
+  /** The change feed: after a load commits, every process drops its cached answers of the tables (src/main.ts). */
+  readonly publishTablesChanged?: (tables: string[]) => Promise<void>;
 }
 
 export interface SourceWiring {
   /** Opens another database by URL (the `postgres` type). */
   openDatabase?: (url: string) => Promise<Warehouse>;
-  /** Told which tables a run changed, so that every process drops their cached answers. */
+  /** Told which tables a run changed, so that every process drops their cached answers (default: the app's change feed). */
   onTablesChanged?: (tables: string[]) => Promise<void> | void;
 }
 
 const services = new WeakMap<SourceApp, SourceService>();
 
 function depsOf(app: SourceApp, wiring: SourceWiring): Omit<SourceJobDeps, 'queue'> {
+  const onTablesChanged = wiring.onTablesChanged ?? app.publishTablesChanged;
   return {
     warehouse: app.warehouse,
     store: app.store,
@@ -48,7 +51,7 @@ function depsOf(app: SourceApp, wiring: SourceWiring): Omit<SourceJobDeps, 'queu
     slackWebhookUrl: app.config.slackWebhookUrl,
     publicBaseUrl: `http://${app.config.host.includes(':') ? `[${app.config.host}]` : app.config.host}:${app.config.port}`,
     ...(wiring.openDatabase ? { openDatabase: wiring.openDatabase } : {}),
-    ...(wiring.onTablesChanged ? { onTablesChanged: wiring.onTablesChanged } : {}),
+    ...(onTablesChanged ? { onTablesChanged } : {}),
   };
 }
 

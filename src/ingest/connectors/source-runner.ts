@@ -11,8 +11,8 @@ import type { Logger } from '../../log.js';
 import type { JobContext } from '../../jobs/port.js';
 import type { JobError, JobStore } from '../../jobs/job-store.js';
 import type { ObjectStore } from '../../storage/port.js';
-import type { SqlValue, Warehouse } from '../../warehouse/port.js';
-import { RecordConverter, formatRowError } from '../convert.js';
+import type { ColumnTypeName, SqlValue, TableSpec, Warehouse } from '../../warehouse/port.js';
+import { RecordConverter, columnNameForField, formatRowError, type EvolvedColumn } from '../convert.js';
 import { flattenRecord } from '../parsers/json-parser.js';
 import { LINEAGE_COLUMNS, tableSpecOf, type Target } from '../targets.js';
 import { HttpClient, type HttpClientOptions } from './http-client.js';
@@ -39,9 +39,15 @@ export interface SourceRunnerDeps {
   lockTtlMs?: number;
   /** How often a run waiting for another run of its source checks the lease (default 1 s). */
   lockPollMs?: number;
+  /** Pages whose object-store write may still run while the next pages are fetched (default {@link PAGES_IN_FLIGHT}). */
+  pagesInFlight?: number;
   /** Opens another database for the `postgres` type (the composition root passes the warehouse adapters). */
   openDatabase?: (url: string) => Promise<Warehouse>;
-  /** Told which tables a run changed (cached results drop them). */
+  /**
+   * Told which tables a run changed, after each commit (cached results drop them; the composition root
+   * publishes them on the change feed, so every API process does). A failure here is logged, not thrown:
+   * the load did commit.
+   */
   onTablesChanged?: (tables: string[]) => Promise<void> | void;
 }
 
@@ -62,16 +68,32 @@ export interface SourceRunResult {
   /** The state after the run. */
   lastCompleteDay?: string;
   cursor?: string;
+  /** Columns `evolve` added to a target's table in this run, by stream. */
+  addedColumns?: Record<string, string[]>;
+  /** Record fields no column reads (targets without `evolve`): not loaded, by stream. */
+  fieldsLeftOut?: Record<string, string[]>;
   [key: string]: unknown;
 }
 
-/** Pages whose store write may run while the next pages are fetched. */
-const PAGES_IN_FLIGHT = 2;
+/**
+ * Pages whose store write may run while the next pages are fetched; at most this many response bodies
+ * are held. The folder store is bound by fsyncs (the file, then its folder, which concurrent puts into
+ * one folder share): with that sharing, 8 in flight ran at 64–66 pages/s against 50–84 for 2 on the
+ * shared machine under changing load (bench/README.md, connectors.ts) — a lean, not a proof.
+ */
+export const PAGES_IN_FLIGHT = 8;
 
 /** Most bad values a run lists in its job record (all are counted). */
 const MAX_LISTED_ERRORS = 200;
 
-/** A stream's target, converter and the rows of the current window. */
+/** Most fields a stream lists as left out (a record shape gone wrong should not fill the job record). */
+const MAX_LISTED_FIELDS = 50;
+
+/**
+ * A stream's target, converter and the rows of the current window. Rows are laid out as the target's
+ * columns, the lineage columns, then the columns `evolve` added in this run (in the order their fields
+ * first appeared); a row converted before a column was added is shorter and gets nulls at the merge.
+ */
 interface Sink {
   stream: string;
   target: Target;
@@ -80,6 +102,49 @@ interface Sink {
   keepAsJson: Set<string>;
   rows: SqlValue[][];
   pages: number;
+  /** `evolve`: the columns added for fields the target does not know, and every column name taken. */
+  evolved: EvolvedColumn[];
+  taken: Set<string>;
+  /** Column types of the table when the run started (an evolved column keeps the type it was given). */
+  existing: Map<string, ColumnTypeName>;
+  /** How many of `evolved` the table already has (ensured before a merge). */
+  ensured: number;
+  /** Without `evolve`: fields no column reads (not loaded). */
+  leftOut: Set<string>;
+}
+
+/** The table spec of a sink: the target's, plus its evolved columns. */
+function specOf(sink: Sink): TableSpec {
+  const spec = tableSpecOf(sink.target);
+  for (const e of sink.evolved) spec.columns.push({ name: e.name, type: e.type });
+  return spec;
+}
+
+/**
+ * Finds the fields of a flattened record that no column of the sink reads. With `evolve` each becomes
+ * a nullable column (string, or json for a list), named like a file's (docs/targets.md); without it the
+ * field is noted as left out. Arrays (kept for this check) become JSON text either way.
+ */
+function evolveFields(sink: Sink, record: Record<string, unknown>): void {
+  let added = false;
+  for (const [field, value] of Object.entries(record)) {
+    const isList = Array.isArray(value);
+    if (isList) record[field] = JSON.stringify(value);
+    if (sink.converter.columnIndexOf(field) !== undefined) continue;
+    if (!sink.target.evolve) {
+      if (sink.leftOut.size < MAX_LISTED_FIELDS) sink.leftOut.add(field);
+      continue;
+    }
+    const name = columnNameForField(field);
+    // A field whose column name is already taken (another spelling of a known field) is not loaded, as for files.
+    if (sink.taken.has(name)) continue;
+    const had = sink.existing.get(name);
+    sink.evolved.push({ name, field, type: (had ?? (isList ? 'json' : 'string')) === 'json' ? 'json' : 'string' });
+    sink.taken.add(name);
+    sink.columns.push(name);
+    added = true;
+  }
+  if (added) sink.converter = new RecordConverter(sink.target, sink.evolved);
 }
 
 /** Replaces every credential value (and its URL-encoded form) in a text. */
@@ -196,14 +261,21 @@ async function pullAndLoad(
     if (!target) throw new UserError('UNKNOWN_TARGET', `source "${source.name}": stream ${stream} writes to target "${targetName}", which does not exist`);
     await deps.warehouse.ensureTable(tableSpecOf(target));
     const converter = new RecordConverter(target);
+    const columns = [...converter.columns, ...LINEAGE_COLUMNS.map((c) => c.name)];
+    const existing = target.evolve ? new Map(((await deps.warehouse.describeTable(target.table)) ?? []).map((c) => [c.name, c.type] as const)) : new Map<string, ColumnTypeName>();
     sinks.set(stream, {
       stream,
       target,
       converter,
-      columns: [...converter.columns, ...LINEAGE_COLUMNS.map((c) => c.name)],
+      columns,
       keepAsJson: new Set(target.columns.filter((c) => c.type === 'json').map((c) => (c.from ?? c.name).trim().toLowerCase())),
       rows: [],
       pages: 0,
+      evolved: [],
+      taken: new Set(columns),
+      existing,
+      ensured: 0,
+      leftOut: new Set(),
     });
   }
 
@@ -211,7 +283,6 @@ async function pullAndLoad(
   const totals = { windows: 0, pages: 0, rowsRead: 0, rowsLoaded: 0, rowsRejected: 0 };
   const errors: JobError[] = [];
   const loadedAt = utcTimestamp(now());
-  const changed = new Set<string>();
 
   /** Writes the page to the store (the caller awaits it before reading the page's records). */
   const storePage = (page: SourcePage): { key: string; stored: Promise<unknown> } | undefined => {
@@ -232,14 +303,19 @@ async function pullAndLoad(
     } catch (err) {
       throw new UserError('INPUT_INVALID', `source "${source.name}", stream ${page.stream}: ${key}: the response does not have the expected shape (${(err as Error).message}); the page is kept in the object store`);
     }
+    const width = sink.target.columns.length;
     let n = 0;
     for (const record of records) {
       n++;
       totals.rowsRead++;
-      const converted = sink.converter.convert(n, flattenRecord(record, sink.keepAsJson));
+      const flat = flattenRecord(record, sink.keepAsJson, true);
+      evolveFields(sink, flat);
+      const converted = sink.converter.convert(n, flat);
       if (converted.ok) {
-        converted.values.push(ctx.id, loadedAt, key);
-        sink.rows.push(converted.values);
+        const values = converted.values;
+        if (values.length === width) values.push(ctx.id, loadedAt, key);
+        else values.splice(width, 0, ctx.id, loadedAt, key);
+        sink.rows.push(values);
       } else if (sink.target.onError === 'reject') {
         const first = converted.errors[0];
         throw new UserError('ROW_INVALID', `source "${source.name}", stream ${page.stream}: ${key}, record ${formatRowError(first).replace(/^line /, '')}`, {
@@ -282,7 +358,7 @@ async function pullAndLoad(
           inFlight.push({ page, ...stored });
         }
         if (page.cursor !== undefined) last = page.cursor;
-        if (inFlight.length >= PAGES_IN_FLIGHT) await settleOldest();
+        if (inFlight.length >= (deps.pagesInFlight ?? PAGES_IN_FLIGHT)) await settleOldest();
       }
       while (inFlight.length > 0) await settleOldest();
     } finally {
@@ -292,24 +368,46 @@ async function pullAndLoad(
     return { last };
   };
 
-  /** Merges every stream's rows of the window; the last merge carries the state forward. */
+  /**
+   * Merges every stream's rows of the window; the last merge carries the state forward. Then the
+   * tables it changed are announced (the change feed), window by window, so a long backfill's committed
+   * windows are visible to every API process at once rather than when the run ends.
+   */
   const commit = async (state: { lastCompleteDay?: string; cursor?: string } | undefined): Promise<void> => {
     const pending = [...sinks.values()].filter((s) => s.rows.length > 0);
     const advance = state ? (tx: Parameters<NonNullable<Parameters<Warehouse['merge']>[0]['afterMerge']>>[0]) => deps.state.advance(tx, source.name, state, ctx.id) : undefined;
+    const tables = new Set<string>();
     for (let i = 0; i < pending.length; i++) {
       const sink = pending[i];
+      const spec = specOf(sink);
+      if (sink.ensured < sink.evolved.length) {
+        // The new columns exist before the merge stages rows for them (nullable: older rows read NULL).
+        await deps.warehouse.ensureTable(spec);
+        const added = sink.evolved.slice(sink.ensured).filter((e) => !sink.existing.has(e.name));
+        if (added.length > 0) log.info('evolve: added columns to the table', { stream: sink.stream, table: sink.target.table, columns: added.map((e) => e.name) });
+        sink.ensured = sink.evolved.length;
+      }
+      const width = sink.columns.length;
+      for (const row of sink.rows) while (row.length < width) row.push(null);
       const merged = await deps.warehouse.merge({
-        spec: tableSpecOf(sink.target),
+        spec,
         columns: sink.columns,
         rows: sink.rows,
         signal: ctx.signal,
         ...(i === pending.length - 1 && advance ? { afterMerge: advance } : {}),
       });
       totals.rowsLoaded += merged.rowsStaged;
-      changed.add(sink.target.table);
+      tables.add(sink.target.table);
       sink.rows = [];
     }
     if (pending.length === 0 && advance) await deps.warehouse.transaction(advance);
+    if (tables.size > 0 && deps.onTablesChanged) {
+      try {
+        await deps.onTablesChanged([...tables]);
+      } catch (err) {
+        log.warn('could not announce the changed tables; cached results may stay stale until their TTL', { tables: [...tables], err });
+      }
+    }
   };
 
   const report = async (percent: number): Promise<void> => {
@@ -358,6 +456,22 @@ async function pullAndLoad(
     await report(100);
   }
 
-  if (changed.size > 0) await deps.onTablesChanged?.([...changed]);
-  return { source: source.name, ...totals, ...(lastCompleteDay ? { lastCompleteDay } : {}), ...(cursor ? { cursor } : {}), rawPrefix };
+  const addedColumns: Record<string, string[]> = {};
+  const fieldsLeftOut: Record<string, string[]> = {};
+  for (const sink of sinks.values()) {
+    if (sink.evolved.length > 0) addedColumns[sink.stream] = sink.evolved.filter((e) => !sink.existing.has(e.name)).map((e) => e.name);
+    if (sink.leftOut.size > 0) {
+      fieldsLeftOut[sink.stream] = [...sink.leftOut].sort();
+      log.info('record fields no column of the target reads were not loaded (set evolve: true on the target to add them)', { stream: sink.stream, target: sink.target.name, fields: fieldsLeftOut[sink.stream] });
+    }
+  }
+  return {
+    source: source.name,
+    ...totals,
+    ...(lastCompleteDay ? { lastCompleteDay } : {}),
+    ...(cursor ? { cursor } : {}),
+    ...(Object.keys(addedColumns).length ? { addedColumns } : {}),
+    ...(Object.keys(fieldsLeftOut).length ? { fieldsLeftOut } : {}),
+    rawPrefix,
+  };
 }

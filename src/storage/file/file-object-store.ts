@@ -82,6 +82,13 @@ function toBuffer(chunk: unknown): Buffer {
 class FileObjectStore implements ObjectStore {
   readonly description: string;
   private readonly tmpDir: string;
+  /**
+   * Folder syncs per folder: the one running, and the one queued behind it. Concurrent puts into one
+   * folder (a connector's pages, written while the next are fetched) share syncs — a group commit: a
+   * put waits for a sync that *starts* after its rename, so its entry is covered, and all the puts that
+   * renamed while a sync ran share the next one instead of each paying its own.
+   */
+  private readonly dirSyncs = new Map<string, { running?: Promise<void>; queued?: Promise<void> }>();
   private readonly metaDir: string;
 
   constructor(private readonly root: string) {
@@ -152,6 +159,30 @@ class FileObjectStore implements ObjectStore {
     }
   }
 
+  /** A sync of `dir` that starts after this call (see {@link dirSyncs}). */
+  private syncDirShared(dir: string): Promise<void> {
+    let state = this.dirSyncs.get(dir);
+    if (!state) {
+      state = {};
+      this.dirSyncs.set(dir, state);
+    }
+    const s = state;
+    if (!s.running) {
+      const running: Promise<void> = syncDir(dir).finally(() => {
+        if (s.running === running) s.running = undefined;
+        if (!s.running && !s.queued && this.dirSyncs.get(dir) === s) this.dirSyncs.delete(dir);
+      });
+      s.running = running;
+      return running;
+    }
+    // A sync is running, maybe begun before this put's rename: wait for the next one.
+    s.queued ??= s.running.then(() => {
+      s.queued = undefined;
+      return this.syncDirShared(dir);
+    });
+    return s.queued;
+  }
+
   async put(key: string, body: Buffer | string | Readable, options: PutOptions = {}): Promise<ObjectInfo> {
     const path = this.pathOf(key);
     const { signal, contentType } = options;
@@ -199,7 +230,7 @@ class FileObjectStore implements ObjectStore {
       await writeFile(metaTmp, JSON.stringify(sidecar));
       await this.renameInto(tmp, path);
       // Committed: from here on nothing may fail the put.
-      await syncDir(dirname(path));
+      await this.syncDirShared(dirname(path));
       await this.renameInto(metaTmp, this.metaPathOf(key)).catch(() => rm(metaTmp, { force: true }).catch(() => undefined));
       return { key, size, lastModified: new Date(Number(st.mtimeMs)), etag, ...(contentType === undefined ? {} : { contentType }) };
     } catch (err) {

@@ -14,6 +14,12 @@ export function hash(text: string, mod: number): number {
   return (h >>> 0) % mod;
 }
 
+/** A value with the restatements that cover its day applied. */
+export function restated(v: number, day: string, restatements: readonly Restatement[]): number {
+  for (const r of restatements) if (day >= r.from && day <= r.to) v = Math.round(v * r.factor);
+  return v;
+}
+
 /** The value of a metric of an object on a day, with restatements applied. */
 export function metricValue(objectId: string, metric: string, day: string, restatements: readonly Restatement[], scale = 1000): number {
   let v = hash(`${objectId}|${metric}|${day}`, scale) + 1;
@@ -51,13 +57,16 @@ export function endTimeOf(day: string): string {
   return `${next}T07:00:00+0000`;
 }
 
-/** An insights response for these metrics over these days. */
-export function insightsBody(objectId: string, metrics: string[], days: string[], value: (metric: string, day: string) => number, baseUrl: string, path: string): unknown {
+/** An insights response for these metrics over these days (a day without a value — undefined — is left out, as Graph does for days it has no data). */
+export function insightsBody(objectId: string, metrics: string[], days: string[], value: (metric: string, day: string) => number | undefined, baseUrl: string, path: string): unknown {
   return {
     data: metrics.map((name) => ({
       name,
       period: 'day',
-      values: days.map((d) => ({ value: value(name, d), end_time: endTimeOf(d) })),
+      values: days.flatMap((d) => {
+        const v = value(name, d);
+        return v === undefined ? [] : [{ value: v, end_time: endTimeOf(d) }];
+      }),
       title: name.replace(/_/g, ' '),
       description: `Daily: ${name}`,
       id: `${objectId}/insights/${name}/day`,

@@ -16,6 +16,11 @@ export interface RestFakeOptions {
   maxLimit?: number;
   /** Milliseconds each data request takes (a slow API; default 0). */
   delayMs?: number;
+  /**
+   * The API gains fields from this day on, as APIs do between versions: events of that day and later
+   * also carry `coupon` (text) and `tags` (a list). Default: never.
+   */
+  newFieldsFrom?: string;
 }
 
 export interface RestEvent {
@@ -24,6 +29,9 @@ export interface RestEvent {
   channel: string;
   amount: number;
   details: { region: string; campaign: string };
+  /** Only on events of days from `newFieldsFrom` on. */
+  coupon?: string;
+  tags?: string[];
 }
 
 export interface RestFake extends FakeServer {
@@ -52,6 +60,34 @@ export interface MicrositeSessions {
   conversions: number;
 }
 
+/**
+ * A `rest` source reading the fake's cursor-paged /v1/events (30-day windows, 25 events a page, bearer
+ * token from `${SHOP_API_TOKEN}`) into target `shop_events`, as a user would write it; `head` adds
+ * top-level keys (`start_date: …`).
+ */
+export function eventsSourceYaml(baseUrl: string, head = ''): string {
+  return `
+type: rest
+${head}
+base_url: ${baseUrl}
+credentials:
+  token: \${SHOP_API_TOKEN}
+settings:
+  auth: { type: bearer, credential: token }
+  max_window_days: 30
+  streams:
+    events:
+      path: /v1/events
+      key: [id]
+      records: data
+      params: { limit: 25 }
+      window: { from_param: since, to_param: until, format: date }
+      paginator: { type: cursor, cursor_path: meta.next_cursor, cursor_param: cursor }
+streams:
+  events: shop_events
+`;
+}
+
 export async function startRestFake(options: RestFakeOptions = {}): Promise<RestFake> {
   const token = options.token ?? 'rest-fake-token-7f3a9c';
   const perDay = options.perDay ?? 3;
@@ -64,7 +100,9 @@ export async function startRestFake(options: RestFakeOptions = {}): Promise<Rest
         const n = Number(day.replace(/-/g, '')) * 10 + i;
         let amount = (n % 997) + i * 3;
         for (const r of restatements) if (day >= r.from && day <= r.to) amount = Math.round(amount * r.factor);
-        return { id: `ev_${day.replace(/-/g, '')}_${i}`, day, channel: CHANNELS[n % CHANNELS.length], amount, details: { region: i % 2 ? 'emea' : 'amer', campaign: `c${n % 5}` } };
+        const event: RestEvent = { id: `ev_${day.replace(/-/g, '')}_${i}`, day, channel: CHANNELS[n % CHANNELS.length], amount, details: { region: i % 2 ? 'emea' : 'amer', campaign: `c${n % 5}` } };
+        if (options.newFieldsFrom !== undefined && day >= options.newFieldsFrom) Object.assign(event, { coupon: `SAVE${n % 4}`, tags: i % 2 ? ['promo'] : ['promo', 'app'] });
+        return event;
       }),
     );
 

@@ -2,11 +2,16 @@
  * X API v2: `GET /2/users?ids=` and `GET /2/users/:id/tweets` (newest first; `start_time`/`end_time`
  * inclusive RFC 3339; `max_results` 5–100; `meta.next_token` → `pagination_token`). Bearer auth;
  * problem-JSON errors; a 429 carries `x-rate-limit-reset` (epoch seconds) and no Retry-After, as X does.
- * Each user posts four tweets a day; `public_metrics` grow with `setGrowth`.
+ * Its users are the demo's X accounts: their tweets are the demo's X posts, and a tweet's
+ * `public_metrics` are the sums of its daily social.post_daily rows (impressions, likes, replies =
+ * comments, retweets = shares), followers the account's latest social.account_daily row. A user the demo
+ * does not have (the `users` option) posts four tweets a day with hash-derived counts. `public_metrics`
+ * grow with `setGrowth`.
  */
-import { daysBetween } from '../demo-data.js';
+import { daysBetween, type DemoDataOptions } from '../demo-data.js';
 import { bearerToken, json, startFakeServer, type FakeReply, type FakeServer } from '../fake-server.js';
 import { hash } from '../facebook/graph-api.js';
+import { demoSocial } from '../social-demo.js';
 
 export interface Tweet {
   id: string;
@@ -29,16 +34,36 @@ export interface XFake extends FakeServer {
 const problem = (status: number, title: string, detail: string, headers: Record<string, string> = {}): FakeReply =>
   json(status, { title, type: status === 429 ? 'about:blank' : `https://api.twitter.com/2/problems/${title.toLowerCase().replace(/\s+/g, '-')}`, status, detail }, headers);
 
-export async function startXFake(options: { port?: number; token?: string } = {}): Promise<XFake> {
+export async function startXFake(options: { port?: number; token?: string; users?: Array<{ id: string; name: string; username: string }>; demo?: DemoDataOptions } = {}): Promise<XFake> {
   const token = options.token ?? 'AAAAAAAAAAAAAAAAAAAAAfakeXbearer%3D123';
-  const users = [
-    { id: '3066008697', name: 'Northwind Coffee', username: 'northwindcoffee' },
-    { id: '3066008698', name: 'Kestrel Bank', username: 'kestrelbank' },
-  ];
+  const demo = demoSocial('x', options.demo);
+  const users = options.users ?? [...demo.values()].map(({ account: a }) => ({ id: a.accountId, name: a.name, username: a.handle.replace(/^@/, '') }));
   let growth = 1;
   const m = (id: string, k: string, mod: number) => Math.round((hash(`${id}|${k}`, mod) + 1) * growth);
-  const tweets = (userId: string, from: string, to: string): Tweet[] =>
-    daysBetween(from, to)
+  const total = (rows: Iterable<Record<string, unknown>>, column: string) => {
+    let n = 0;
+    for (const r of rows) n += Number(r[column] ?? 0);
+    return Math.round(n * growth);
+  };
+  const followers = (userId: string): number => {
+    const latest = demo.has(userId) ? [...demo.get(userId)!.daily.values()].at(-1)?.follower_count : undefined;
+    return latest !== undefined ? Math.round(Number(latest) * growth) : m(userId, 'followers', 100000);
+  };
+  const tweets = (userId: string, from: string, to: string): Tweet[] => {
+    const a = demo.get(userId);
+    if (a) {
+      return a.posts
+        .filter((p) => p.publishedAt.slice(0, 10) >= from && p.publishedAt.slice(0, 10) <= to)
+        .map((p) => ({
+          id: p.id,
+          author_id: userId,
+          created_at: `${p.publishedAt.replace(' ', 'T')}.000Z`,
+          text: `A ${p.postType} of ${p.publishedAt.slice(0, 10)}`,
+          public_metrics: { retweet_count: total(p.days.values(), 'shares'), reply_count: total(p.days.values(), 'comments'), like_count: total(p.days.values(), 'likes'), quote_count: 0, impression_count: total(p.days.values(), 'impressions'), bookmark_count: 0 },
+        }))
+        .reverse();
+    }
+    return daysBetween(from, to)
       .flatMap((d) =>
         [7, 11, 15, 19].map((hour, k) => {
           const id = `1${userId.slice(-4)}${d.replace(/-/g, '')}${k}`;
@@ -52,6 +77,7 @@ export async function startXFake(options: { port?: number; token?: string } = {}
         }),
       )
       .reverse();
+  };
   const fake = { now: () => Math.floor(Date.now() / 1000) };
   const authed = (req: { headers: Record<string, unknown> }) => bearerToken(req as never) === token;
   const server = await startFakeServer(
@@ -65,7 +91,7 @@ export async function startXFake(options: { port?: number; token?: string } = {}
           handle: (req) => {
             if (!authed(req)) return problem(401, 'Unauthorized', 'Unauthorized');
             const ids = (req.query.get('ids') ?? '').split(',');
-            return json(200, { data: users.filter((u) => ids.includes(u.id)).map((u) => ({ ...u, public_metrics: { followers_count: m(u.id, 'followers', 100000), following_count: 300, tweet_count: 5000, listed_count: 40 } })) });
+            return json(200, { data: users.filter((u) => ids.includes(u.id)).map((u) => ({ ...u, public_metrics: { followers_count: followers(u.id), following_count: 300, tweet_count: 5000, listed_count: 40 } })) });
           },
         },
         {

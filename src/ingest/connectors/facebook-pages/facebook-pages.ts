@@ -45,6 +45,17 @@ const POST_ALIASES: Record<string, string> = {
   post_shares: 'shares',
 };
 
+/**
+ * Graph's `status_type` of a post → the post type social.post_daily shares with the other platforms
+ * (photo, video, link, status); another status type is kept as Graph writes it.
+ */
+export const POST_TYPE_OF_STATUS: Readonly<Record<string, string>> = {
+  added_photos: 'photo',
+  added_video: 'video',
+  shared_story: 'link',
+  mobile_status_update: 'status',
+};
+
 async function* pagesStream(ctx: PullContext<FacebookPagesSettings>, headers: Record<string, string>): AsyncGenerator<SourcePage> {
   for (const id of ctx.settings.pageIds) {
     const res = await ctx.http.get('pages', withParams(`${ctx.baseUrl}/${id}`, { fields: 'id,name,username,category,followers_count' }), headers, ctx.signal);
@@ -69,7 +80,7 @@ async function* postInsights(ctx: PullContext<FacebookPagesSettings>, headers: R
   const { postDays } = ctx.settings;
   for (const id of ctx.settings.pageIds) {
     const list = withParams(`${ctx.baseUrl}/${id}/published_posts`, {
-      fields: 'id,created_time,status_type,message',
+      fields: 'id,created_time,status_type,message,from',
       since: unixDay(addDays(from, -(postDays - 1))),
       until: unixDay(addDays(to, 1)),
       limit: 25,
@@ -98,8 +109,9 @@ async function* postInsights(ctx: PullContext<FacebookPagesSettings>, headers: R
             platform: 'facebook',
             post_id: postId,
             account_id: id,
+            account_name: (post.from as { name?: unknown } | undefined)?.name,
             published_at: post.created_time,
-            post_type: post.status_type,
+            post_type: typeof post.status_type === 'string' ? (POST_TYPE_OF_STATUS[post.status_type] ?? post.status_type) : post.status_type,
             ...r,
           })),
       };

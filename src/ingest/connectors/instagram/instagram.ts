@@ -25,6 +25,17 @@ export const DEFAULT_IG_MEDIA_METRICS = ['impressions', 'reach', 'saved', 'share
 const ACCOUNT_ALIASES: Record<string, string> = { follower_count: 'new_followers' };
 const MEDIA_ALIASES: Record<string, string> = { saved: 'saves' };
 
+/**
+ * A media's type as social.post_daily writes post types: `image`, `carousel`, `reel` (a VIDEO whose
+ * media_product_type is REELS), `video`; another media_type lower-cased.
+ */
+export function postTypeOfMedia(mediaType: unknown, productType: unknown): unknown {
+  if (typeof mediaType !== 'string') return mediaType;
+  if (mediaType === 'CAROUSEL_ALBUM') return 'carousel';
+  if (mediaType === 'VIDEO' && productType === 'REELS') return 'reel';
+  return mediaType.toLowerCase();
+}
+
 /** Lifetime insights (`values: [{ value }]`, no end_time) as one record: metric → value. */
 function lifetimeValues(json: unknown): Record<string, unknown> {
   const data = (json as { data?: Array<{ name: string; values?: Array<{ value: unknown }>; total_value?: { value: unknown } }> }).data ?? [];
@@ -41,7 +52,7 @@ function lifetimeValues(json: unknown): Record<string, unknown> {
 async function* media(ctx: PullContext<InstagramSettings>, headers: Record<string, string>, from: string, to: string): AsyncGenerator<SourcePage> {
   const today = utcDay(ctx.now());
   for (const id of ctx.settings.accountIds) {
-    const list = withParams(`${ctx.baseUrl}/${id}/media`, { fields: 'id,timestamp,media_type,like_count,comments_count,permalink', since: unixDay(addDays(from, -27)), until: unixDay(addDays(to, 1)), limit: 25 });
+    const list = withParams(`${ctx.baseUrl}/${id}/media`, { fields: 'id,timestamp,media_type,media_product_type,like_count,comments_count,permalink', since: unixDay(addDays(from, -27)), until: unixDay(addDays(to, 1)), limit: 25 });
     const items: Array<Record<string, unknown>> = [];
     for await (const res of paginate(ctx.http, 'media_insights', { url: list, headers }, { type: 'next_url', urlPath: 'paging.next' }, (j) => recordsAt(j, 'data').length, ctx.signal)) {
       yield { stream: 'media_insights', body: res.body, records: () => [] };
@@ -60,7 +71,7 @@ async function* media(ctx: PullContext<InstagramSettings>, headers: Record<strin
             account_id: id,
             metric_date: today,
             published_at: m.timestamp,
-            post_type: typeof m.media_type === 'string' ? m.media_type.toLowerCase() : m.media_type,
+            post_type: postTypeOfMedia(m.media_type, m.media_product_type),
             likes: m.like_count,
             comments: m.comments_count,
             ...lifetimeValues(res.json),
