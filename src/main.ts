@@ -44,13 +44,18 @@ import type { ObjectStore } from './storage/port.js';
 import { openWarehouse, redshiftLoadOptions } from './warehouse/open.js';
 import type { Warehouse } from './warehouse/port.js';
 import { registerAppSources, sourceServiceOf } from './ingest/connectors/app-sources.js';
+import { Rollups } from './rollups/rollups.js';
+import { withRollups } from './rollups/rollup-warehouse.js';
 import type { SourceService } from './ingest/connectors/source-jobs.js';
 
 export interface App {
   readonly config: Config;
   readonly log: Logger;
   readonly project: Project;
+  /** The warehouse, whose loads also refresh the rollups over the tables they change (src/rollups/). */
   readonly warehouse: Warehouse;
+  /** The project's rollups: which are built, when each was refreshed. */
+  readonly rollups: Rollups;
   readonly store: ObjectStore;
   readonly jobStore: JobStore;
   readonly queue: JobQueue;
@@ -105,8 +110,12 @@ export async function openApp(options: OpenAppOptions = {}): Promise<App> {
     const store = await openObjectStore(config.objectStore);
     closers.push(() => store.close());
     const redshift = redshiftLoadOptions(config, store);
-    const warehouse = await openWarehouse(config.warehouse, { statementTimeoutMs: config.limits.statementTimeoutMs, poolSize: config.warehousePoolSize, preparedStatements: config.preparedStatements, ...(redshift && { redshift }) });
-    closers.push(() => warehouse.close());
+    const opened = await openWarehouse(config.warehouse, { statementTimeoutMs: config.limits.statementTimeoutMs, poolSize: config.warehousePoolSize, preparedStatements: config.preparedStatements, ...(redshift && { redshift }) });
+    closers.push(() => opened.close());
+    // Every load path below writes through this decorator: a load refreshes the rollups over its table in
+    // its own transaction (once they are built, after the column check).
+    const rollups = new Rollups(project.semantic, log);
+    const warehouse = withRollups(opened, rollups);
     if (options.beforeWrites) await options.beforeWrites(warehouse);
     // Target tables exist from the start, so models over them can be checked and queried before any load.
     for (const target of project.targets.values()) await warehouse.ensureTable(tableSpecOf(target));
@@ -123,6 +132,9 @@ export async function openApp(options: OpenAppOptions = {}): Promise<App> {
       }
       problems.throwIfAny('MODEL_INVALID', `The project ${config.projectDir} does not match the warehouse`);
     }
+    // Built (whole) when missing or changed, once the columns are known to exist; a command that skips the
+    // column check only finds which rollups are current, and keeps those fresh.
+    await rollups.start(opened, { build: options.checkColumns !== false });
 
     const jobStore = new JobStore(warehouse);
     await jobStore.init();
@@ -160,6 +172,7 @@ export async function openApp(options: OpenAppOptions = {}): Promise<App> {
       cache: new ResultCache(config.resultCache ? {} : { ttlMs: 0 }),
       timeoutMs: config.limits.statementTimeoutMs,
       onQuery: (e) => metrics.warehouseDuration.observe({ model: e.model, outcome: e.ok ? 'ok' : 'error' }, e.durationMs / 1000),
+      rollups: { built: rollups.built, refreshedAt: () => rollups.refreshedAt(opened) },
     });
 
     const exports = new ExportService({
@@ -194,6 +207,7 @@ export async function openApp(options: OpenAppOptions = {}): Promise<App> {
       log,
       project,
       warehouse,
+      rollups,
       store,
       jobStore,
       queue,

@@ -21,6 +21,7 @@ export function catalogResolvers(): ResolverMap<RequestContext> {
         table: m.table ?? null,
         dimensions: m.dimensions.map((d) => ({ ...d, fieldName: camelCase(d.name), description: d.description ?? null })),
         measures: m.measures.map((x) => ({ ...x, fieldName: camelCase(x.name), format: x.format ?? null, description: x.description ?? null })),
+        rollups: m.rollups ?? [],
       })),
     }));
     return { teams, models: teams.flatMap((t) => t.models) };
@@ -31,6 +32,9 @@ export function catalogResolvers(): ResolverMap<RequestContext> {
     CatalogModel: {
       lastLoadedAt: ((parent: { id: string }, _args: unknown, ctx: RequestContext) =>
         ctx.serving.lastLoadedAt(ctx.serving.model(ctx.principal, parent.id))) as FieldResolver<RequestContext>,
+    },
+    CatalogRollup: {
+      refreshedAt: ((parent: { id: string }, _args: unknown, ctx: RequestContext) => ctx.serving.rollupRefreshedAt(parent.id)) as FieldResolver<RequestContext>,
     },
   };
 }

@@ -23,8 +23,10 @@ export interface QueryReport {
   limit: number;
   offset: number;
   hasMore: boolean;
-  /** The rollup that answered, or null (the base table). */
+  /** The rollup that answered (`team.model.rollup`), or null (the base table). */
   rollup: string | null;
+  /** Why no rollup answered, when none did (docs/graphql.md). */
+  rollupReason?: string;
 }
 
 /** `extensions.sextant` of a response. */
@@ -62,6 +64,7 @@ export function createRequestContext(serving: Serving, principal: Principal, log
           offset: a.query.offset,
           hasMore: a.hasMore,
           rollup: a.rollup,
+          ...(a.rollupReason !== undefined ? { rollupReason: a.rollupReason } : {}),
         });
         return a;
       });

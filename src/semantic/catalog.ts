@@ -31,6 +31,17 @@ export interface CatalogJoin {
   dimensions: CatalogDimension[];
 }
 
+/** A rollup as the catalog lists it (docs/models.md, "Rollups"). */
+export interface CatalogRollup {
+  /** `team.model.rollup`: the name `extensions.sextant` gives when it answers. */
+  id: string;
+  name: string;
+  measures: string[];
+  dimensions: string[];
+  timeDimension: string;
+  grain: TimeGrain;
+}
+
 /** One model in the catalog. */
 export interface CatalogModel {
   /** `team.name`. */
@@ -47,6 +58,8 @@ export interface CatalogModel {
   dimensions: CatalogDimension[];
   measures: CatalogMeasure[];
   joins: CatalogJoin[];
+  /** The model's rollups (describeCatalog always lists them, empty when none is declared). */
+  rollups?: CatalogRollup[];
 }
 
 /** One team with its models. */
@@ -90,6 +103,14 @@ export function describeCatalog(project: SemanticProject): Catalog {
         return out;
       }),
       joins: model.joins.map((j) => ({ name: j.name, model: j.model, relationship: j.relationship, dimensions: dims(project.models.get(j.model)?.dimensions ?? []) })),
+      rollups: (model.rollups ?? []).map((r) => ({
+        id: `${model.id}.${r.name}`,
+        name: r.name,
+        measures: r.measures,
+        dimensions: r.dimensions,
+        timeDimension: r.timeDimension,
+        grain: r.grain,
+      })),
     };
     if (model.description !== undefined) entry.description = model.description;
     if (model.table !== undefined) entry.table = model.table;

@@ -80,6 +80,7 @@ export async function loadSemanticProject(projectDir: string): Promise<LoadedSem
     else typeNames.set(typeName, m);
   }
   for (const m of byId.values()) checkJoins(m, byId, problems, lines);
+  for (const m of byId.values()) checkRollupJoins(m, byId, problems, lines);
 
   if (!problems.empty) return { project: undefined, problems: problems.problems };
   return { project: { models: byId, teams }, problems: [] };
@@ -107,6 +108,24 @@ function checkJoins(model: Model, byId: ReadonlyMap<string, Model>, problems: Pr
         ),
       );
     }
+  }
+}
+
+/** A rollup's joined dimension (`accounts.region`) must be a dimension of the joined model. */
+function checkRollupJoins(model: Model, byId: ReadonlyMap<string, Model>, problems: ProblemCollector, lines: ReadonlyMap<Model, LineAt>): void {
+  for (const rollup of model.rollups ?? []) {
+    rollup.dimensions.forEach((d, i) => {
+      if (!d.includes('.')) return;
+      const [joinName, dimName] = [d.slice(0, d.indexOf('.')), d.slice(d.indexOf('.') + 1)];
+      const join = model.joins.find((j) => j.name === joinName);
+      const target = join ? byId.get(join.model) : undefined;
+      if (!target) return; // the join is reported itself
+      if (!target.dimensions.some((x) => x.name === dimName)) {
+        problems.add(
+          located(model, lines, ['rollups', rollup.name, 'dimensions', i], `"${dimName}" is not a dimension of ${target.id}; its dimensions: ${target.dimensions.map((x) => x.name).join(', ') || '(none)'}`),
+        );
+      }
+    });
   }
 }
 

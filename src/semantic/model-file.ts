@@ -16,13 +16,17 @@ import {
   type Measure,
   type MeasureType,
   type Model,
+  type Rollup,
+  TIME_GRAINS,
+  type TimeGrain,
 } from './types.js';
 import { camelCase, isValidName, NAME_PATTERN } from './names.js';
 import { formatPath, lineOf, type YamlPath } from './yaml-locator.js';
 import { aggregateCall, embeddingProblem, isSelect } from './sql-tokens.js';
 import { analyseDerived } from './derived-expr.js';
 
-const MODEL_KEYS = ['name', 'description', 'table', 'sql', 'grain', 'dimensions', 'measures', 'joins'] as const;
+const MODEL_KEYS = ['name', 'description', 'table', 'sql', 'grain', 'dimensions', 'measures', 'joins', 'rollups'] as const;
+const ROLLUP_KEYS = ['measures', 'dimensions', 'time_dimension', 'grain', 'description'] as const;
 const DIMENSION_KEYS = ['type', 'sql', 'description'] as const;
 const MEASURE_KEYS = ['type', 'sql', 'numerator', 'denominator', 'time_dimension', 'format', 'description'] as const;
 const JOIN_KEYS = ['model', 'relationship', 'on', 'description'] as const;
@@ -226,6 +230,7 @@ function buildModel(raw: Raw, report: FileReport, team: string, defaultName: str
   const joins = joinEntries.flatMap(([n, def]) => parseJoin(n, def, report));
 
   checkMeasureReferences(measures, measureNames, dimensions, dimEntries, report);
+  const rollups = parseRollups(raw, report, measures, measureNames, dimensions, joins, joinEntries.map(([n]) => n));
 
   const model: Model = {
     id: `${team}.${name ?? defaultName}`,
@@ -237,6 +242,7 @@ function buildModel(raw: Raw, report: FileReport, team: string, defaultName: str
     joins,
     file: report.file,
   };
+  if (rollups.length > 0) model.rollups = rollups;
   if (description !== undefined) model.description = description;
   if (table !== undefined) model.table = table;
   if (sql !== undefined) model.sql = sql;
@@ -475,4 +481,159 @@ function checkMeasureReferences(
       report.add(['measures', m.name], 'a last measure needs a time dimension to find the latest rows: add `time_dimension`, or a dimension of type time to the model');
     }
   }
+}
+
+/**
+ * `rollups:` — name → { measures, dimensions, time_dimension, grain }. Checks what one file can tell:
+ * members exist, the time dimension is a time dimension of the model, each measure can be re-aggregated
+ * from what the rollup stores. Joined dimensions (`accounts.region`) are checked in load.ts.
+ */
+function parseRollups(
+  raw: Raw,
+  report: FileReport,
+  measures: readonly Measure[],
+  measureNames: ReadonlySet<string>,
+  dimensions: readonly Dimension[],
+  joins: readonly Join[],
+  joinNames: readonly string[],
+): Rollup[] {
+  const v = raw.rollups;
+  if (v === undefined || v === null) return [];
+  if (!isRecord(v)) {
+    report.add(['rollups'], `must be a mapping of name → { measures, dimensions, time_dimension, grain }, got ${describe(v)}`);
+    return [];
+  }
+  const byName = new Map(measures.map((m) => [m.name, m]));
+  const dimByName = new Map(dimensions.map((d) => [d.name, d]));
+  const timeDims = dimensions.filter((d) => d.type === 'time').map((d) => d.name);
+  const out: Rollup[] = [];
+  for (const [name, def] of Object.entries(v)) {
+    const path: YamlPath = ['rollups', name];
+    let ok = true;
+    if (!isValidName(name)) {
+      report.add(path, nameMessage('rollup name', name), 'key');
+      ok = false;
+    }
+    if (!isRecord(def)) {
+      report.add(path, `must be a mapping such as { measures: [impressions], dimensions: [platform], time_dimension: metric_date, grain: month }, got ${describe(def)}`);
+      continue;
+    }
+    checkKeys(def, ROLLUP_KEYS, path, report);
+    optionalString(def, 'description', path, report);
+
+    let timeDimension: string | undefined;
+    if (def.time_dimension === undefined) {
+      report.add(path, `a rollup needs \`time_dimension\`: a time dimension of this model (${timeDims.join(', ') || 'it has none'})`);
+      ok = false;
+    } else {
+      timeDimension = optionalString(def, 'time_dimension', path, report);
+      if (timeDimension !== undefined && !timeDims.includes(timeDimension)) {
+        const why = dimByName.has(timeDimension) ? 'is not a time dimension' : 'is not a dimension of this model';
+        report.add([...path, 'time_dimension'], `"${timeDimension}" ${why}; time dimensions: ${timeDims.join(', ') || '(none)'}`);
+        ok = false;
+      } else if (timeDimension === undefined) ok = false;
+    }
+
+    let grain: TimeGrain | undefined;
+    if (def.grain === undefined) {
+      report.add(path, `a rollup needs \`grain\`: one of ${TIME_GRAINS.join(', ')}`);
+      ok = false;
+    } else if (typeof def.grain !== 'string' || !(TIME_GRAINS as readonly string[]).includes(def.grain)) {
+      report.add([...path, 'grain'], `unknown grain ${JSON.stringify(def.grain)}; expected one of: ${TIME_GRAINS.join(', ')}`);
+      ok = false;
+    } else grain = def.grain as TimeGrain;
+
+    const list = (key: 'measures' | 'dimensions', required: boolean): string[] => {
+      const items = def[key];
+      if (items === undefined || items === null) {
+        if (required) {
+          report.add(path, `a rollup needs \`${key}\`: a list of this model's ${key}`);
+          ok = false;
+        }
+        return [];
+      }
+      if (!Array.isArray(items) || (required && items.length === 0)) {
+        report.add([...path, key], `must be a ${required ? 'non-empty ' : ''}list of names, got ${describe(items)}`);
+        ok = false;
+        return [];
+      }
+      const names: string[] = [];
+      items.forEach((item, i) => {
+        if (typeof item !== 'string') {
+          report.add([...path, key, i], `must be a name, got ${describe(item)}`);
+          ok = false;
+        } else if (names.includes(item)) {
+          report.add([...path, key, i], `"${item}" is listed twice`);
+          ok = false;
+        } else names.push(item);
+      });
+      return names;
+    };
+
+    const rollupMeasures = list('measures', true);
+    rollupMeasures.forEach((m, i) => {
+      if (!measureNames.has(m)) {
+        const hint = dimByName.has(m) ? ` ("${m}" is a dimension)` : '';
+        report.add(['rollups', name, 'measures', i], `unknown measure "${m}"${hint}; measures of this model: ${[...measureNames].join(', ') || '(none)'}`);
+        ok = false;
+        return;
+      }
+      const why = timeDimension === undefined ? undefined : notRollable(m, byName, timeDimension, dimensions);
+      if (why !== undefined) {
+        report.add(['rollups', name, 'measures', i], `measure "${m}" cannot be rolled up: ${why}`);
+        ok = false;
+      }
+    });
+
+    const rollupDims = list('dimensions', false);
+    rollupDims.forEach((d, i) => {
+      const at: YamlPath = ['rollups', name, 'dimensions', i];
+      if (d.includes('.')) {
+        const [joinName] = d.split('.', 1);
+        if (!joinNames.includes(joinName)) {
+          report.add(at, `"${d}" names no join of this model; joins: ${joinNames.join(', ') || '(none)'}`);
+          ok = false;
+        } else if (!joins.some((j) => j.name === joinName)) ok = false; // the join itself is reported
+        return;
+      }
+      if (!dimByName.has(d)) {
+        const hint = measureNames.has(d) ? ` ("${d}" is a measure)` : '';
+        report.add(at, `unknown dimension "${d}"${hint}; dimensions of this model: ${[...dimByName.keys()].join(', ') || '(none)'}`);
+        ok = false;
+      } else if (d === timeDimension) {
+        report.add(at, `"${d}" is the rollup's time dimension, kept at grain ${grain ?? '(its grain)'}; list it only as \`time_dimension\``);
+        ok = false;
+      }
+    });
+
+    if (ok && timeDimension !== undefined && grain !== undefined) {
+      out.push({ name, measures: rollupMeasures, dimensions: rollupDims, timeDimension, grain });
+    }
+  }
+  return out;
+}
+
+/**
+ * Why a measure cannot be re-aggregated exactly from a rollup kept by `timeDimension`, or undefined when
+ * it can: sums, counts, min and max re-aggregate; avg from a sum and a count; a ratio and a derived
+ * measure from their parts; count_distinct is stored at the rollup's own groups (served only there);
+ * `last` needs the latest time point of each group, which a rollup keeps only for its own time dimension.
+ */
+function notRollable(name: string, byName: ReadonlyMap<string, Measure>, timeDimension: string, dimensions: readonly Dimension[], seen = new Set<string>()): string | undefined {
+  const m = byName.get(name);
+  if (!m || seen.has(name)) return undefined; // unknown parts and cycles are reported with the measures
+  seen.add(name);
+  if (m.type === 'last') {
+    const own = m.timeDimension ?? dimensions.find((d) => d.type === 'time')?.name;
+    if (own !== timeDimension) {
+      return `a last measure is the value at the latest point of "${own ?? '(no time dimension)'}", and this rollup keeps time points of "${timeDimension}" only`;
+    }
+    return undefined;
+  }
+  const parts = m.type === 'ratio' ? [m.numerator ?? '', m.denominator ?? ''] : m.type === 'derived' ? analyseDerived(m.sql ?? '').measures : [];
+  for (const part of parts) {
+    const why = notRollable(part, byName, timeDimension, dimensions, seen);
+    if (why !== undefined) return `its part "${part}" cannot: ${why}`;
+  }
+  return undefined;
 }

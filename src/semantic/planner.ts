@@ -36,8 +36,10 @@ import {
   type TimeGrain,
 } from './types.js';
 import { bindFilterValues, type BoundValue } from './filter-values.js';
-import { isPlainColumn, referencedTables, withoutComments } from './sql-tokens.js';
+import { referencedTables } from './sql-tokens.js';
+import { fromClause, joinClause, renderExpr } from './model-sql.js';
 import { analyseDerived, type DerivedExpression } from './derived-expr.js';
+import { chooseRollup, rollupLayout, standInModel, type RollupLayout } from './rollup-plan.js';
 
 function bad(message: string): UserError {
   return new UserError('BAD_USER_INPUT', message);
@@ -61,20 +63,10 @@ interface SelectedDim {
 }
 
 /**
- * Tokenising results per model SQL text. Only model SQL (a fixed set loaded at start-up) is ever a
- * key — never a client string — so the caches are bounded by the project's size.
+ * Derived expressions analysed per model SQL text. Only model SQL (a fixed set loaded at start-up) is
+ * ever a key — never a client string — so the cache is bounded by the project's size.
  */
-const strippedCache = new Map<string, string>();
 const derivedCache = new Map<string, DerivedExpression>();
-
-function stripped(sql: string): string {
-  let out = strippedCache.get(sql);
-  if (out === undefined) {
-    out = withoutComments(sql);
-    strippedCache.set(sql, out);
-  }
-  return out;
-}
 
 function derived(sql: string): DerivedExpression {
   let out = derivedCache.get(sql);
@@ -83,15 +75,6 @@ function derived(sql: string): DerivedExpression {
     derivedCache.set(sql, out);
   }
   return out;
-}
-
-/** SQL text of a model expression: a plain column is quoted, anything else parenthesised without comments. */
-function renderExpr(sql: string, dialect: SqlDialect): string {
-  return isPlainColumn(sql) ? dialect.quoteIdent(sql.trim()) : `(${stripped(sql)})`;
-}
-
-function fromClause(model: Model, dialect: SqlDialect): string {
-  return model.table !== undefined ? dialect.quoteTable(model.table) : `(${stripped(model.sql ?? '')}) ${dialect.quoteIdent('_m')}`;
 }
 
 /** What the planner needs to know about the members of one model. */
@@ -208,6 +191,7 @@ class Planner {
     const m = this.measures.get(name);
     if (!m) throw new Error(`measure ${name} is not in model ${this.model.id}`);
     const input = (): string => this.q(this.input(m));
+    if (m.reaggregate !== undefined) return this.reaggregate(m, input);
     switch (m.type) {
       case 'count':
         return m.sql === undefined ? 'count(*)' : `count(${input()})`;
@@ -226,6 +210,24 @@ class Planner {
         return `${this.dialect.toFloat(this.aggregate(m.numerator ?? ''))} / nullif(${this.dialect.toFloat(this.aggregate(m.denominator ?? ''))}, 0)`;
       case 'derived':
         return `(${this.substitute(m.sql ?? '')})`;
+    }
+  }
+
+  /** A measure of a rollup's stand-in model: its stored component re-aggregated (rollup-plan.ts). */
+  private reaggregate(m: Measure, input: () => string): string {
+    switch (m.reaggregate) {
+      case 'count':
+        // A count over no row is 0, where a sum of stored counts over no rollup row would be null.
+        return `coalesce(sum(${input()}), 0)`;
+      case 'value':
+        // One rollup row per group of the question (the rollup's exact groups): its stored value.
+        return `max(${input()})`;
+      case 'last': {
+        const [t, w] = this.window(m);
+        return `sum(case when ${this.q(t)} = ${this.q(w)} then ${input()} end)`;
+      }
+      default:
+        return `${m.reaggregate ?? 'sum'}(${input()})`;
     }
   }
 
@@ -260,16 +262,18 @@ class Planner {
     const timeName = m.timeDimension ?? this.model.dimensions.find((d) => d.type === 'time')?.name;
     const timeDim = this.model.dimensions.find((d) => d.name === timeName);
     if (!timeDim) throw new Error(`measure ${m.name} of ${this.model.id} has no time dimension`);
-    const existing = this.windows.get(timeDim.name);
+    // A rollup keeps each group's latest time point in a column of its own; the periods are its time buckets.
+    const windowKey = m.lastAt === undefined ? timeDim.name : `${timeDim.name}@${m.lastAt}`;
+    const existing = this.windows.get(windowKey);
     if (existing) return existing;
     const n = this.windows.size;
     const aliases: [string, string] = [`_t${n}`, `_w${n}`];
-    const raw = this.rawDim({ name: timeDim.name, dimension: timeDim });
+    const raw = m.lastAt === undefined ? this.rawDim({ name: timeDim.name, dimension: timeDim }) : `${this.q('_s')}.${this.q(this.src(this.q(m.lastAt)))}`;
     const periods = this.dims.filter((d) => !d.member.join && d.member.dimension.name === timeDim.name).map((d) => this.dimExpr(d));
     const partition = periods.length > 0 ? `partition by ${periods.join(', ')}` : '';
     this.baseItems.push(`${raw} as ${this.q(aliases[0])}`);
     this.baseItems.push(`max(${raw}) over (${partition}) as ${this.q(aliases[1])}`);
-    this.windows.set(timeDim.name, aliases);
+    this.windows.set(windowKey, aliases);
     return aliases;
   }
 
@@ -296,22 +300,7 @@ class Planner {
 
     const joinClauses: string[] = [];
     for (const j of this.joins.values()) {
-      const remote = j.model;
-      const byName = new Map(remote.dimensions.map((d) => [d.name, d]));
-      const keys = Object.entries(j.join.on).map(([local, grainCol], i) => {
-        const d = byName.get(grainCol);
-        return { local, remoteExpr: d ? renderExpr(d.sql, this.dialect) : this.dialect.quoteIdent(grainCol), alias: `_k${i}` };
-      });
-      // Grouped by the joined model's grain, so a duplicated key in the joined table can never multiply a row.
-      const cols = [...j.cols].map(([dimName, alias]) => {
-        const d = byName.get(dimName);
-        if (!d) throw new Error(`dimension ${dimName} is not in ${remote.id}`);
-        const fn = d.type === 'boolean' ? 'bool_or' : 'min';
-        return `${fn}(${renderExpr(d.sql, this.dialect)}) as ${q(alias)}`;
-      });
-      const sub = `select ${[...keys.map((k) => `${k.remoteExpr} as ${q(k.alias)}`), ...cols].join(', ')} from ${fromClause(remote, this.dialect)} group by ${keys.map((k) => k.remoteExpr).join(', ')}`;
-      const on = keys.map((k) => `${q('_s')}.${q(this.src(this.dialect.quoteIdent(k.local)))} = ${q(j.alias)}.${q(k.alias)}`).join(' and ');
-      joinClauses.push(` left join (${sub}) ${q(j.alias)} on ${on}`);
+      joinClauses.push(joinClause(j.join, j.model, j.cols, j.alias, (local) => `${q('_s')}.${q(this.src(this.dialect.quoteIdent(local)))}`, this.dialect));
     }
 
     const srcList = [...this.srcCols].map(([expr, alias]) => `${expr} as ${q(alias)}`);
@@ -335,6 +324,42 @@ export interface PlanOptions {
   unbounded?: boolean;
   /** The instant `IN_DATE_RANGE` filters are resolved at, in UTC (default: now). Tests fix it. */
   now?: Date;
+  /**
+   * The rollups that are built (`team.model.rollup`): the question is answered from the smallest of the
+   * model's rollups that gives exactly the base table's answer (rollup-plan.ts). Absent: the base table.
+   */
+  rollups?: ReadonlySet<string>;
+}
+
+/** Rollup layouts and stand-in models per model, computed once (models are fixed at start-up). */
+const layoutCache = new WeakMap<Model, RollupLayout[]>();
+const standInCache = new WeakMap<RollupLayout, SemanticProject>();
+
+/**
+ * Plans one query for one dialect, from a built rollup when one answers it exactly (`options.rollups`),
+ * else from the base table. Throws as {@link planBase}; a question is validated against the base model
+ * first, so a rollup never changes what is accepted.
+ */
+export function planQuery(project: SemanticProject, query: SemanticQuery, dialect: SqlDialect, options: PlanOptions = {}): PlannedQuery {
+  const base = planBase(project, query, dialect, options);
+  const model = project.models.get(query.model);
+  if (!options.rollups || !model?.rollups?.length) return base;
+  let layouts = layoutCache.get(model);
+  if (!layouts) {
+    layouts = model.rollups.map((r) => rollupLayout(project, model, r));
+    layoutCache.set(model, layouts);
+  }
+  const built = options.rollups;
+  const choice = chooseRollup(layouts, query, (l) => built.has(l.id), options.now ?? new Date());
+  if ('reason' in choice) return { ...base, rollupReason: choice.reason };
+  let standIn = standInCache.get(choice.layout);
+  if (!standIn) {
+    standIn = { models: new Map([[model.id, standInModel(choice.layout)]]), teams: project.teams };
+    standInCache.set(choice.layout, standIn);
+  }
+  const fromRollup = planBase(standIn, query, dialect, { ...options, rollups: undefined });
+  // Loads of the base tables invalidate the answer and tell its freshness, as if the base table had answered.
+  return { ...fromRollup, tables: base.tables, rollup: choice.layout.id };
 }
 
 /**
@@ -342,7 +367,7 @@ export interface PlanOptions {
  * `BAD_USER_INPUT` for anything else the query gets wrong (unknown members, a grain on a non-time
  * dimension, an operator that does not fit, a bad value, limits), always saying what is expected.
  */
-export function planQuery(project: SemanticProject, query: SemanticQuery, dialect: SqlDialect, options: PlanOptions = {}): PlannedQuery {
+function planBase(project: SemanticProject, query: SemanticQuery, dialect: SqlDialect, options: PlanOptions): PlannedQuery {
   const model = project.models.get(query.model);
   if (!model) {
     throw new UserError('UNKNOWN_MODEL', `unknown model "${query.model}"; models: ${[...project.models.keys()].join(', ') || '(none)'}`);

@@ -42,6 +42,29 @@ export interface Measure {
   timeDimension?: string;
   format?: Format;
   description?: string;
+  /**
+   * Set only on the measures of a rollup's stand-in model (rollup-plan.ts), never from YAML: how the stored
+   * component re-aggregates (`count` sums counts, 0 when no row; `value` is a count_distinct stored at
+   * the rollup's exact groups; `last` sums the stored values at the latest of the groups' time points).
+   */
+  reaggregate?: 'sum' | 'count' | 'min' | 'max' | 'value' | 'last';
+  /** With `reaggregate: 'last'`: the stored column holding each group's latest time point. */
+  lastAt?: string;
+}
+
+/**
+ * A rollup (pre-aggregation) declared in a model's `rollups:` (docs/models.md): the model's measures
+ * re-aggregatable from a table grouped by `dimensions` and by `timeDimension` truncated to `grain`.
+ */
+export interface Rollup {
+  name: string;
+  /** Measures of the model, as declared (their parts are stored too: a ratio's numerator and denominator…). */
+  measures: string[];
+  /** Dimensions of the model, or of a joined model as `join.dimension`. */
+  dimensions: string[];
+  /** A time dimension of the model itself. */
+  timeDimension: string;
+  grain: TimeGrain;
 }
 
 export interface Join {
@@ -66,6 +89,8 @@ export interface Model {
   dimensions: Dimension[];
   measures: Measure[];
   joins: Join[];
+  /** Rollups declared in the model's `rollups:`; absent or empty when none. */
+  rollups?: Rollup[];
   /** Project-relative file the model was loaded from, for error messages. */
   file: string;
 }
@@ -133,6 +158,10 @@ export interface PlannedQuery {
   sql: string;
   params: unknown[];
   columns: ResultColumn[];
-  /** Tables the query reads, for cache invalidation after loads. */
+  /** Tables the query reads, for cache invalidation after loads (a rollup's base tables when a rollup answers). */
   tables: string[];
+  /** `team.model.rollup` of the rollup that answers, when one does (planning with `rollups`). */
+  rollup?: string;
+  /** Why no rollup answers, when the model declares rollups and none could (the closest candidate's first reason). */
+  rollupReason?: string;
 }

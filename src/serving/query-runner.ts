@@ -37,6 +37,8 @@ export interface QueryRunnerOptions {
   /** Statement timeout handed to the warehouse. */
   timeoutMs?: number;
   onQuery?: (event: WarehouseQueryEvent) => void;
+  /** The rollups built: questions are answered from one when it gives exactly the base table's answer. */
+  rollups?: ReadonlySet<string>;
 }
 
 export class QueryRunner {
@@ -46,6 +48,7 @@ export class QueryRunner {
   private readonly planner: Planner;
   private readonly timeoutMs: number | undefined;
   private readonly onQuery: ((event: WarehouseQueryEvent) => void) | undefined;
+  private readonly rollups: ReadonlySet<string> | undefined;
   private readonly inflight = new Map<string, Promise<{ rows: Row[]; computedAt: Date }>>();
 
   constructor(options: QueryRunnerOptions) {
@@ -55,11 +58,13 @@ export class QueryRunner {
     this.cache = options.cache;
     this.timeoutMs = options.timeoutMs;
     this.onQuery = options.onQuery;
+    this.rollups = options.rollups;
   }
 
   /** Plans a query for this warehouse's dialect (throws the planner's UserErrors). */
   plan(query: SemanticQuery, options?: PlanOptions): PlannedQuery {
-    return options ? this.planner(this.project, query, this.warehouse.dialect, options) : this.planner(this.project, query, this.warehouse.dialect);
+    const withRollups = this.rollups ? { ...options, rollups: this.rollups } : options;
+    return withRollups ? this.planner(this.project, query, this.warehouse.dialect, withRollups) : this.planner(this.project, query, this.warehouse.dialect);
   }
 
   async run(query: SemanticQuery): Promise<QueryRunResult> {

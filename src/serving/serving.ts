@@ -15,7 +15,7 @@ import { inputToQuery } from './query-input.js';
 import { QueryRunner, type Planner, type WarehouseQueryEvent } from './query-runner.js';
 import { ResultCache } from './result-cache.js';
 import type { RowLimits } from './row-limits.js';
-import type { Answer, AnswerStream, SemanticQueryInput, ServedCatalog, ServedColumn, Serving } from './types.js';
+import type { Answer, AnswerStream, RollupState, SemanticQueryInput, ServedCatalog, ServedColumn, Serving } from './types.js';
 
 export interface ServingOptions {
   project: SemanticProject;
@@ -29,6 +29,8 @@ export interface ServingOptions {
   plan?: Planner;
   /** Every warehouse statement of a question, for metrics. */
   onQuery?: (event: WarehouseQueryEvent) => void;
+  /** The rollups built in this warehouse (src/rollups/); without it every question reads the base tables. */
+  rollups?: RollupState;
 }
 
 /** The time grain a time dimension is shown at when the question names none (docs/graphql.md: DAY). */
@@ -91,8 +93,10 @@ export class ServingLayer implements Serving {
   private readonly project: SemanticProject;
   private readonly limits: RowLimits;
   private readonly warehouse: Warehouse;
+  private readonly rollups: RollupState | undefined;
 
   constructor(options: ServingOptions) {
+    this.rollups = options.rollups;
     this.project = options.project;
     this.limits = options.limits;
     this.warehouse = options.warehouse;
@@ -105,6 +109,7 @@ export class ServingLayer implements Serving {
       ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
       ...(options.plan ? { plan: options.plan } : {}),
       ...(options.onQuery ? { onQuery: options.onQuery } : {}),
+      ...(options.rollups ? { rollups: options.rollups.built } : {}),
     });
   }
 
@@ -161,8 +166,7 @@ export class ServingLayer implements Serving {
       cacheHit: result.cacheHit,
       computedAt: result.computedAt,
       lastLoadedAt,
-      rollup: null,
-      rollupReason: 'no rollups are declared',
+      ...rollupOf(model, planned, this.rollups !== undefined),
     };
   }
 
@@ -210,4 +214,16 @@ export class ServingLayer implements Serving {
   lastLoadedAt(model: Model): Promise<string | null> {
     return this.freshness.ofModel(model);
   }
+
+  async rollupRefreshedAt(id: string): Promise<string | null> {
+    if (!this.rollups) return null;
+    return (await this.rollups.refreshedAt()).get(id) ?? null;
+  }
+}
+
+/** Which rollup answered, or why none did. */
+function rollupOf(model: Model, planned: PlannedQuery, enabled: boolean): Pick<Answer, 'rollup' | 'rollupReason'> {
+  if (planned.rollup !== undefined) return { rollup: planned.rollup };
+  if (!model.rollups?.length) return { rollup: null, rollupReason: 'no rollups are declared' };
+  return { rollup: null, rollupReason: planned.rollupReason ?? (enabled ? 'no rollup answers this question' : 'rollups are not kept by this process') };
 }

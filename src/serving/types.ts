@@ -50,8 +50,9 @@ export interface Answer {
   computedAt: Date;
   /** The latest load of the model's table (ISO 8601), or null when unknown. */
   lastLoadedAt: string | null;
-  /** The rollup that answered, or null when the base table did; `rollupReason` says why none could. */
+  /** The rollup that answered (`team.model.rollup`), or null when the base table did; `rollupReason` says why none could. */
   rollup: string | null;
+  /** Why no rollup answered (the first reason of the closest candidate), when none did. */
   rollupReason?: string;
 }
 
@@ -62,6 +63,14 @@ export interface AnswerStream {
   lastLoadedAt: string | null;
   /** Batches of rows normalised as in {@link Answer.rows}. */
   batches: AsyncIterable<Row[]>;
+}
+
+/** Which rollups are built in this process and when each was last refreshed (src/rollups/, wired by the composition root). */
+export interface RollupState {
+  /** Ids (`team.model.rollup`) of the rollups built and kept fresh: the planner answers only from these. */
+  readonly built: ReadonlySet<string>;
+  /** When each built rollup was last refreshed (ISO 8601 in UTC), by id. */
+  refreshedAt(): Promise<ReadonlyMap<string, string>>;
 }
 
 /** The catalog a principal may see, with each model's freshness. */
@@ -86,4 +95,6 @@ export interface Serving {
   catalog(principal: Principal, options?: { freshness?: boolean }): Promise<ServedCatalog>;
   /** The latest load of a model's table (ISO 8601), or null. */
   lastLoadedAt(model: Model): Promise<string | null>;
+  /** When a rollup (`team.model.rollup`) was last refreshed (ISO 8601), or null when it is not built in this deployment. */
+  rollupRefreshedAt(id: string): Promise<string | null>;
 }

@@ -1,0 +1,175 @@
+/**
+ * The rollups of a project in one warehouse: built at start-up (when missing or when their definition
+ * changed), refreshed after every load of their base tables in the load's own transaction, and known
+ * as built so that the planner answers from them. See README.md for the guarantees.
+ */
+import type { Logger } from '../log.js';
+import { isPlainColumn } from '../semantic/sql-tokens.js';
+import { projectRollups, rollupDefinitionHash, ROLLUP_SCHEMA, type RollupLayout } from '../semantic/rollup-plan.js';
+import type { SemanticProject } from '../semantic/types.js';
+import type { MergedBatch, MergeInput, ReplaceInput, SqlRunner, TableSpec, Warehouse } from '../warehouse/port.js';
+import { createRollupTable, MAX_RANGES, refreshAll, refreshBuckets, touchedBuckets } from './refresh.js';
+
+/** What the warehouse keeps of each rollup: its definition's hash and when it was last refreshed. */
+export const ROLLUP_STATE_TABLE: TableSpec = {
+  table: 'sextant.rollups',
+  columns: [
+    { name: 'id', type: 'string', required: true },
+    { name: 'definition_hash', type: 'string', required: true },
+    { name: 'rollup_table', type: 'string', required: true },
+    { name: 'refreshed_at', type: 'timestamp', required: true },
+  ],
+  key: ['id'],
+};
+
+/** A constant key for PostgreSQL's advisory lock around start-up builds (several processes start at once). */
+const BUILD_LOCK = 727_001_301;
+
+function sameTable(a: string, b: string): boolean {
+  return a.replace(/"/g, '').toLowerCase() === b.replace(/"/g, '').toLowerCase();
+}
+
+function nowText(): string {
+  return new Date().toISOString().replace('T', ' ').replace('Z', '');
+}
+
+/** The outcome of {@link Rollups.start}. */
+export interface RollupStart {
+  /** Rollups computed now (missing, or their definition changed). */
+  built: string[];
+  /** Rollups found current. */
+  kept: string[];
+}
+
+export class Rollups {
+  readonly layouts: readonly RollupLayout[];
+  /** Ids of the rollups that are current: the planner answers only from these; loads refresh only these. */
+  readonly built = new Set<string>();
+
+  constructor(
+    project: SemanticProject,
+    private readonly log?: Logger,
+  ) {
+    this.layouts = projectRollups(project).sort((a, b) => (a.id < b.id ? -1 : 1));
+  }
+
+  /**
+   * Builds every rollup that is missing or whose definition changed, in one transaction each (taken
+   * under a lock, so that processes starting together build once), and marks them built. With
+   * `build: false` only finds which are current (commands that do not check the models' columns).
+   * @param warehouse the warehouse itself (not the rollup decorator)
+   */
+  async start(warehouse: Warehouse, options: { build: boolean }): Promise<RollupStart> {
+    const out: RollupStart = { built: [], kept: [] };
+    if (this.layouts.length === 0) return out;
+    await warehouse.ensureTable(ROLLUP_STATE_TABLE);
+    const d = warehouse.dialect;
+    const state = d.quoteTable(ROLLUP_STATE_TABLE.table);
+    for (const layout of this.layouts) {
+      const hash = rollupDefinitionHash(layout, d);
+      const current = async (tx: SqlRunner): Promise<boolean> => {
+        const [row] = await tx.query(`select definition_hash as h from ${state} where id = ${d.param(1, 'string')}`, [layout.id]);
+        return row?.h === hash && (await warehouse.describeTable(layout.table)) !== undefined;
+      };
+      if (!options.build) {
+        if (await current(warehouse)) {
+          this.built.add(layout.id);
+          out.kept.push(layout.id);
+        }
+        continue;
+      }
+      const started = performance.now();
+      const rebuilt = await warehouse.transaction(async (tx) => {
+        if (d.name === 'postgres') await tx.query(`select pg_advisory_xact_lock(${BUILD_LOCK})`);
+        if (d.name === 'redshift') await tx.execute(`lock ${state}`);
+        if (await current(tx)) return false;
+        await tx.execute(`create schema if not exists ${d.quoteIdent(ROLLUP_SCHEMA)}`);
+        await createRollupTable(tx, layout, d);
+        await tx.execute(`delete from ${state} where id = ${d.param(1, 'string')}`, [layout.id]);
+        await tx.execute(
+          `insert into ${state} (id, definition_hash, rollup_table, refreshed_at) values (${d.param(1, 'string')}, ${d.param(2, 'string')}, ${d.param(3, 'string')}, ${d.param(4, 'timestamp')})`,
+          [layout.id, hash, layout.table, nowText()],
+        );
+        return true;
+      });
+      this.built.add(layout.id);
+      (rebuilt ? out.built : out.kept).push(layout.id);
+      if (rebuilt) this.log?.info('rollup built', { rollup: layout.id, table: layout.table, ms: Math.round(performance.now() - started) });
+    }
+    return out;
+  }
+
+  /** When each built rollup was last refreshed (ISO 8601 in UTC), by id. */
+  async refreshedAt(warehouse: Pick<Warehouse, 'query' | 'dialect'>): Promise<Map<string, string>> {
+    if (this.layouts.length === 0) return new Map();
+    const rows = await warehouse.query(`select id, refreshed_at from ${warehouse.dialect.quoteTable(ROLLUP_STATE_TABLE.table)}`, []);
+    return new Map(rows.filter((r) => this.built.has(String(r.id))).map((r) => [String(r.id), String(r.refreshed_at)]));
+  }
+
+  /** Built rollups a change to `table` affects, in lock order. */
+  private affected(table: string): RollupLayout[] {
+    return this.layouts.filter((l) => this.built.has(l.id) && l.baseTables.some((t) => sameTable(t, table)));
+  }
+
+  /** The merge input with the rollups' refresh run in its transaction, after the caller's own `afterMerge`. */
+  wrapMerge(input: MergeInput, dialect: Warehouse['dialect']): MergeInput {
+    const affected = this.affected(input.spec.table);
+    if (affected.length === 0) return input;
+    const own = input.afterMerge;
+    return {
+      ...input,
+      afterMerge: async (tx, batch) => {
+        if (own) await own(tx, batch);
+        for (const layout of affected) await this.refreshAfterMerge(tx, layout, input, batch, dialect);
+      },
+    };
+  }
+
+  /** The replacement with every affected rollup recomputed in its swap's transaction (a report's write-back). */
+  wrapReplace(input: ReplaceInput, dialect: Warehouse['dialect']): ReplaceInput {
+    const affected = this.affected(input.spec.table);
+    if (affected.length === 0) return input;
+    const own = input.inSwap;
+    return {
+      ...input,
+      inSwap: async (tx) => {
+        if (own) await own(tx);
+        for (const layout of affected) {
+          await this.lock(tx, layout, dialect);
+          await refreshAll(tx, layout, dialect);
+          await this.stamp(tx, layout, dialect);
+        }
+      },
+    };
+  }
+
+  private async refreshAfterMerge(tx: SqlRunner, layout: RollupLayout, input: MergeInput, batch: MergedBatch, dialect: Warehouse['dialect']): Promise<void> {
+    if (batch.staged === undefined) return; // no rows: nothing changed
+    await this.lock(tx, layout, dialect);
+    const timeColumn = layout.timeDimension.sql.trim();
+    // Only then can no row have moved out of a bucket the batch does not name: its time is part of its key.
+    const incremental =
+      layout.model.table !== undefined &&
+      sameTable(layout.model.table, input.spec.table) &&
+      isPlainColumn(timeColumn) &&
+      input.columns.includes(timeColumn) &&
+      input.spec.key.includes(timeColumn);
+    let touched = incremental ? await touchedBuckets(tx, layout, dialect, batch.staged, timeColumn) : undefined;
+    if (touched && touched.ranges.length > MAX_RANGES) touched = undefined;
+    if (touched) await refreshBuckets(tx, layout, dialect, touched);
+    else await refreshAll(tx, layout, dialect);
+    await this.stamp(tx, layout, dialect);
+  }
+
+  /** PostgreSQL: one refresher of a rollup at a time (readers go on); DuckDB serialises merges, Redshift is serializable. */
+  private async lock(tx: SqlRunner, layout: RollupLayout, dialect: Warehouse['dialect']): Promise<void> {
+    if (dialect.name === 'postgres') await tx.execute(`lock table ${dialect.quoteTable(layout.table)} in exclusive mode`);
+  }
+
+  private async stamp(tx: SqlRunner, layout: RollupLayout, dialect: Warehouse['dialect']): Promise<void> {
+    await tx.execute(`update ${dialect.quoteTable(ROLLUP_STATE_TABLE.table)} set refreshed_at = ${dialect.param(1, 'timestamp')} where id = ${dialect.param(2, 'string')}`, [
+      nowText(),
+      layout.id,
+    ]);
+  }
+}
