@@ -530,6 +530,7 @@ function parseRollups(
       if (timeDimension !== undefined && !timeDims.includes(timeDimension)) {
         const why = dimByName.has(timeDimension) ? 'is not a time dimension' : 'is not a dimension of this model';
         report.add([...path, 'time_dimension'], `"${timeDimension}" ${why}; time dimensions: ${timeDims.join(', ') || '(none)'}`);
+        timeDimension = undefined;
         ok = false;
       } else if (timeDimension === undefined) ok = false;
     }
@@ -543,7 +544,8 @@ function parseRollups(
       ok = false;
     } else grain = def.grain as TimeGrain;
 
-    const list = (key: 'measures' | 'dimensions', required: boolean): string[] => {
+    /** The names listed, each with its index in the file's list (for the problem's path). */
+    const list = (key: 'measures' | 'dimensions', required: boolean): Array<[string, number]> => {
       const items = def[key];
       if (items === undefined || items === null) {
         if (required) {
@@ -552,26 +554,32 @@ function parseRollups(
         }
         return [];
       }
-      if (!Array.isArray(items) || (required && items.length === 0)) {
-        report.add([...path, key], `must be a ${required ? 'non-empty ' : ''}list of names, got ${describe(items)}`);
+      if (!Array.isArray(items)) {
+        report.add([...path, key], `must be a list of names, got ${describe(items)}`);
         ok = false;
         return [];
       }
-      const names: string[] = [];
+      if (required && items.length === 0) {
+        report.add([...path, key], `must list at least one of this model's ${key}`);
+        ok = false;
+        return [];
+      }
+      const names: Array<[string, number]> = [];
       items.forEach((item, i) => {
         if (typeof item !== 'string') {
           report.add([...path, key, i], `must be a name, got ${describe(item)}`);
           ok = false;
-        } else if (names.includes(item)) {
+        } else if (names.some(([n]) => n === item)) {
           report.add([...path, key, i], `"${item}" is listed twice`);
           ok = false;
-        } else names.push(item);
+        } else names.push([item, i]);
       });
       return names;
     };
 
-    const rollupMeasures = list('measures', true);
-    rollupMeasures.forEach((m, i) => {
+    const measureList = list('measures', true);
+    const rollupMeasures = measureList.map(([m]) => m);
+    measureList.forEach(([m, i]) => {
       if (!measureNames.has(m)) {
         const hint = dimByName.has(m) ? ` ("${m}" is a dimension)` : '';
         report.add(['rollups', name, 'measures', i], `unknown measure "${m}"${hint}; measures of this model: ${[...measureNames].join(', ') || '(none)'}`);
@@ -585,8 +593,9 @@ function parseRollups(
       }
     });
 
-    const rollupDims = list('dimensions', false);
-    rollupDims.forEach((d, i) => {
+    const dimList = list('dimensions', false);
+    const rollupDims = dimList.map(([d]) => d);
+    dimList.forEach(([d, i]) => {
       const at: YamlPath = ['rollups', name, 'dimensions', i];
       if (d.includes('.')) {
         const [joinName] = d.split('.', 1);
