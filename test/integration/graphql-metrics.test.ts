@@ -172,6 +172,8 @@ describe.each(DIALECTS)('typed metrics on %s', (dialect) => {
         offset: 0,
         hasMore: false,
         rollup: null,
+        // The harness's serving layer keeps no rollups (test/integration/rollups-serving.test.ts serves them).
+        rollupReason: 'rollups are not kept by this process',
       },
     ]);
     h.serving.invalidateTables(['social.post_daily']);

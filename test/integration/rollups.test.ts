@@ -13,7 +13,7 @@ import type { FilterNode, SemanticProject, SemanticQuery, TimeGrain } from '../.
 import { Rollups } from '../../src/rollups/rollups.js';
 import { withRollups } from '../../src/rollups/rollup-warehouse.js';
 import type { Row, SqlValue, TableSpec, Warehouse } from '../../src/warehouse/port.js';
-import { DIALECTS, freshWarehouse } from '../support/warehouses.js';
+import { WAREHOUSE_DIALECTS, freshWarehouse } from '../support/warehouses.js';
 import { truncate } from './semantic-reference.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -251,7 +251,8 @@ const CASES: Case[] = [
   { name: 'a measure no rollup keeps with others it does', q: { measures: ['likes', 'posts'], dims: [{ name: 'platform' }] }, rollup: null, reason: /counts distinct values|is not in rollup/ },
 ];
 
-describe.each(DIALECTS)('rollups on %s', (dialect) => {
+// `redshift`: the Redshift adapter and dialect on its PostgreSQL engine (test/support/warehouses.ts).
+describe.each(WAREHOUSE_DIALECTS)('rollups on %s', (dialect) => {
   let raw: Warehouse;
   let wh: Warehouse;
   let project: SemanticProject;
