@@ -92,11 +92,29 @@ export class Rollups {
         );
         return true;
       });
+      if (d.name === 'postgres') await this.indexTime(warehouse, layout);
       this.built.add(layout.id);
       (rebuilt ? out.built : out.kept).push(layout.id);
       if (rebuilt) this.log?.info('rollup built', { rollup: layout.id, table: layout.table, ms: Math.round(performance.now() - started) });
     }
     return out;
+  }
+
+  /**
+   * PostgreSQL: an index on the base table's time column, so that a refresh reads the buckets a load
+   * touched rather than the whole table (DuckDB skips row groups by their min/max; Redshift has no
+   * indexes, its sort key does this). Only for a plain column of a `table:` model; kept if it exists.
+   */
+  private async indexTime(warehouse: Warehouse, layout: RollupLayout): Promise<void> {
+    const column = layout.timeDimension.sql.trim();
+    if (layout.model.table === undefined || !isPlainColumn(column)) return;
+    const [schema, table] = layout.model.table.includes('.') ? layout.model.table.split('.', 2) : ['public', layout.model.table];
+    const name = `${table}_${column}_sextant`.slice(0, 63);
+    const d = warehouse.dialect;
+    await warehouse.transaction(async (tx) => {
+      await tx.query(`select pg_advisory_xact_lock(${BUILD_LOCK})`);
+      await tx.execute(`create index if not exists ${d.quoteIdent(name)} on ${d.quoteIdent(schema)}.${d.quoteIdent(table)} (${d.quoteIdent(column)})`);
+    });
   }
 
   /** When each built rollup was last refreshed (ISO 8601 in UTC), by id. */
