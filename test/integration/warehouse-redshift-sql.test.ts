@@ -31,6 +31,10 @@ import {
   stdinCopyStatement,
 } from '../../src/warehouse/redshift/statements.js';
 import { aptInstall, which } from '../support/services.js';
+import { loadSemanticProject } from '../../src/semantic/load.js';
+import { projectRollups } from '../../src/semantic/rollup-plan.js';
+import { createRollupTable, refreshAll, refreshBuckets, touchedBuckets } from '../../src/rollups/refresh.js';
+import type { Row, SqlRunner } from '../../src/warehouse/port.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const GOLDEN = join(HERE, '..', 'golden', 'redshift', 'statements.sql');
@@ -56,6 +60,34 @@ const POSTS: TableSpec = {
 const KEY_ONLY: TableSpec = { table: 'ops.seen', key: ['id'], columns: [{ name: 'id', type: 'bigint', required: true }] };
 const MANIFEST = 's3://sextant-prod/raw-bucket/_staging/social.post_daily/20260101T000000000Z-0a1b2c3d4e5f/manifest.json';
 const ROLE = 'arn:aws:iam::123456789012:role/sextant-copy';
+
+/**
+ * The statements that build and refresh a rollup (src/rollups/refresh.ts) for the Redshift dialect, recorded
+ * from a runner that answers nothing: the fixture's daily rollup (every measure type, a joined dimension).
+ */
+async function rollupStatements(): Promise<Array<[string, string]>> {
+  const { project } = await loadSemanticProject(join(HERE, '..', 'fixtures', 'rollups'));
+  const layout = projectRollups(project as NonNullable<typeof project>).find((l) => l.id === 'social.posts.daily');
+  if (!layout) throw new Error('the fixture has no daily rollup');
+  const seen: string[] = [];
+  const tx: SqlRunner = {
+    query: async (sql: string): Promise<Row[]> => {
+      seen.push(sql);
+      return [];
+    },
+    execute: async (sql: string): Promise<void> => {
+      seen.push(sql);
+    },
+  };
+  const d = redshiftDialect;
+  await createRollupTable(tx, layout, d);
+  await touchedBuckets(tx, layout, d, '"stage_latest"', 'metric_date');
+  await refreshBuckets(tx, layout, d, { ranges: [{ from: new Date('2026-02-10T00:00:00Z'), to: new Date('2026-02-12T00:00:00Z') }], nullBucket: true });
+  await refreshAll(tx, layout, d);
+  const names = ['rollup: drop', 'rollup: create as', 'rollup: buckets a batch touched', 'rollup: delete buckets', 'rollup: insert buckets', 'rollup: delete all', 'rollup: insert all'];
+  return seen.map((sql, i) => [names[i] ?? `rollup ${i}`, sql]);
+}
+const ROLLUP_STATEMENTS = await rollupStatements();
 
 /**
  * Every statement the adapter can send, named; `redshift: false` marks what the sqlfluff parse below
@@ -97,6 +129,7 @@ function statements(): Array<{ name: string; sql: string; redshift: boolean }> {
     ...m.drop.map((sql, i) => [`merge: drop ${i + 1}`, sql] as [string, string]),
     ['load errors: SYS_LOAD_ERROR_DETAIL', loadErrorsStatement('sys')],
     ['load errors: STL_LOAD_ERRORS', loadErrorsStatement('stl')],
+    ...ROLLUP_STATEMENTS,
   ];
   return list.map(([name, sql, redshift]) => ({ name, sql, redshift: redshift !== false }));
 }

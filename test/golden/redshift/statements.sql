@@ -90,3 +90,24 @@ SELECT trim(file_name) AS "file", line_number AS "line", trim(column_name) AS "c
 
 -- load errors: STL_LOAD_ERRORS
 SELECT trim(filename) AS "file", line_number AS "line", trim(colname) AS "column", err_code AS "code", trim(err_reason) AS "message" FROM stl_load_errors WHERE filename LIKE $1 ORDER BY line_number LIMIT 20;
+
+-- rollup: drop
+drop table if exists "sextant_rollups"."social__posts__daily";
+
+-- rollup: create as
+create table "sextant_rollups"."social__posts__daily" as select "_d0", "_d1", "_t", max("_tr") as "_lt", count(*) as "_m0", sum("_v1") as "_m1", sum("_v2") as "_m2", sum("_v3") as "_m4_s", count("_v4") as "_m4_c", min("_v5") as "_m5", max("_v6") as "_m6", count(distinct "_v7") as "_m7", sum(case when "_tr" = "_w" then "_v8" end) as "_m8" from (select "_s"."_c1" as "_d0", "_j0"."_c0" as "_d1", date_trunc('day', ("_s"."_c0")::timestamp)::date as "_t", "_s"."_c0" as "_tr", max("_s"."_c0") over (partition by "_s"."_c1", "_j0"."_c0", date_trunc('day', ("_s"."_c0")::timestamp)::date) as "_w", "_s"."_c2" as "_v1", "_s"."_c3" as "_v2", "_s"."_c3" as "_v3", "_s"."_c3" as "_v4", "_s"."_c3" as "_v5", "_s"."_c3" as "_v6", "_s"."_c4" as "_v7", "_s"."_c5" as "_v8" from (select "metric_date" as "_c0", "platform" as "_c1", "impressions" as "_c2", "likes" as "_c3", "post_id" as "_c4", "followers" as "_c5", "account_id" as "_c6" from "social"."posts") "_s" left join (select "account_id" as "_k0", min("region") as "_c0" from "social"."accounts" group by "account_id") "_j0" on "_s"."_c6" = "_j0"."_k0") "_r" group by "_d0", "_d1", "_t";
+
+-- rollup: buckets a batch touched
+select distinct date_trunc('day', ("metric_date")::timestamp)::date as "b" from "stage_latest";
+
+-- rollup: delete buckets
+delete from "sextant_rollups"."social__posts__daily" where (("_t" >= $1::timestamp and "_t" < $2::timestamp) or "_t" is null);
+
+-- rollup: insert buckets
+insert into "sextant_rollups"."social__posts__daily" ("_d0", "_d1", "_t", "_lt", "_m0", "_m1", "_m2", "_m4_s", "_m4_c", "_m5", "_m6", "_m7", "_m8") select "_d0", "_d1", "_t", max("_tr") as "_lt", count(*) as "_m0", sum("_v1") as "_m1", sum("_v2") as "_m2", sum("_v3") as "_m4_s", count("_v4") as "_m4_c", min("_v5") as "_m5", max("_v6") as "_m6", count(distinct "_v7") as "_m7", sum(case when "_tr" = "_w" then "_v8" end) as "_m8" from (select "_s"."_c1" as "_d0", "_j0"."_c0" as "_d1", date_trunc('day', ("_s"."_c0")::timestamp)::date as "_t", "_s"."_c0" as "_tr", max("_s"."_c0") over (partition by "_s"."_c1", "_j0"."_c0", date_trunc('day', ("_s"."_c0")::timestamp)::date) as "_w", "_s"."_c2" as "_v1", "_s"."_c3" as "_v2", "_s"."_c3" as "_v3", "_s"."_c3" as "_v4", "_s"."_c3" as "_v5", "_s"."_c3" as "_v6", "_s"."_c4" as "_v7", "_s"."_c5" as "_v8" from (select "metric_date" as "_c0", "platform" as "_c1", "impressions" as "_c2", "likes" as "_c3", "post_id" as "_c4", "followers" as "_c5", "account_id" as "_c6" from "social"."posts" where (("metric_date" >= $1::timestamp and "metric_date" < $2::timestamp) or "metric_date" is null)) "_s" left join (select "account_id" as "_k0", min("region") as "_c0" from "social"."accounts" group by "account_id") "_j0" on "_s"."_c6" = "_j0"."_k0") "_r" group by "_d0", "_d1", "_t";
+
+-- rollup: delete all
+delete from "sextant_rollups"."social__posts__daily";
+
+-- rollup: insert all
+insert into "sextant_rollups"."social__posts__daily" ("_d0", "_d1", "_t", "_lt", "_m0", "_m1", "_m2", "_m4_s", "_m4_c", "_m5", "_m6", "_m7", "_m8") select "_d0", "_d1", "_t", max("_tr") as "_lt", count(*) as "_m0", sum("_v1") as "_m1", sum("_v2") as "_m2", sum("_v3") as "_m4_s", count("_v4") as "_m4_c", min("_v5") as "_m5", max("_v6") as "_m6", count(distinct "_v7") as "_m7", sum(case when "_tr" = "_w" then "_v8" end) as "_m8" from (select "_s"."_c1" as "_d0", "_j0"."_c0" as "_d1", date_trunc('day', ("_s"."_c0")::timestamp)::date as "_t", "_s"."_c0" as "_tr", max("_s"."_c0") over (partition by "_s"."_c1", "_j0"."_c0", date_trunc('day', ("_s"."_c0")::timestamp)::date) as "_w", "_s"."_c2" as "_v1", "_s"."_c3" as "_v2", "_s"."_c3" as "_v3", "_s"."_c3" as "_v4", "_s"."_c3" as "_v5", "_s"."_c3" as "_v6", "_s"."_c4" as "_v7", "_s"."_c5" as "_v8" from (select "metric_date" as "_c0", "platform" as "_c1", "impressions" as "_c2", "likes" as "_c3", "post_id" as "_c4", "followers" as "_c5", "account_id" as "_c6" from "social"."posts") "_s" left join (select "account_id" as "_k0", min("region") as "_c0" from "social"."accounts" group by "account_id") "_j0" on "_s"."_c6" = "_j0"."_k0") "_r" group by "_d0", "_d1", "_t";
