@@ -397,7 +397,27 @@ describe.each(WAREHOUSE_DIALECTS)('rollups on %s', (dialect) => {
       return (await wh.query(planned.sql, planned.params)).map((r) => [r.week__month, r.impressions]);
     };
     expect(await weekly()).toEqual([['2026-01-01', 30], ['2026-02-01', 40]]);
-    await wh.replaceTable({ spec: WEEKLY, rows: [['2026-02-09', 'x', 5], ['2026-03-02', 'fb', 6], ['2026-03-09', 'x', 7]] });
+    // The report's own inSwap (its lineage record) still runs, in the same transaction as the rollup's.
+    let lineage = 0;
+    await wh.replaceTable({
+      spec: WEEKLY,
+      rows: [['2026-02-09', 'x', 5], ['2026-03-02', 'fb', 6], ['2026-03-09', 'x', 7]],
+      inSwap: async (tx) => {
+        lineage = Number((await tx.query('select count(*) as n from reports.weekly'))[0].n);
+      },
+    });
+    expect(lineage).toBe(3);
+    expect(await weekly()).toEqual([['2026-02-01', 5], ['2026-03-01', 13]]);
+    // A replacement that fails in its swap leaves the old rows and the rollup over them.
+    await expect(
+      wh.replaceTable({
+        spec: WEEKLY,
+        rows: [['2026-05-04', 'x', 1]],
+        inSwap: async () => {
+          throw new Error('lineage could not be written');
+        },
+      }),
+    ).rejects.toThrow('lineage could not be written');
     expect(await weekly()).toEqual([['2026-02-01', 5], ['2026-03-01', 13]]);
   });
 });
