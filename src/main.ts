@@ -127,9 +127,11 @@ export async function openApp(options: OpenAppOptions = {}): Promise<App> {
     const jobStore = new JobStore(warehouse);
     await jobStore.init();
     // Opened before the queue, so closed after it: jobs still finishing on close publish their changes.
-    const changes = openChangeFeed({ redisUrl: config.redisUrl }, { logger: log, ...options.queue });
+    // SEXTANT_QUEUE_NAME separates deployments sharing one Redis; tests may also pass their own.
+    const queueNames = { queueName: config.queueName, ...options.queue };
+    const changes = openChangeFeed({ redisUrl: config.redisUrl }, { logger: log, ...queueNames });
     closers.push(() => changes.close());
-    const queue = openJobQueue({ redisUrl: config.redisUrl }, jobStore, { ...options.queue });
+    const queue = openJobQueue({ redisUrl: config.redisUrl }, jobStore, { ...queueNames });
     // On shutdown running jobs get the deadline to finish; past it they are handed back (docs/deploy.md).
     closers.push(() => queue.close(config.shutdownTimeoutMs));
     const keys = new KeyStore(warehouse, { knownTeams: project.semantic.teams });
@@ -154,7 +156,7 @@ export async function openApp(options: OpenAppOptions = {}): Promise<App> {
 
     const metrics = new PrometheusRegistry();
     metrics.setSources({
-      queueName: config.redisUrl ? (options.queue?.queueName ?? 'sextant') : 'in-process',
+      queueName: config.redisUrl ? queueNames.queueName : 'in-process',
       ...(queue.counts && { queueCounts: () => queue.counts!() }),
       poolStats: () => warehouse.poolStats?.(),
     });

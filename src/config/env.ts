@@ -62,6 +62,8 @@ export interface Config {
   readonly shutdownTimeoutMs: number;
   /** How long an API process answers /health/ready with 503 before it stops accepting (SEXTANT_SHUTDOWN_DELAY_MS). */
   readonly shutdownDelayMs: number;
+  /** BullMQ's queue name, also naming the change feed's channel (SEXTANT_QUEUE_NAME, default `sextant`). */
+  readonly queueName: string;
   /** A worker's own port for /metrics and /health/* (SEXTANT_METRICS_PORT); unset: a worker listens on nothing. */
   readonly metricsPort: number | undefined;
 }
@@ -206,6 +208,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     }
   }
 
+  const queueName = env.SEXTANT_QUEUE_NAME || 'sextant';
+  // BullMQ separates key parts with ':' and the name is part of every key and of the change feed's channel.
+  if (!/^[A-Za-z0-9_-]{1,64}$/.test(queueName)) problems.add({ file: 'environment', path: 'SEXTANT_QUEUE_NAME', message: `expected letters, digits, - and _ (at most 64), got "${queueName}"` });
   const shutdownTimeoutMs = int(env, 'SEXTANT_SHUTDOWN_TIMEOUT_MS', 25_000, problems);
   const shutdownDelayMs = int(env, 'SEXTANT_SHUTDOWN_DELAY_MS', 0, problems, 0);
   const metricsPort = env.SEXTANT_METRICS_PORT ? int(env, 'SEXTANT_METRICS_PORT', 0, problems, 0) : undefined;
@@ -234,6 +239,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     inboxScanMs,
     corsOrigins: Object.freeze(corsOrigins),
     publicUrl,
+    queueName,
     shutdownTimeoutMs,
     shutdownDelayMs,
     metricsPort,
