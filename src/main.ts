@@ -131,7 +131,7 @@ export async function openApp(options: OpenAppOptions = {}): Promise<App> {
     const queueNames = { queueName: config.queueName, ...options.queue };
     const changes = openChangeFeed({ redisUrl: config.redisUrl }, { logger: log, ...queueNames });
     closers.push(() => changes.close());
-    const queue = openJobQueue({ redisUrl: config.redisUrl }, jobStore, { ...queueNames });
+    const queue = openJobQueue({ redisUrl: config.redisUrl }, jobStore, { logger: log, ...queueNames });
     // On shutdown running jobs get the deadline to finish; past it they are handed back (docs/deploy.md).
     closers.push(() => queue.close(config.shutdownTimeoutMs));
     const keys = new KeyStore(warehouse, { knownTeams: project.semantic.teams });

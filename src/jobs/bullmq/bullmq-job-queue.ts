@@ -297,6 +297,9 @@ export class BullMqJobQueue implements JobQueue {
     const attempts = job.opts.attempts ?? 1;
     const request: JobRequest = { id, type, payload, attempts, backoffMs: backoffDelay(job) };
     const attempt = job.attemptsMade + 1;
+    // A paused worker still receives the job its blocking fetch was already waiting for (e.g. the one
+    // another handler of this process just handed back): a closing queue starts nothing, it hands it back.
+    if (this.#closed) return this.#putBack(job, token);
 
     // Registered first, so that `close()` counts this job from the moment BullMQ hands it over.
     const active: Active = { controller: new AbortController(), cancelled: false, interrupted: false };
