@@ -5,6 +5,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 
@@ -40,7 +41,9 @@ export async function startServe(options: StartServeOptions): Promise<ServeProce
   const role = (options.env.SEXTANT_ROLE ?? 'all') as ServeProcess['role'];
   // tsx as a loader in the one process, not its CLI: the CLI is a parent process relaying signals, and it
   // SIGKILLs its child when the child does not acknowledge a signal within 30 ms (a busy event loop).
-  const args = options.entry === 'bin' ? [join(ROOT, 'bin', 'sextant.js'), 'serve'] : ['--import', 'tsx', join(ROOT, 'src', 'cli', 'index.ts'), 'serve'];
+  // By path: the working directory may be anywhere.
+  const tsx = pathToFileURL(join(ROOT, 'node_modules', 'tsx', 'dist', 'loader.mjs')).href;
+  const args = options.entry === 'bin' ? [join(ROOT, 'bin', 'sextant.js'), 'serve'] : ['--import', tsx, join(ROOT, 'src', 'cli', 'index.ts'), 'serve'];
   const child = spawn(process.execPath, args, {
     cwd: options.cwd ?? ROOT,
     env: { SEXTANT_LOG_FORMAT: 'json', ...options.env },
