@@ -208,6 +208,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     }
   }
 
+  // Read by the logger itself (src/log.ts, before any config exists); checked here so that a typo is said.
+  onOff('SEXTANT_LOG_FORMAT', ['json', 'pretty'], 'json');
   const queueName = env.SEXTANT_QUEUE_NAME || 'sextant';
   // BullMQ separates key parts with ':' and the name is part of every key and of the change feed's channel.
   if (!/^[A-Za-z0-9_-]{1,64}$/.test(queueName)) problems.add({ file: 'environment', path: 'SEXTANT_QUEUE_NAME', message: `expected letters, digits, - and _ (at most 64), got "${queueName}"` });

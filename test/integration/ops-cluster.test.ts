@@ -76,8 +76,8 @@ describe('several processes on one Redis, PostgreSQL and S3', () => {
     api1 = await start('api-1', { SEXTANT_ROLE: 'api', SEXTANT_SHUTDOWN_DELAY_MS: '1500', SEXTANT_SHUTDOWN_TIMEOUT_MS: '60000' });
     [api2, w1, w2] = await Promise.all([
       start('api-2', { SEXTANT_ROLE: 'api' }),
-      start('worker-1', { SEXTANT_ROLE: 'worker', SEXTANT_INBOX_SCAN_MS: '1000', SEXTANT_WORKER_CONCURRENCY: '2', SEXTANT_SHUTDOWN_TIMEOUT_MS: '120000' }),
-      start('worker-2', { SEXTANT_ROLE: 'worker', SEXTANT_INBOX_SCAN_MS: '1000', SEXTANT_WORKER_CONCURRENCY: '2' }),
+      start('worker-1', { SEXTANT_ROLE: 'worker', SEXTANT_INBOX_SCAN_MS: '1000', SEXTANT_WORKER_CONCURRENCY: '2', SEXTANT_SHUTDOWN_TIMEOUT_MS: '120000', SEXTANT_METRICS_PORT: '0' }),
+      start('worker-2', { SEXTANT_ROLE: 'worker', SEXTANT_INBOX_SCAN_MS: '1000', SEXTANT_WORKER_CONCURRENCY: '2', SEXTANT_METRICS_PORT: '0' }),
     ]);
   }, 400_000);
 
@@ -108,6 +108,21 @@ describe('several processes on one Redis, PostgreSQL and S3', () => {
     expect(new Set(starts.map((l) => l.jobId)).size).toBe(ids.length);
     expect(new Set(starts.map((l) => l.proc))).toEqual(new Set(['worker-1', 'worker-2']));
     expect(await table()).toEqual({ n: expected.posts, s: String(expected.impressions) });
+    // Each worker reports the jobs it ran on its own /metrics (SEXTANT_METRICS_PORT), behind the admin key.
+    let succeeded = 0;
+    let rows = 0;
+    for (const w of [w1, w2]) {
+      const port = /metrics:\s+http:\/\/[^\s]+:(\d+)\/metrics/.exec(w.output())?.[1];
+      expect(port, w.name).toBeDefined();
+      expect((await fetch(`http://127.0.0.1:${port}/metrics`)).status).toBe(401);
+      const text = await (await fetch(`http://127.0.0.1:${port}/metrics`, { headers: { authorization: `Bearer ${adminKey}` } })).text();
+      const value = (re: RegExp) => Number(re.exec(text)?.[1] ?? 0);
+      succeeded += value(/^sextant_job_duration_seconds_count\{type="INGEST_FILE",outcome="succeeded"\} (\d+)$/m);
+      rows += value(/^sextant_rows_loaded_total\{type="INGEST_FILE",target="social_manual_posts"\} (\d+)$/m);
+      expect((await fetch(`http://127.0.0.1:${port}/health/ready`)).status).toBe(200);
+    }
+    expect(succeeded).toBe(ids.length);
+    expect(rows).toBe(16 * 50);
   }, 180_000);
 
   it('fires the schedule once per tick, not once per worker', async () => {
