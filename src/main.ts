@@ -19,7 +19,7 @@ import { describeCatalog, type Catalog } from './semantic/catalog.js';
 import { ExportService } from './exports/export-service.js';
 import { registerReportJobs, ReportService } from './exports/report-service.js';
 import { ensureWriteBackTables } from './exports/write-back.js';
-import { buildHttpServer, type HttpParts } from './http/server.js';
+import { buildHttpServer, buildOpsHttpServer, type HttpParts, type OpsParts } from './http/server.js';
 import { exportsPlugin } from './http/plugins/exports.js';
 import { consolePlugin } from './http/plugins/console.js';
 import type { HttpDeps } from './http/http-deps.js';
@@ -31,6 +31,8 @@ import { openChangeFeed } from './jobs/change-feed/open.js';
 import { createJobControl, type JobControl } from './jobs/job-control.js';
 import { JobStore, type JobRecord } from './jobs/job-store.js';
 import { openJobQueue } from './jobs/open.js';
+import { combineEvents } from './jobs/combine-events.js';
+import { jobLogEvents } from './jobs/job-log.js';
 import type { JobQueue } from './jobs/port.js';
 import { createLogger, type Logger } from './log.js';
 import type { OperationsServices, TargetInfo } from './resolvers/operations.js';
@@ -139,10 +141,13 @@ export async function openApp(options: OpenAppOptions = {}): Promise<App> {
     const jobStore = new JobStore(warehouse);
     await jobStore.init();
     // Opened before the queue, so closed after it: jobs still finishing on close publish their changes.
-    const changes = openChangeFeed({ redisUrl: config.redisUrl }, { logger: log, ...options.queue });
+    // SEXTANT_QUEUE_NAME separates deployments sharing one Redis; tests may also pass their own.
+    const queueNames = { queueName: config.queueName, ...options.queue };
+    const changes = openChangeFeed({ redisUrl: config.redisUrl }, { logger: log, ...queueNames });
     closers.push(() => changes.close());
-    const queue = openJobQueue({ redisUrl: config.redisUrl }, jobStore, { ...options.queue });
-    closers.push(() => queue.close(10_000));
+    const queue = openJobQueue({ redisUrl: config.redisUrl }, jobStore, { logger: log, ...queueNames });
+    // On shutdown running jobs get the deadline to finish; past it they are handed back (docs/deploy.md).
+    closers.push(() => queue.close(config.shutdownTimeoutMs));
     const keys = new KeyStore(warehouse, { knownTeams: project.semantic.teams });
     await keys.init();
 
@@ -164,12 +169,17 @@ export async function openApp(options: OpenAppOptions = {}): Promise<App> {
     });
 
     const metrics = new PrometheusRegistry();
+    metrics.setSources({
+      queueName: config.redisUrl ? queueNames.queueName : 'in-process',
+      ...(queue.counts && { queueCounts: () => queue.counts!() }),
+      poolStats: () => warehouse.poolStats?.(),
+    });
     const serving = new ServingLayer({
       project: project.semantic,
       warehouse,
       limits: { defaultRows: config.limits.defaultRows, maxRows: config.limits.maxRows },
       // The cache's own TTL applies; a TTL of 0 turns caching off (SEXTANT_RESULT_CACHE=off).
-      cache: new ResultCache(config.resultCache ? {} : { ttlMs: 0 }),
+      cache: new ResultCache({ ...(config.resultCache ? {} : { ttlMs: 0 }), onLookup: (hit) => metrics.cacheLookups.inc({ result: hit ? 'hit' : 'miss' }) }),
       timeoutMs: config.limits.statementTimeoutMs,
       onQuery: (e) => metrics.warehouseDuration.observe({ model: e.model, outcome: e.ok ? 'ok' : 'error' }, e.durationMs / 1000),
       rollups: { built: rollups.built, refreshedAt: () => rollups.refreshedAt(opened) },
@@ -325,6 +335,12 @@ export function buildApi(app: App): Promise<FastifyInstance & { sextant: HttpPar
   return buildHttpServer(buildHttpDeps(app));
 }
 
+/** A worker's own small server (SEXTANT_METRICS_PORT): `/metrics` and `/health/*`, with the API's key rules. */
+export function buildWorkerHttp(app: App): Promise<FastifyInstance & { sextant: OpsParts }> {
+  const checks = { warehouse: () => app.warehouse.ping(), objectStore: () => app.store.ping(), queue: () => app.queue.ping() };
+  return buildOpsHttpServer({ metrics: app.metrics, checks, log: app.log, authenticate: createAccessControl({ keys: app.keys, config: app.config }).authenticate });
+}
+
 /** The worker role: registers every job handler and schedule, then starts taking jobs. */
 export async function startWorker(app: App): Promise<void> {
   app.queue.handle('INGEST_FILE', app.ingest.handleIngestJob);
@@ -341,5 +357,5 @@ export async function startWorker(app: App): Promise<void> {
   });
   await registerAppSources(app, { openDatabase: (url) => openSourceDatabase(app, url) });
   // The queues record every job into the JobStore themselves (src/jobs/open.ts).
-  await app.queue.start({ concurrency: app.config.workerConcurrency });
+  await app.queue.start({ concurrency: app.config.workerConcurrency, events: combineEvents([jobLogEvents(app.log), app.metrics.jobEvents()], app.log) });
 }

@@ -3,13 +3,13 @@
  * empty warehouse of the bundled example project, then starts the API role (HTTP server), the worker role
  * (job handlers and schedules), or both, per SEXTANT_ROLE. SIGINT/SIGTERM shut down gracefully.
  */
-import { once } from 'node:events';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse, print } from 'graphql';
 import { loadConfig, EXAMPLE_PROJECT } from '../config/env.js';
-import { buildApi, openApp, startWorker } from '../main.js';
-import { createLogger } from '../log.js';
+import { buildApi, buildWorkerHttp, openApp, startWorker } from '../main.js';
+import { createLogger, type Logger } from '../log.js';
 import { demoIsLoaded, generateDemo, DEFAULT_DEMO_ROWS } from '../demo/generate.js';
 import { assertListenAllowed } from '../auth/authenticate.js';
 import { KeyStore } from '../auth/key-store.js';
@@ -31,6 +31,25 @@ async function listen(server: { listen(o: { host: string; port: number }): Promi
       throw new UserError('CONFIG_INVALID', `port ${port} on ${host} is already in use (another Sextant, or another program); stop it or choose another port: PORT=${port + 1} npm start`);
     }
     throw err;
+  }
+}
+
+/**
+ * Stops accepting connections and waits for in-flight requests (fastify answers 503 to new requests on
+ * kept-alive connections meanwhile); past `timeoutMs` the remaining connections are cut.
+ */
+async function closeWithin(server: Awaited<ReturnType<typeof buildApi>>, timeoutMs: number, log: Logger): Promise<void> {
+  const closed = server.close().then(() => true, () => true);
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<false>((resolve) => {
+    timer = setTimeout(() => resolve(false), timeoutMs);
+  });
+  const inTime = await Promise.race([closed, late]);
+  clearTimeout(timer);
+  if (!inTime) {
+    log.warn('requests still running at the shutdown deadline: closing their connections', { timeoutMs });
+    server.server.closeAllConnections();
+    await closed;
   }
 }
 
@@ -59,12 +78,28 @@ export async function serveCommand(_args: string[]): Promise<number> {
 
   let stopping = false;
   let server: Awaited<ReturnType<typeof buildApi>> | undefined;
+  let opsServer: Awaited<ReturnType<typeof buildWorkerHttp>> | undefined;
+  /**
+   * Graceful shutdown (docs/deploy.md): readiness turns 503 at once; after SEXTANT_SHUTDOWN_DELAY_MS the
+   * API stops accepting connections and finishes its in-flight requests while the worker stops taking
+   * jobs and finishes its running ones, both within SEXTANT_SHUTDOWN_TIMEOUT_MS; past it, connections are
+   * cut and running jobs handed back to the queue (another worker, or the next start, runs them).
+   */
   const shutdown = async (signal: string) => {
     if (stopping) return;
     stopping = true;
-    log.info('shutting down', { signal });
-    await server?.close().catch(() => undefined);
+    const timeoutMs = config.shutdownTimeoutMs;
+    log.info('shutting down: finishing in-flight requests and running jobs', { signal, timeoutMs });
+    for (const s of [server, opsServer]) if (s) s.sextant.draining = true;
+    if (server && config.shutdownDelayMs > 0) await sleep(config.shutdownDelayMs);
+    const deadline = Date.now() + timeoutMs;
+    // The server first: its in-flight requests may still enqueue jobs (an upload's completion), which a
+    // closed queue would refuse. Then the queue, within what is left of the deadline.
+    if (server) await closeWithin(server, timeoutMs, log);
+    await app.queue.close(Math.max(1000, deadline - Date.now()));
+    await opsServer?.close().catch(() => undefined);
     await app.close();
+    log.info('shut down', { signal });
   };
   try {
     if (config.role !== 'api') await startWorker(app);
@@ -89,11 +124,28 @@ export async function serveCommand(_args: string[]): Promise<number> {
     } else {
       console.log(`Sextant worker running (concurrency ${config.workerConcurrency}).`);
     }
+    if (config.role === 'worker' && config.metricsPort !== undefined) {
+      opsServer = await buildWorkerHttp(app);
+      await listen(opsServer, config.host, config.metricsPort);
+      const address = opsServer.server.address();
+      console.log(`  metrics:  http://${config.host}:${typeof address === 'object' && address ? address.port : config.metricsPort}/metrics`);
+    }
   } catch (err) {
     await shutdown('start-up failure');
     throw err;
   }
-  const signal = await Promise.race([once(process, 'SIGINT').then(() => 'SIGINT'), once(process, 'SIGTERM').then(() => 'SIGTERM')]);
+  const signal = await new Promise<string>((resolve) => {
+    const on = (name: string) => () => {
+      // A second signal while draining: the operator wants out now.
+      if (stopping) {
+        log.warn('second signal while shutting down: exiting now', { signal: name });
+        process.exit(1);
+      }
+      resolve(name);
+    };
+    process.on('SIGINT', on('SIGINT'));
+    process.on('SIGTERM', on('SIGTERM'));
+  });
   await shutdown(signal);
   return 0;
 }

@@ -58,6 +58,14 @@ export interface Config {
   readonly corsOrigins: readonly string[];
   /** The service's public base URL (SEXTANT_PUBLIC_URL), for absolute links behind a proxy: OData nextLink, connection files. */
   readonly publicUrl: string | undefined;
+  /** How long a SIGTERM/SIGINT waits for in-flight requests and running jobs (SEXTANT_SHUTDOWN_TIMEOUT_MS). */
+  readonly shutdownTimeoutMs: number;
+  /** How long an API process answers /health/ready with 503 before it stops accepting (SEXTANT_SHUTDOWN_DELAY_MS). */
+  readonly shutdownDelayMs: number;
+  /** BullMQ's queue name, also naming the change feed's channel (SEXTANT_QUEUE_NAME, default `sextant`). */
+  readonly queueName: string;
+  /** A worker's own port for /metrics and /health/* (SEXTANT_METRICS_PORT); unset: a worker listens on nothing. */
+  readonly metricsPort: number | undefined;
 }
 
 /** The repository root (two levels above this file in both src/ and dist/src/). */
@@ -200,6 +208,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     }
   }
 
+  // Read by the logger itself (src/log.ts, before any config exists); checked here so that a typo is said.
+  onOff('SEXTANT_LOG_FORMAT', ['json', 'pretty'], 'json');
+  const queueName = env.SEXTANT_QUEUE_NAME || 'sextant';
+  // BullMQ separates key parts with ':' and the name is part of every key and of the change feed's channel.
+  if (!/^[A-Za-z0-9_-]{1,64}$/.test(queueName)) problems.add({ file: 'environment', path: 'SEXTANT_QUEUE_NAME', message: `expected letters, digits, - and _ (at most 64), got "${queueName}"` });
+  const shutdownTimeoutMs = int(env, 'SEXTANT_SHUTDOWN_TIMEOUT_MS', 25_000, problems);
+  const shutdownDelayMs = int(env, 'SEXTANT_SHUTDOWN_DELAY_MS', 0, problems, 0);
+  const metricsPort = env.SEXTANT_METRICS_PORT ? int(env, 'SEXTANT_METRICS_PORT', 0, problems, 0) : undefined;
+  if (metricsPort !== undefined && metricsPort > 65535) problems.add({ file: 'environment', path: 'SEXTANT_METRICS_PORT', message: `expected a port from 0 to 65535, got "${env.SEXTANT_METRICS_PORT}"` });
+
   problems.throwIfAny('CONFIG_INVALID', 'The environment is invalid');
   return Object.freeze({
     warehouse,
@@ -223,5 +241,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     inboxScanMs,
     corsOrigins: Object.freeze(corsOrigins),
     publicUrl,
+    queueName,
+    shutdownTimeoutMs,
+    shutdownDelayMs,
+    metricsPort,
   });
 }

@@ -4,11 +4,14 @@
  * composition root adds (`deps.plugins`). Errors leave in one shape, `{ error: { code, message } }`,
  * with the status of their code; unexpected ones are masked and logged under an errorId.
  */
+import { AsyncResource } from 'node:async_hooks';
 import { randomUUID } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
 import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
 import { redactApiKey } from '../auth/authenticate.js';
 import { LOOPBACK_PRINCIPAL } from '../auth/principal.js';
 import { isUserError, type ErrorCode } from '../errors.js';
+import { withLogContext } from '../log.js';
 import { SchemaRegistry } from '../resolvers/schema-registry.js';
 import type { HttpDeps } from './http-deps.js';
 import { graphqlPlugin } from './plugins/graphql.js';
@@ -48,6 +51,39 @@ function codeOfStatus(status: number): ErrorCode {
 export interface HttpParts {
   metrics: PrometheusRegistry;
   registry: SchemaRegistry;
+  /** Set on shutdown: `/health/ready` answers 503 so that load balancers stop routing here. */
+  draining: boolean;
+}
+
+/** A request id a proxy or client sent (`x-request-id`) is kept when it is a plain token. */
+const REQUEST_ID = /^[\w.:-]{1,128}$/;
+
+function requestIdOf(raw: IncomingMessage): string {
+  const sent = raw.headers['x-request-id'];
+  return typeof sent === 'string' && REQUEST_ID.test(sent) ? sent : randomUUID();
+}
+
+/**
+ * Every line logged while a request is handled carries its id (`requestId`), and the reply returns it
+ * as `x-request-id`. The log context is entered in onRequest; fastify runs preValidation and the
+ * handler from the request stream's 'end' event, outside that context, so it is re-entered there
+ * (as @fastify/request-context does).
+ */
+function logRequestIds(app: FastifyInstance): void {
+  const scopes = new WeakMap<object, AsyncResource>();
+  app.addHook('onRequest', (request, reply, done) => {
+    void reply.header('x-request-id', request.id);
+    withLogContext({ requestId: request.id }, () => {
+      const scope = new AsyncResource('sextant-request');
+      scopes.set(request, scope);
+      scope.runInAsyncScope(done);
+    });
+  });
+  app.addHook('preValidation', (request, _reply, done) => {
+    const scope = scopes.get(request);
+    if (scope) scope.runInAsyncScope(done);
+    else done();
+  });
 }
 
 /** Builds the server (not listening): `await app.listen({ host, port })`, or `app.inject()` in tests. */
@@ -58,8 +94,8 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance &
   const registry = new SchemaRegistry({ project: deps.project, limits, operations: deps.operations });
   const authenticate = deps.authenticate ?? (async () => LOOPBACK_PRINCIPAL);
 
-  const app: FastifyInstance = Fastify({ bodyLimit: config.limits.maxBodyBytes, logger: false, genReqId: () => randomUUID() });
-  const parts: HttpParts = { metrics, registry };
+  const app: FastifyInstance = Fastify({ bodyLimit: config.limits.maxBodyBytes, logger: false, genReqId: requestIdOf });
+  const parts: HttpParts = { metrics, registry, draining: false };
   app.decorate('sextant', parts);
 
   app.setErrorHandler((error: FastifyError, request, reply) => {
@@ -79,17 +115,19 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance &
       return reply.code(status).send(body(code, message));
     }
     const errorId = randomUUID();
-    log.error('unexpected error in an HTTP request', { errorId, err: error, method: request.method, url: redactApiKey(request.url) });
+    log.error('unexpected error in an HTTP request', { errorId, requestId: request.id, err: error, method: request.method, url: redactApiKey(request.url) });
     return reply.code(500).send({ error: { code: 'INTERNAL_SERVER_ERROR', message: `Internal server error; quote errorId ${errorId} when reporting it`, errorId } });
   });
   app.setNotFoundHandler((request, reply) =>
     reply.code(404).send({ error: { code: 'NOT_FOUND', message: `no route ${request.method} ${request.url.split('?')[0]}` } }),
   );
 
+  logRequestIds(app);
   instrumentRequests(app, metrics);
   await app.register(healthPlugin, {
     checks: deps.checks,
     log,
+    draining: () => parts.draining,
   });
   await app.register(metricsPlugin, { registry: metrics, authenticate });
   await app.register(graphqlPlugin, {
@@ -107,4 +145,40 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance &
   for (const plugin of deps.plugins ?? []) await app.register(plugin);
   await app.register(queryPagePlugin, { landing: !app.hasRoute({ method: 'GET', url: '/' }) });
   return app as FastifyInstance & { sextant: HttpParts };
+}
+
+/** What a worker's own server needs: its metrics, its back ends' checks, the key rules for `/metrics`. */
+export interface OpsHttpDeps {
+  metrics: PrometheusRegistry;
+  checks: Record<string, () => Promise<void>>;
+  log: HttpDeps['log'];
+  authenticate?: HttpDeps['authenticate'];
+}
+
+/** What buildOpsHttpServer made besides the server. */
+export type OpsParts = Pick<HttpParts, 'metrics' | 'draining'>;
+
+/**
+ * The server of a process without the API (a worker with SEXTANT_METRICS_PORT): `/metrics` and
+ * `/health/live`, `/health/ready` only, so that Prometheus scrapes job metrics where jobs run and an
+ * orchestrator probes the worker like an API process.
+ */
+export async function buildOpsHttpServer(deps: OpsHttpDeps): Promise<FastifyInstance & { sextant: OpsParts }> {
+  const app: FastifyInstance = Fastify({ logger: false, genReqId: requestIdOf });
+  const parts: OpsParts = { metrics: deps.metrics, draining: false };
+  app.decorate('sextant', parts);
+  app.setErrorHandler((error: FastifyError, request, reply) => {
+    if (isUserError(error)) {
+      if (error.code === 'UNAUTHENTICATED') void reply.header('www-authenticate', WWW_AUTHENTICATE);
+      return reply.code(error.status).send({ error: { code: error.code, message: error.message } });
+    }
+    const errorId = randomUUID();
+    deps.log.error('unexpected error in an HTTP request', { errorId, requestId: request.id, err: error, method: request.method, url: redactApiKey(request.url) });
+    return reply.code(500).send({ error: { code: 'INTERNAL_SERVER_ERROR', message: `Internal server error; quote errorId ${errorId} when reporting it`, errorId } });
+  });
+  logRequestIds(app);
+  instrumentRequests(app, deps.metrics);
+  await app.register(healthPlugin, { checks: deps.checks, log: deps.log, draining: () => parts.draining });
+  await app.register(metricsPlugin, { registry: deps.metrics, ...(deps.authenticate && { authenticate: deps.authenticate }) });
+  return app as FastifyInstance & { sextant: OpsParts };
 }

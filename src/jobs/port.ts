@@ -79,6 +79,14 @@ export interface Schedule {
   job: () => JobRequest;
 }
 
+/** Jobs of one queue by state, as `/metrics` reports them. */
+export interface QueueCounts {
+  waiting: number;
+  active: number;
+  /** Delayed runs and retries waiting for their backoff. */
+  delayed: number;
+}
+
 export interface JobQueue {
   /** Registers the handler of a job type; only processes with the worker role call this. */
   handle(type: JobType, handler: JobHandler): void;
@@ -91,6 +99,8 @@ export interface JobQueue {
   unschedule(id: string): Promise<void>;
   /** Checks that the queue's backend answers. */
   ping(): Promise<void>;
+  /** Jobs waiting, running and delayed: across the deployment (BullMQ) or in this process (in-process). */
+  counts?(): Promise<QueueCounts>;
   /** Stops taking jobs, waits up to `timeoutMs` for running ones, then closes connections. */
   close(timeoutMs?: number): Promise<void>;
 }

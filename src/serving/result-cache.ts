@@ -30,6 +30,8 @@ export interface ResultCacheOptions {
   maxTotalRows?: number;
   /** Clock, for tests of expiry. */
   now?: () => number;
+  /** Told of every lookup while caching is on: found (`true`) or not (`/metrics` counts them). */
+  onLookup?: (hit: boolean) => void;
 }
 
 /** `"social"."Post_Daily"` and `social.post_daily` name the same table for invalidation purposes. */
@@ -46,12 +48,14 @@ export class ResultCache {
   private totalRows = 0;
   private readonly ttlMs: number;
   private readonly now: () => number;
+  private readonly onLookup: ((hit: boolean) => void) | undefined;
 
   constructor(options: ResultCacheOptions = {}) {
     this.maxEntries = options.maxEntries ?? 500;
     this.maxTotalRows = options.maxTotalRows ?? 200_000;
     this.ttlMs = options.ttlMs ?? 60_000;
     this.now = options.now ?? Date.now;
+    this.onLookup = this.ttlMs > 0 ? options.onLookup : undefined;
   }
 
   /** The cache key of a statement. */
@@ -66,11 +70,12 @@ export class ResultCache {
 
   get(key: string): CachedResult | undefined {
     const entry = this.entries.get(key);
-    if (!entry) return undefined;
-    if (entry.expiresAt <= this.now()) {
-      this.remove(key);
+    if (!entry || entry.expiresAt <= this.now()) {
+      if (entry) this.remove(key);
+      this.onLookup?.(false);
       return undefined;
     }
+    this.onLookup?.(true);
     // Re-insert to mark it most recently used (Map keeps insertion order).
     this.entries.delete(key);
     this.entries.set(key, entry);

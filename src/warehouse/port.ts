@@ -164,7 +164,16 @@ export interface Warehouse extends SqlRunner {
   replaceTable(input: ReplaceInput): Promise<{ rows: number }>;
   /** Checks that the warehouse answers. */
   ping(): Promise<void>;
+  /** Connections of this process's pool right now (for `/metrics`). */
+  poolStats?(): PoolStats;
   close(): Promise<void>;
+}
+
+/** A warehouse connection pool's use: leased, idle, and callers waiting for a connection. */
+export interface PoolStats {
+  inUse: number;
+  idle: number;
+  waiting: number;
 }
 
 /**

@@ -86,6 +86,9 @@ describe('deploy/k8s', () => {
       const [container] = template.spec.containers;
       const role = container.env.find((e: { name: string }) => e.name === 'SEXTANT_ROLE')?.value;
       roles.set(role, d);
+      // Graceful shutdown (docs/deploy.md) ends before the kubelet's SIGKILL: delay + timeout < grace period.
+      const envMs = (name: string, fallback: number) => Number(container.env.find((e: { name: string }) => e.name === name)?.value ?? fallback);
+      expect(envMs('SEXTANT_SHUTDOWN_DELAY_MS', 0) + envMs('SEXTANT_SHUTDOWN_TIMEOUT_MS', 25_000), role).toBeLessThan(template.spec.terminationGracePeriodSeconds * 1000);
       // Config and secrets come from objects of this kustomization.
       for (const from of container.envFrom) {
         if (from.configMapRef) expect(find('ConfigMap', from.configMapRef.name), from.configMapRef.name).toBeDefined();

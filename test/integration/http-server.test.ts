@@ -75,8 +75,8 @@ describe('HTTP server', () => {
     expect(res.statusCode).toBe(200);
     expect(res.headers['content-type']).toMatch(/^text\/plain; version=0\.0\.4/);
     expect(res.body).toMatch(/^# TYPE sextant_http_requests_total counter$/m);
-    expect(res.body).toMatch(/^sextant_http_requests_total\{route="\/graphql",method="POST",status="200"\} \d+$/m);
-    expect(res.body).toMatch(/^sextant_http_request_duration_seconds_bucket\{route="\/health\/ready",method="GET",status="200",le="\+Inf"\} \d+$/m);
+    expect(res.body).toMatch(/^sextant_http_requests_total\{route="\/graphql",operation="anonymous",method="POST",status="200"\} \d+$/m);
+    expect(res.body).toMatch(/^sextant_http_request_duration_seconds_bucket\{le="\+Inf",route="\/health\/ready",operation="\/health\/ready",method="GET",status="200"\} \d+$/m);
     expect(res.body).toMatch(/^sextant_warehouse_query_duration_seconds_count\{model="social\.post_performance",outcome="ok"\} [1-9]\d*$/m);
   });
 

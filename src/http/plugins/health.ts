@@ -11,6 +11,8 @@ export interface HealthPluginOptions {
   checks: Readonly<Record<string, () => Promise<void>>>;
   timeoutMs?: number;
   log: Logger;
+  /** True once the process is shutting down: readiness then answers 503 without checking anything. */
+  draining?: () => boolean;
 }
 
 async function withTimeout(check: () => Promise<void>, ms: number): Promise<void> {
@@ -31,6 +33,7 @@ export async function healthPlugin(app: FastifyInstance, options: HealthPluginOp
   const timeoutMs = options.timeoutMs ?? 5000;
   app.get('/health/live', async () => ({ status: 'ok' }));
   app.get('/health/ready', async (_request, reply) => {
+    if (options.draining?.()) return reply.code(503).send({ status: 'draining', checks: {} });
     const names = Object.keys(options.checks);
     const timed = async (name: string): Promise<number> => {
       const started = performance.now();

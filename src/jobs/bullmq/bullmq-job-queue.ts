@@ -16,13 +16,13 @@
 import { Queue, UnrecoverableError, WaitingError, Worker } from 'bullmq';
 import type { Job } from 'bullmq';
 import { Redis } from 'ioredis';
-import type { Logger } from '../../log.js';
+import { withLogContext, type Logger } from '../../log.js';
 import { combineEvents } from '../combine-events.js';
 import { isOpenStatus, recordingEvents } from '../job-store.js';
 import type { JobStore } from '../job-store.js';
 import { assertValidSchedule, SCHEDULE_TIME_ZONE } from '../next-run-at.js';
 import { JOB_TYPES, JobCancelledError, UnrecoverableJobError } from '../port.js';
-import type { JobContext, JobEvents, JobHandler, JobQueue, JobRequest, JobType, Schedule } from '../port.js';
+import type { JobContext, JobEvents, JobHandler, JobQueue, JobRequest, JobType, QueueCounts, Schedule } from '../port.js';
 import { DEFAULT_ATTEMPTS, DEFAULT_BACKOFF_MS, isUnrecoverable, toError } from '../retry-policy.js';
 
 export interface BullMqJobQueueOptions {
@@ -194,6 +194,12 @@ export class BullMqJobQueue implements JobQueue {
     await this.#redisCall('ping', () => this.#redis.ping());
   }
 
+  async counts(): Promise<QueueCounts> {
+    const c = await this.#redisCall('counts', () => this.#queue.getJobCounts('waiting', 'active', 'delayed', 'prioritized'));
+    // Prioritized jobs are waiting ones kept in another list.
+    return { waiting: (c.waiting ?? 0) + (c.prioritized ?? 0), active: c.active ?? 0, delayed: c.delayed ?? 0 };
+  }
+
   /**
    * Runs one producer operation against Redis: the one place where Redis failures are translated.
    * BullMQ waits for its connection to be ready without limit, so while Redis is down an enqueue
@@ -279,13 +285,21 @@ export class BullMqJobQueue implements JobQueue {
     }
   }
 
-  async #process(job: Job, token: string | undefined, bullSignal: AbortSignal | undefined): Promise<unknown> {
+  /** Every line logged while the job runs names it (jobId, jobType). */
+  #process(job: Job, token: string | undefined, bullSignal: AbortSignal | undefined): Promise<unknown> {
+    return withLogContext({ jobId: job.id, jobType: job.name }, () => this.#run(job, token, bullSignal));
+  }
+
+  async #run(job: Job, token: string | undefined, bullSignal: AbortSignal | undefined): Promise<unknown> {
     const id = job.id as string;
     const type = job.name as JobType;
     const payload = (job.data ?? {}) as Record<string, unknown>;
     const attempts = job.opts.attempts ?? 1;
     const request: JobRequest = { id, type, payload, attempts, backoffMs: backoffDelay(job) };
     const attempt = job.attemptsMade + 1;
+    // A paused worker still receives the job its blocking fetch was already waiting for (e.g. the one
+    // another handler of this process just handed back): a closing queue starts nothing, it hands it back.
+    if (this.#closed) return this.#putBack(job, token);
 
     // Registered first, so that `close()` counts this job from the moment BullMQ hands it over.
     const active: Active = { controller: new AbortController(), cancelled: false, interrupted: false };
@@ -347,6 +361,7 @@ export class BullMqJobQueue implements JobQueue {
 
   /** A job interrupted by shutdown goes back to wait, its attempt not counted, for another worker. */
   async #putBack(job: Job, token: string | undefined): Promise<never> {
+    this.#opts.logger?.info('job handed back to the queue: this worker is shutting down');
     await job.moveToWait(token);
     throw new WaitingError();
   }

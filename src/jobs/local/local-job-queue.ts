@@ -4,13 +4,13 @@
  * nothing: `start()` runs every QUEUED or RUNNING record again. Handlers are idempotent by contract
  * (research/reliability-anchors.md §2.3), which is what makes running an interrupted job again safe.
  */
-import type { Logger } from '../../log.js';
+import { withLogContext, type Logger } from '../../log.js';
 import { combineEvents } from '../combine-events.js';
 import { isOpenStatus, recordingEvents, requestOf } from '../job-store.js';
 import type { JobStore } from '../job-store.js';
 import { assertValidSchedule, nextRunAt } from '../next-run-at.js';
 import { JobCancelledError, UnrecoverableJobError } from '../port.js';
-import type { JobContext, JobEvents, JobHandler, JobQueue, JobRequest, JobType, Schedule } from '../port.js';
+import type { JobContext, JobEvents, JobHandler, JobQueue, JobRequest, JobType, QueueCounts, Schedule } from '../port.js';
 import { DEFAULT_ATTEMPTS, isUnrecoverable, retryDelayMs, toError } from '../retry-policy.js';
 
 export interface LocalJobQueueOptions {
@@ -157,6 +157,10 @@ export class LocalJobQueue implements JobQueue {
     await this.#store.ping();
   }
 
+  async counts(): Promise<QueueCounts> {
+    return { waiting: this.#ready.length, active: this.#running.size, delayed: this.#delayed.size };
+  }
+
   async close(timeoutMs = 30_000): Promise<void> {
     this.#closing = true;
     for (const timer of this.#schedules.values()) clearTimeout(timer);
@@ -212,7 +216,8 @@ export class LocalJobQueue implements JobQueue {
       const entry = this.#ready.shift() as Entry;
       const running: Running = { ...entry, controller: new AbortController(), cancelled: false, interrupted: false, done: Promise.resolve() };
       this.#running.set(entry.request.id, running);
-      running.done = this.#run(running)
+      // Every line logged while the job runs names it (jobId, jobType).
+      running.done = withLogContext({ jobId: entry.request.id, jobType: entry.request.type }, () => this.#run(running))
         .catch((err) => this.#logger?.error('the job queue failed to run a job', { jobId: entry.request.id, err }))
         .finally(() => {
           this.#running.delete(entry.request.id);

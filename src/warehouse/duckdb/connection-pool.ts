@@ -65,6 +65,11 @@ export class ConnectionPool<T> {
     if (this.created > 0) await new Promise<void>((resolve) => (this.onDrained = resolve));
   }
 
+  /** Idle items, and callers waiting for one. */
+  get counts(): { idle: number; waiting: number } {
+    return { idle: this.idle.length, waiting: this.waiters.length };
+  }
+
   /** Items currently leased. */
   get leased(): number {
     return this.created - this.idle.length;

@@ -12,6 +12,7 @@ import type {
   ColumnTypeName,
   MergeInput,
   MergeResult,
+  PoolStats,
   QueryOptions,
   ReplaceInput,
   Row,
@@ -170,6 +171,10 @@ class DuckDbWarehouse implements Warehouse {
         c.closeSync();
       },
     );
+  }
+
+  poolStats(): PoolStats {
+    return { inUse: this.pool.leased, ...this.pool.counts };
   }
 
   query(sql: string, params: readonly unknown[] = [], options: QueryOptions = {}): Promise<Row[]> {

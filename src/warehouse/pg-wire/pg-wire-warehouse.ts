@@ -17,6 +17,7 @@ import type {
   ColumnTypeName,
   MergeInput,
   MergeResult,
+  PoolStats,
   ReplaceInput,
   QueryOptions,
   Row,
@@ -164,6 +165,10 @@ export abstract class PgWireWarehouse implements Warehouse {
     // An idle connection that the server drops (restart, pg_terminate_backend) is reported here; the
     // pool has already discarded it and the next acquire reconnects. Without a listener Node would crash.
     this.pool.on('error', () => undefined);
+  }
+
+  poolStats(): PoolStats {
+    return { inUse: this.pool.totalCount - this.pool.idleCount, idle: this.pool.idleCount, waiting: this.pool.waitingCount };
   }
 
   query(sql: string, params: readonly unknown[] = [], options: QueryOptions = {}): Promise<Row[]> {
