@@ -105,7 +105,7 @@ export async function openApp(options: OpenAppOptions = {}): Promise<App> {
     const store = await openObjectStore(config.objectStore);
     closers.push(() => store.close());
     const redshift = redshiftLoadOptions(config, store);
-    const warehouse = await openWarehouse(config.warehouse, { statementTimeoutMs: config.limits.statementTimeoutMs, poolSize: config.warehousePoolSize, preparedStatements: config.preparedStatements, ...(redshift && { redshift }) });
+    const warehouse = await openWarehouse(config.warehouse, { statementTimeoutMs: config.limits.statementTimeoutMs, poolSize: config.warehousePoolSize, preparedStatements: config.preparedStatements, ...(config.duckdbMemoryLimit && { memoryLimit: config.duckdbMemoryLimit }), ...(redshift && { redshift }) });
     closers.push(() => warehouse.close());
     if (options.beforeWrites) await options.beforeWrites(warehouse);
     // Target tables exist from the start, so models over them can be checked and queried before any load.
