@@ -1,24 +1,53 @@
 /**
- * Ingest a 1M-row CSV through the upload path (createUpload → PUT → completeUpload → the job runs:
- * raw file kept in the object store, parsed, converted, staged with COPY and merged on the key) and load
- * the same file with `psql -c "\copy …"` into the same PostgreSQL table, side by side; prints rows/s of
- * both and the ratio. The table is emptied before each contender.
+ * A CSV file through Sextant's upload path (createUpload → PUT to the object store → completeUpload →
+ * the job: raw file kept, parsed, converted, staged and merged on the key with lineage columns) against
+ * the warehouse's own bulk loader reading the same file into the same table, side by side:
  *
- *   npm run bench:ingest -- --rows 1000000
+ * - PostgreSQL: `psql -c "\copy social.manual_posts(…) from 'file' with (format csv, header true)"`;
+ * - DuckDB: `INSERT INTO social.manual_posts (…) SELECT * FROM read_csv('file', header = true, columns = …)`
+ *   into the same table (as our adapter creates it) in a DuckDB file of its own, in this process.
+ *
+ * Each of our runs starts a fresh `sextant serve` (production mode), so the peak RSS printed is that
+ * process's own for that one load (the kernel's ru_maxrss, reported at exit by support/report-rss.mjs).
+ * After each load both tables are compared (count, sums, date range, md5 of the post ids). Prints the
+ * machine's load average before and after.
+ *
+ *   npm run bench:ingest -- --rows 1000000 [--warehouse postgres|duckdb|both] [--runs 2]
+ *                           [--duckdb-memory-limit 128MB|default]
  */
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
-import { createWriteStream, mkdtempSync, rmSync, statSync, createReadStream } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { createWriteStream, mkdtempSync, mkdirSync, rmSync, statSync, createReadStream } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { once } from 'node:events';
+import { DuckDBInstance } from '@duckdb/node-api';
 import pg from 'pg';
 import { benchPostgres } from './support/postgres.js';
 import { freePort } from '../test/support/services.js';
+import { openDuckDbWarehouse } from '../src/warehouse/duckdb/duckdb-warehouse.js';
 
-const { values: args } = parseArgs({ options: { rows: { type: 'string', default: '1000000' }, runs: { type: 'string', default: '2' } } });
+const { values: args } = parseArgs({
+  options: {
+    rows: { type: 'string', default: '1000000' },
+    runs: { type: 'string', default: '2' },
+    warehouse: { type: 'string', default: 'both' },
+    'duckdb-memory-limit': { type: 'string', default: '128MB' },
+  },
+});
 const ROWS = Number(args.rows);
 const RUNS = Number(args.runs);
+const WAREHOUSES = args.warehouse === 'both' ? ['postgres', 'duckdb'] : [args.warehouse!];
+const DUCKDB_MEMORY_LIMIT = args['duckdb-memory-limit'] === 'default' ? undefined : args['duckdb-memory-limit'];
+const ROOT = resolve(import.meta.dirname, '..');
+const TABLE = 'social.manual_posts';
+const COLUMNS = 'platform, post_id, metric_date, impressions, likes';
+/** What both loads must leave in the table: the same rows, compared by a few aggregates (same SQL on both warehouses). */
+const CONTENTS_SQL = `select count(*)::varchar as n, count(distinct platform)::varchar as platforms, sum(impressions)::varchar as impressions,
+    sum(likes)::varchar as likes, min(metric_date)::varchar as first, max(metric_date)::varchar as last,
+    md5(string_agg(post_id, ',' order by post_id)) as posts from ${TABLE}`;
+
+const load = (): string => loadavg().map((l) => l.toFixed(2)).join(' ');
 
 async function writeCsv(path: string, rows: number): Promise<void> {
   const out = createWriteStream(path);
@@ -44,109 +73,191 @@ async function gql(url: string, query: string, variables: Record<string, unknown
   return body.data!;
 }
 
+/** A `sextant serve` of its own; `stop` ends it and answers its peak RSS in MB. */
+async function startService(env: Record<string, string>): Promise<{ base: string; stop: () => Promise<number> }> {
+  const port = await freePort();
+  let stderr = '';
+  const server: ChildProcess = spawn(process.execPath, ['--import', join(ROOT, 'bench/support/report-rss.mjs'), join(ROOT, 'bin/sextant.js'), 'serve'], {
+    cwd: ROOT,
+    env: { ...process.env, ...env, PORT: String(port), NODE_ENV: 'production', SEXTANT_LOG_LEVEL: 'warn', SEXTANT_DEMO: 'off', SEXTANT_STATEMENT_TIMEOUT_MS: '3600000' },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  server.stderr!.on('data', (d: Buffer) => {
+    stderr += d.toString();
+    if (stderr.length > 100_000) stderr = stderr.slice(-50_000);
+  });
+  const base = `http://127.0.0.1:${port}`;
+  for (let i = 0; ; i++) {
+    try {
+      if ((await fetch(`${base}/health/ready`)).ok) break;
+    } catch {
+      /* starting */
+    }
+    if (i > 600 || server.exitCode !== null) throw new Error(`sextant serve did not start: ${stderr}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  return {
+    base,
+    stop: async () => {
+      server.kill('SIGTERM');
+      if (server.exitCode === null) await once(server, 'exit');
+      const kb = /SEXTANT_BENCH_MAX_RSS_KB=(\d+)/.exec(stderr)?.[1];
+      if (!kb) throw new Error(`no peak RSS reported by sextant serve: ${stderr.slice(-2000)}`);
+      return Number(kb) / 1024;
+    },
+  };
+}
+
+/** Our upload path, timed from createUpload to the job's end. */
+async function upload(base: string, csv: string): Promise<{ seconds: number; line: string }> {
+  const size = statSync(csv).size;
+  const t0 = performance.now();
+  const up = await gql(`${base}/graphql`, `mutation($f: String!) { createUpload(target: "social_manual_posts", filename: $f, contentType: "text/csv") { id uploadUrl } }`, { f: 'posts.csv' });
+  const put = await fetch(up.createUpload.uploadUrl, {
+    method: 'PUT',
+    body: createReadStream(csv) as unknown as ReadableStream,
+    headers: { 'content-type': 'text/csv', 'content-length': String(size) },
+    duplex: 'half',
+  } as RequestInit);
+  if (!put.ok) throw new Error(`PUT failed: ${put.status} ${await put.text()}`);
+  const tPut = performance.now();
+  const done = await gql(`${base}/graphql`, `mutation($id: ID!) { completeUpload(id: $id) { id status } }`, { id: up.createUpload.id });
+  let job = done.completeUpload;
+  while (job.status === 'QUEUED' || job.status === 'RUNNING') {
+    await new Promise((r) => setTimeout(r, 50));
+    job = (await gql(`${base}/graphql`, `query($id: ID!) { job(id: $id) { id status createdAt startedAt finishedAt rowsLoaded errors { line message } } }`, { id: job.id })).job;
+  }
+  const seconds = (performance.now() - t0) / 1000;
+  if (job.status !== 'SUCCEEDED') throw new Error(`job ${job.id} ${job.status}: ${JSON.stringify(job.errors)}`);
+  if (job.rowsLoaded !== ROWS) throw new Error(`job loaded ${job.rowsLoaded} rows, expected ${ROWS}`);
+  const at = (t: string) => new Date(t).getTime() / 1000;
+  const line = `createUpload + PUT ${((tPut - t0) / 1000).toFixed(2)} s, job queued ${(at(job.startedAt) - at(job.createdAt)).toFixed(2)} s, job running ${(at(job.finishedAt) - at(job.startedAt)).toFixed(2)} s`;
+  return { seconds, line };
+}
+
+interface Result {
+  warehouse: string;
+  baseline: string;
+  ours: Array<{ seconds: number; rssMb: number }>;
+  theirs: number[];
+}
+
+async function benchPostgresIngest(work: string, csv: string): Promise<Result> {
+  const { url, stop } = await benchPostgres('sextant_bench_ingest');
+  const result: Result = { warehouse: 'postgres', baseline: 'psql \\copy', ours: [], theirs: [] };
+  const client = new pg.Client(url);
+  try {
+    await client.connect();
+    for (let run = 0; run < RUNS; run++) {
+      // The table exists from the second run on (the service creates it); empty it for each contender.
+      await client.query(`do $$ begin if to_regclass('${TABLE}') is not null then execute 'truncate ${TABLE}'; end if; end $$`);
+      const service = await startService({ SEXTANT_WAREHOUSE: url, SEXTANT_OBJECT_STORE: `file:${join(work, 'objects-pg')}` });
+      const { seconds, line } = await upload(service.base, csv);
+      const rssMb = await service.stop();
+      const ourContents = JSON.stringify((await client.query(CONTENTS_SQL)).rows[0]);
+      result.ours.push({ seconds, rssMb });
+      console.log(`postgres run ${run + 1}: sextant ${seconds.toFixed(2)} s = ${line}; peak RSS ${rssMb.toFixed(0)} MB; load ${load()}`);
+
+      await client.query(`truncate ${TABLE}`);
+      const t1 = performance.now();
+      execFileSync('psql', [url, '-q', '-c', `\\copy ${TABLE}(${COLUMNS}) from '${csv}' with (format csv, header true)`]);
+      result.theirs.push((performance.now() - t1) / 1000);
+      const theirContents = JSON.stringify((await client.query(CONTENTS_SQL)).rows[0]);
+      if (theirContents !== ourContents) throw new Error(`the two loads left different tables: sextant ${ourContents}; psql ${theirContents}`);
+      console.log(`postgres run ${run + 1}: psql \\copy ${result.theirs.at(-1)!.toFixed(2)} s; both left the same table: ${theirContents}`);
+    }
+  } finally {
+    await client.end().catch(() => undefined);
+    await stop();
+  }
+  return result;
+}
+
+async function duckdbContents(path: string): Promise<string> {
+  const instance = await DuckDBInstance.create(path);
+  const conn = await instance.connect();
+  try {
+    const rows = (await conn.runAndReadAll(CONTENTS_SQL)).getRowObjectsJson();
+    return JSON.stringify(rows[0]);
+  } finally {
+    conn.closeSync();
+    instance.closeSync();
+  }
+}
+
+async function benchDuckDbIngest(work: string, csv: string): Promise<Result> {
+  const result: Result = { warehouse: 'duckdb', baseline: 'duckdb read_csv insert', ours: [], theirs: [] };
+  for (let run = 0; run < RUNS; run++) {
+    const dir = join(work, `duckdb-${run}`);
+    mkdirSync(dir, { recursive: true });
+    const ourFile = join(dir, 'ours.duckdb');
+    const service = await startService({
+      SEXTANT_WAREHOUSE: `duckdb:${ourFile}`,
+      SEXTANT_OBJECT_STORE: `file:${join(dir, 'objects')}`,
+      ...(DUCKDB_MEMORY_LIMIT ? { SEXTANT_DUCKDB_MEMORY_LIMIT: DUCKDB_MEMORY_LIMIT } : {}),
+    });
+    const { seconds, line } = await upload(service.base, csv);
+    const rssMb = await service.stop();
+    result.ours.push({ seconds, rssMb });
+    const ourContents = await duckdbContents(ourFile);
+    console.log(`duckdb run ${run + 1}: sextant ${seconds.toFixed(2)} s = ${line}; peak RSS ${rssMb.toFixed(0)} MB; load ${load()}`);
+
+    // The same table as our adapter creates it (its ensureTable), in a file of its own.
+    const theirFile = join(dir, 'theirs.duckdb');
+    const wh = await openDuckDbWarehouse(theirFile, { statementTimeoutMs: 0 });
+    await wh.ensureTable({
+      table: TABLE,
+      key: ['platform', 'post_id', 'metric_date'],
+      columns: [
+        { name: 'platform', type: 'string', required: true },
+        { name: 'post_id', type: 'string', required: true },
+        { name: 'metric_date', type: 'date', required: true },
+        { name: 'impressions', type: 'integer' },
+        { name: 'likes', type: 'integer' },
+      ],
+    });
+    const t1 = performance.now();
+    await wh.execute(
+      `INSERT INTO ${TABLE} (${COLUMNS}) SELECT * FROM read_csv('${csv}', header = true,
+         columns = {'platform': 'VARCHAR', 'Post ID': 'VARCHAR', 'Date': 'DATE', 'impressions': 'INTEGER', 'likes': 'INTEGER'})`,
+    );
+    result.theirs.push((performance.now() - t1) / 1000);
+    await wh.close();
+    const theirContents = await duckdbContents(theirFile);
+    if (theirContents !== ourContents) throw new Error(`the two loads left different tables: sextant ${ourContents}; duckdb ${theirContents}`);
+    console.log(`duckdb run ${run + 1}: read_csv insert ${result.theirs.at(-1)!.toFixed(2)} s; both left the same table: ${theirContents}`);
+    rmSync(dir, { recursive: true, force: true });
+  }
+  return result;
+}
+
 async function main(): Promise<void> {
   const work = mkdtempSync(join(tmpdir(), 'sextant-bench-ingest-'));
-  const { url, stop } = await benchPostgres('sextant_bench_ingest');
-  let server: ChildProcess | undefined;
   try {
     const csv = join(work, 'posts.csv');
     await writeCsv(csv, ROWS);
-    const size = statSync(csv).size;
-    console.log(`file: ${ROWS.toLocaleString()} rows, ${(size / 1e6).toFixed(1)} MB`);
-
-    const port = await freePort();
-    server = spawn(process.execPath, ['bin/sextant.js', 'serve'], {
-      env: {
-        ...process.env,
-        SEXTANT_WAREHOUSE: url,
-        SEXTANT_OBJECT_STORE: `file:${join(work, 'objects')}`,
-        PORT: String(port),
-        NODE_ENV: 'production',
-        SEXTANT_LOG_LEVEL: 'warn',
-        SEXTANT_DEMO: 'off',
-        // psql has no statement timeout; the merge's upsert runs under ours (default 30 s).
-        SEXTANT_STATEMENT_TIMEOUT_MS: '3600000',
-      },
-      stdio: ['ignore', 'ignore', 'inherit'],
-    });
-    const base = `http://127.0.0.1:${port}`;
-    for (let i = 0; ; i++) {
-      try {
-        if ((await fetch(`${base}/health/ready`)).ok) break;
-      } catch {
-        /* starting */
-      }
-      if (i > 600 || server.exitCode !== null) throw new Error('sextant serve did not start');
-      await new Promise((r) => setTimeout(r, 250));
+    console.log(`file: ${ROWS.toLocaleString()} rows, ${(statSync(csv).size / 1e6).toFixed(1)} MB; load average before: ${load()}`);
+    const results: Result[] = [];
+    for (const warehouse of WAREHOUSES) {
+      if (warehouse === 'postgres') results.push(await benchPostgresIngest(work, csv));
+      else if (warehouse === 'duckdb') results.push(await benchDuckDbIngest(work, csv));
+      else throw new Error(`--warehouse: expected postgres, duckdb or both, got "${warehouse}"`);
     }
-    const client = new pg.Client(url);
-    await client.connect();
-    const count = async () => Number((await client.query('select count(*) as n from social.manual_posts')).rows[0].n);
-    // What both loads must leave in the table: the same rows, compared by a few aggregates.
-    const contents = async () =>
-      JSON.stringify(
-        (
-          await client.query(
-            `select count(*)::text as n, count(distinct platform)::text as platforms, sum(impressions)::text as impressions, sum(likes)::text as likes,
-                    min(metric_date)::text as first, max(metric_date)::text as last, md5(string_agg(post_id, ',' order by post_id)) as posts
-               from social.manual_posts`,
-          )
-        ).rows[0],
-      );
-
-    const ours: number[] = [];
-    const theirs: number[] = [];
-    for (let run = 0; run < RUNS; run++) {
-      await client.query('truncate social.manual_posts');
-      const t0 = performance.now();
-      const up = await gql(`${base}/graphql`, `mutation($f: String!) { createUpload(target: "social_manual_posts", filename: $f, contentType: "text/csv") { id uploadUrl } }`, { f: 'posts.csv' });
-      const put = await fetch(up.createUpload.uploadUrl, {
-        method: 'PUT',
-        body: createReadStream(csv) as unknown as ReadableStream,
-        headers: { 'content-type': 'text/csv', 'content-length': String(size) },
-        duplex: 'half',
-      } as RequestInit);
-      if (!put.ok) throw new Error(`PUT failed: ${put.status} ${await put.text()}`);
-      const tPut = performance.now();
-      const done = await gql(`${base}/graphql`, `mutation($id: ID!) { completeUpload(id: $id) { id status } }`, { id: up.createUpload.id });
-      let job = done.completeUpload;
-      while (job.status === 'QUEUED' || job.status === 'RUNNING') {
-        await new Promise((r) => setTimeout(r, 50));
-        job = (await gql(`${base}/graphql`, `query($id: ID!) { job(id: $id) { id status createdAt startedAt finishedAt rowsLoaded errors { line message } } }`, { id: job.id })).job;
-      }
-      const seconds = (performance.now() - t0) / 1000;
-      if (job.status !== 'SUCCEEDED') throw new Error(`job ${job.id} ${job.status}: ${JSON.stringify(job.errors)}`);
-      const n = await count();
-      if (n !== ROWS) throw new Error(`expected ${ROWS} rows after our load, found ${n}`);
-      const ourContents = await contents();
-      ours.push(seconds);
-      const at = (t: string) => new Date(t).getTime() / 1000;
+    console.log(`\n${ROWS.toLocaleString()}-row CSV into ${TABLE}, best of ${RUNS}; load average after: ${load()}`);
+    console.log(`${'warehouse'.padEnd(9)} ${'contender'.padEnd(46)} ${'seconds'.padStart(8)} ${'rows/s'.padStart(10)} ${'ratio'.padStart(6)} ${'peak RSS'.padStart(9)}`);
+    for (const r of results) {
+      const theirs = Math.min(...r.theirs);
+      const best = r.ours.reduce((a, b) => (b.seconds < a.seconds ? b : a));
+      const row = (name: string, s: number, ratio: string, rss: string) =>
+        console.log(`${r.warehouse.padEnd(9)} ${name.padEnd(46)} ${s.toFixed(2).padStart(8)} ${Math.round(ROWS / s).toLocaleString().padStart(10)} ${ratio.padStart(6)} ${rss.padStart(9)}`);
+      row(`${r.baseline} (baseline)`, theirs, '1.00x', '');
+      row('sextant upload path (PUT + job: parse, merge)', best.seconds, `${(theirs / best.seconds).toFixed(2)}x`, `${Math.max(...r.ours.map((o) => o.rssMb)).toFixed(0)} MB`);
       console.log(
-        `run ${run + 1}: sextant ${seconds.toFixed(2)} s = createUpload + PUT ${((tPut - t0) / 1000).toFixed(2)} s, ` +
-          `job queued ${(at(job.startedAt) - at(job.createdAt)).toFixed(2)} s, job running ${(at(job.finishedAt) - at(job.startedAt)).toFixed(2)} s (rowsLoaded ${job.rowsLoaded})`,
+        `${''.padEnd(9)} all runs — sextant: ${r.ours.map((o) => `${o.seconds.toFixed(2)} s/${o.rssMb.toFixed(0)} MB`).join(', ')}; ${r.baseline}: ${r.theirs.map((s) => s.toFixed(2)).join(', ')} s` +
+          (r.warehouse === 'duckdb' ? `; SEXTANT_DUCKDB_MEMORY_LIMIT=${DUCKDB_MEMORY_LIMIT ?? '(unset)'}` : ''),
       );
-
-      await client.query('truncate social.manual_posts');
-      const t1 = performance.now();
-      execFileSync('psql', [url, '-q', '-c', `\\copy social.manual_posts(platform, post_id, metric_date, impressions, likes) from '${csv}' with (format csv, header true)`]);
-      theirs.push((performance.now() - t1) / 1000);
-      const m = await count();
-      if (m !== ROWS) throw new Error(`expected ${ROWS} rows after psql \\copy, found ${m}`);
-      const theirContents = await contents();
-      if (theirContents !== ourContents) throw new Error(`the two loads left different tables: sextant ${ourContents}; psql ${theirContents}`);
-      console.log(`run ${run + 1}: psql \\copy ${theirs[theirs.length - 1].toFixed(2)} s; both loads left the same table: ${theirContents}`);
     }
-    await client.end();
-    const best = (xs: number[]) => Math.min(...xs);
-    const oursRps = ROWS / best(ours);
-    const psqlRps = ROWS / best(theirs);
-    console.log(`\n${ROWS.toLocaleString()}-row CSV into social.manual_posts (best of ${RUNS})`);
-    console.log(`${'psql \\copy (baseline)'.padEnd(48)} ${best(theirs).toFixed(2).padStart(7)} s ${Math.round(psqlRps).toLocaleString().padStart(10)} rows/s 1.00x`);
-    console.log(`${'sextant upload path (PUT + job: parse, merge)'.padEnd(48)} ${best(ours).toFixed(2).padStart(7)} s ${Math.round(oursRps).toLocaleString().padStart(10)} rows/s ${(oursRps / psqlRps).toFixed(2)}x`);
-    console.log(`all runs — sextant: ${ours.map((s) => s.toFixed(2)).join(', ')} s; psql: ${theirs.map((s) => s.toFixed(2)).join(', ')} s`);
   } finally {
-    server?.kill('SIGTERM');
-    await stop();
     rmSync(work, { recursive: true, force: true });
   }
 }

@@ -10,6 +10,7 @@
  * embedded DuckDB file instead, whose staging and merge live in the process and dominate its RSS.
  *
  *   npm run bench:xlsx-upload -- --rows 1000000 [--warehouse duckdb]
+ *   SEXTANT_DUCKDB_MEMORY_LIMIT=128MB npm run bench:xlsx-upload -- --rows 1000000 --warehouse duckdb   # as the service would run
  */
 import { execFile } from 'node:child_process';
 import { once } from 'node:events';
@@ -94,7 +95,7 @@ async function child(file: string, work: string): Promise<void> {
   problems.throwIfAny('TARGET_INVALID', 'bench target');
   const warehouse = args.url
     ? await openPostgresWarehouse(args.url, { statementTimeoutMs: 0 })
-    : await openDuckDbWarehouse(join(work, `${args.child}.duckdb`), { statementTimeoutMs: 0 });
+    : await openDuckDbWarehouse(join(work, `${args.child}.duckdb`), { statementTimeoutMs: 0, ...(process.env.SEXTANT_DUCKDB_MEMORY_LIMIT ? { memoryLimit: process.env.SEXTANT_DUCKDB_MEMORY_LIMIT } : {}) });
   const store = await openFileObjectStore(join(work, `${args.child}-objects`));
   const jobs = new JobStore(warehouse);
   await jobs.init();

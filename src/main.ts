@@ -112,7 +112,7 @@ export async function openApp(options: OpenAppOptions = {}): Promise<App> {
     const store = await openObjectStore(config.objectStore);
     closers.push(() => store.close());
     const redshift = redshiftLoadOptions(config, store);
-    const opened = await openWarehouse(config.warehouse, { statementTimeoutMs: config.limits.statementTimeoutMs, poolSize: config.warehousePoolSize, preparedStatements: config.preparedStatements, ...(redshift && { redshift }) });
+    const opened = await openWarehouse(config.warehouse, { statementTimeoutMs: config.limits.statementTimeoutMs, poolSize: config.warehousePoolSize, preparedStatements: config.preparedStatements, ...(config.duckdbMemoryLimit && { memoryLimit: config.duckdbMemoryLimit }), ...(redshift && { redshift }) });
     closers.push(() => opened.close());
     // Every load path below writes through this decorator: a load refreshes the rollups over its table in
     // its own transaction (once they are built, after the column check).

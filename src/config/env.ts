@@ -42,6 +42,8 @@ export interface Config {
   readonly warehousePoolSize: number;
   /** Prepared statements each warehouse connection keeps for the serving layer's reads (0: none). */
   readonly preparedStatements: number;
+  /** SEXTANT_DUCKDB_MEMORY_LIMIT: DuckDB's `memory_limit` (`256MB`); undefined keeps DuckDB's default. */
+  readonly duckdbMemoryLimit: string | undefined;
   /** Worker concurrency of this process. */
   readonly workerConcurrency: number;
   /** IAM role Redshift's COPY reads staged files with (SEXTANT_REDSHIFT_IAM_ROLE); set for a Redshift warehouse. */
@@ -181,6 +183,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
   const inboxScanMs = int(env, 'SEXTANT_INBOX_SCAN_MS', 60_000, problems);
   const warehousePoolSize = int(env, 'SEXTANT_WAREHOUSE_POOL_SIZE', 10, problems);
   const preparedStatements = int(env, 'SEXTANT_PREPARED_STATEMENTS', 100, problems, 0);
+  const duckdbMemoryLimit = env.SEXTANT_DUCKDB_MEMORY_LIMIT?.trim() || undefined;
+  if (duckdbMemoryLimit !== undefined && !/^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$/i.test(duckdbMemoryLimit)) {
+    problems.add({ file: 'environment', path: 'SEXTANT_DUCKDB_MEMORY_LIMIT', message: `expected a size such as 256MB or 2GB, got "${duckdbMemoryLimit}"` });
+  }
 
   // An origin is scheme://host[:port], exactly as browsers send it in the Origin header.
   const corsOrigins = (env.SEXTANT_CORS_ORIGINS ?? '').split(',').map((o) => o.trim()).filter(Boolean);
@@ -234,6 +240,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     workerConcurrency: int(env, 'SEXTANT_WORKER_CONCURRENCY', 2, problems),
     warehousePoolSize,
     preparedStatements,
+    duckdbMemoryLimit,
     redshiftIamRole,
     signingSecret: env.SEXTANT_SIGNING_SECRET || undefined,
     demo,

@@ -208,6 +208,11 @@ export interface WarehouseOptions {
   poolSize?: number;
   /** Prepared statements kept per connection for `QueryOptions.prepare` (default 100; 0: none, every statement planned anew). */
   preparedStatements?: number;
+  /**
+   * DuckDB only: its `memory_limit` (`256MB`, `1GB`), past which it spills temporary data (a merge's
+   * staged batch included) to its temp directory. Undefined: DuckDB's default, 80 % of the machine's RAM.
+   */
+  memoryLimit?: string;
   /** Required to open a Redshift warehouse. */
   redshift?: RedshiftLoadOptions;
 }

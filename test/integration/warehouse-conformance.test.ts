@@ -278,6 +278,46 @@ describe.each(WAREHOUSE_DIALECTS)('warehouse conformance: %s', (dialect: TestDia
     expect(await wh.merge({ spec: POSTS, columns: POST_COLUMNS, rows: [] })).toEqual({ rowsStaged: 0, inserted: 0, updated: 0 });
   });
 
+  it('merges every shape of batch exactly: empty or filled target, unique or repeated keys, new or existing keys', async () => {
+    // The adapters take shortcuts (a plain insert when every key is new and unique, no de-duplication
+    // when the keys are unique, no existing-key lookup in an empty target); each case is checked
+    // against a model of the table kept in JavaScript, and afterMerge must see every staged key.
+    const wh = await fresh();
+    await wh.ensureTable(POSTS);
+    const model = new Map<string, SqlValue[]>();
+    const keyOf = (row: readonly SqlValue[]) => `${row[0]}|${row[1]}|${row[2]}`;
+    const post = (id: string, impressions: number, note: string | null = null): SqlValue[] => ['fb', id, '2026-01-01', impressions, note];
+    const mergeAndCheck = async (label: string, rows: SqlValue[][]) => {
+      const latest = new Map<string, SqlValue[]>();
+      for (const row of rows) latest.set(keyOf(row), row);
+      const updated = [...latest.keys()].filter((k) => model.has(k)).length;
+      let stagedKeys: string[] = [];
+      const result = await wh.merge({
+        spec: POSTS,
+        columns: POST_COLUMNS,
+        rows,
+        afterMerge: async (tx, batch) => {
+          stagedKeys = (await tx.query(`SELECT DISTINCT post_id FROM ${batch.staged} ORDER BY post_id`)).map((r) => String(r.post_id));
+        },
+      });
+      for (const [k, row] of latest) model.set(k, row);
+      expect(result, label).toEqual({ rowsStaged: latest.size, inserted: latest.size - updated, updated });
+      expect(stagedKeys, label).toEqual([...new Set(rows.map((r) => String(r[1])))].sort());
+      const expected = [...model.values()].map((r) => ({ post_id: r[1], impressions: r[3], note: r[4] })).sort((a, b) => String(a.post_id).localeCompare(String(b.post_id)));
+      expect(await wh.query('SELECT post_id, impressions, note FROM social.post_daily ORDER BY post_id'), label).toEqual(expected);
+    };
+    await mergeAndCheck('empty target, unique keys', [post('a', 1), post('b', 2, 'x'), post('c', 3)]);
+    await mergeAndCheck('filled target, new unique keys', [post('d', 4), post('e', 5)]);
+    await mergeAndCheck('filled target, new keys repeated in the batch (last wins)', [post('f', 6, 'first'), post('g', 7), post('f', 8, 'last')]);
+    await mergeAndCheck('existing keys, unique in the batch', [post('a', 10, 'updated'), post('h', 11)]);
+    await mergeAndCheck('existing keys repeated in the batch, the repeat last', [post('i', 12), post('b', 13), post('b', 14, 'last b')]);
+    await mergeAndCheck('a new key repeated after an existing one', [post('c', 15), post('j', 16), post('j', 17, 'last j')]);
+    // An empty target again (a table emptied since) with repeated keys.
+    await wh.execute('DELETE FROM social.post_daily');
+    model.clear();
+    await mergeAndCheck('emptied target, repeated keys', [post('k', 18), post('k', 19, 'last k'), post('l', 20)]);
+  });
+
   it('merges strings that CSV and quoting get wrong: quotes, commas, newlines, empty vs null', async () => {
     const wh = await fresh();
     await wh.ensureTable(POSTS);

@@ -363,9 +363,12 @@ class DuckDbWarehouse implements Warehouse {
   }
 
   /**
-   * Appends the batch as text into a temporary staging table, then in one transaction casts it to the
-   * column types, keeps the last row of each key and upserts it. Staging happens outside the
-   * transaction: until COMMIT nothing is visible, and a failure anywhere leaves the table as it was.
+   * Appends the batch into a temporary staging table typed as the target (DuckDB casts text to the
+   * column type as it appends), then in one transaction keeps the last row of each key and replaces
+   * rows by key. Staging happens outside the transaction: until COMMIT nothing is visible, and a
+   * failure anywhere leaves the table as it was. Two shortcuts, each decided by a cheap query: a batch
+   * whose keys are already unique is merged straight from the staging table (no de-duplicating copy),
+   * and into an empty target the batch is inserted without looking for existing keys.
    */
   private async mergeOn(conn: DuckDBConnection, lease: Lease, input: MergeInput, columns: TableColumn[]): Promise<MergeResult> {
     const { spec } = input;
@@ -378,24 +381,25 @@ class DuckDbWarehouse implements Warehouse {
     const carry = `__sextant_carry_${n}`;
     const q = quoteIdent;
     const target = this.dialect.quoteTable(spec.table);
-    await run.execute(`CREATE TEMP TABLE ${q(stage)} (${columns.map((c) => `${q(c.name)} VARCHAR`).join(', ')}, ${q(SEQ)} BIGINT)`);
+    await run.execute(`CREATE TEMP TABLE ${q(stage)} (${columns.map((c) => `${q(c.name)} ${this.dialect.columnType(c.type)}`).join(', ')}, ${q(SEQ)} BIGINT)`);
     try {
-      await this.appendRows(conn, stage, input, columns.length);
-      const casts = columns.map((c) => `CAST(${q(c.name)} AS ${this.dialect.columnType(c.type)}) AS ${q(c.name)}`);
+      await this.appendRows(conn, stage, input, columns);
       const keys = spec.key.map(q).join(', ');
       const names = columns.map((c) => q(c.name)).join(', ');
       const matches = spec.key.map((k) => `t.${q(k)} = s.${q(k)}`).join(' AND ');
       return await this.inTransaction(conn, lease, 'merge', async (tx) => {
-        await tx.execute(
-          `CREATE TEMP TABLE ${q(latest)} AS SELECT * FROM (SELECT ${casts.join(', ')}, ${q(SEQ)} FROM ${q(stage)})
-            QUALIFY row_number() OVER (PARTITION BY ${keys} ORDER BY ${q(SEQ)} DESC) = 1`,
-        );
-        // Key columns are NOT NULL in the target, so a non-null t.key means "exists".
-        const [counts] = await tx.query(
-          `SELECT count(*) AS staged, count(t.${q(spec.key[0])}) AS existing FROM ${q(latest)} s LEFT JOIN ${target} t ON ${matches}`,
-        );
-        const staged = Number(counts.staged);
-        const updated = Number(counts.existing);
+        // One hash aggregate over the keys says both how many rows survive de-duplication and whether any key repeats.
+        const [shape] = await tx.query(`SELECT count(*) AS rows, (SELECT count(*) FROM (SELECT 1 FROM ${q(stage)} GROUP BY ${keys})) AS keys FROM ${q(stage)}`);
+        const staged = Number(shape.keys);
+        let source = stage;
+        if (staged < Number(shape.rows)) {
+          await tx.execute(`CREATE TEMP TABLE ${q(latest)} AS SELECT * FROM ${q(stage)} QUALIFY row_number() OVER (PARTITION BY ${keys} ORDER BY ${q(SEQ)} DESC) = 1`);
+          source = latest;
+        }
+        // Key columns are NOT NULL in the target, so a non-null t.key means "exists". An empty target needs no join.
+        const [occupied] = await tx.query(`SELECT EXISTS (SELECT 1 FROM ${target}) AS any`);
+        const updated =
+          occupied.any === true ? Number((await tx.query(`SELECT count(*) AS existing FROM ${q(source)} s JOIN ${target} t ON ${matches}`))[0].existing) : 0;
         // Replace = delete the rows whose key is staged, insert the staged rows (see ensureTable for why
         // not ON CONFLICT). Columns of the table that the batch does not supply keep their old values.
         const supplied = new Set(columns.map((c) => c.name));
@@ -403,21 +407,21 @@ class DuckDbWarehouse implements Warehouse {
         if (kept.length > 0) {
           await tx.execute(
             `CREATE TEMP TABLE ${q(carry)} AS SELECT ${spec.key.map((k) => `t.${q(k)}`).join(', ')}, ${kept.map((c) => `t.${q(c)}`).join(', ')}
-              FROM ${target} t JOIN ${q(latest)} s ON ${matches}`,
+              FROM ${target} t JOIN ${q(source)} s ON ${matches}`,
           );
         }
-        if (updated > 0) await tx.execute(`DELETE FROM ${target} t USING ${q(latest)} s WHERE ${matches}`);
+        if (updated > 0) await tx.execute(`DELETE FROM ${target} t USING ${q(source)} s WHERE ${matches}`);
         if (kept.length > 0) {
           const carried = spec.key.map((k) => `s.${q(k)} = c.${q(k)}`).join(' AND ');
           await tx.execute(
             `INSERT INTO ${target} (${names}, ${kept.map(q).join(', ')})
               SELECT ${columns.map((c) => `s.${q(c.name)}`).join(', ')}, ${kept.map((c) => `c.${q(c)}`).join(', ')}
-              FROM ${q(latest)} s LEFT JOIN ${q(carry)} c ON ${carried}`,
+              FROM ${q(source)} s LEFT JOIN ${q(carry)} c ON ${carried}`,
           );
         } else {
-          await tx.execute(`INSERT INTO ${target} (${names}) SELECT ${names} FROM ${q(latest)}`);
+          await tx.execute(`INSERT INTO ${target} (${names}) SELECT ${names} FROM ${q(source)}`);
         }
-        if (input.afterMerge) await input.afterMerge(tx, { staged: q(latest) });
+        if (input.afterMerge) await input.afterMerge(tx, { staged: q(source) });
         return { rowsStaged: staged, inserted: staged - updated, updated };
       }, options);
     } catch (err) {
@@ -443,7 +447,7 @@ class DuckDbWarehouse implements Warehouse {
     const inSchema = (name: string) => `${q(schema)}.${q(name)}`;
     await run.execute(`CREATE TEMP TABLE ${q(stage)} (${spec.columns.map((c) => `${q(c.name)} VARCHAR`).join(', ')}, ${q(SEQ)} BIGINT)`);
     try {
-      await this.appendRows(conn, stage, { spec, columns: spec.columns.map((c) => c.name), rows: input.rows, signal: input.signal }, spec.columns.length);
+      await this.appendRows(conn, stage, { spec, columns: spec.columns.map((c) => c.name), rows: input.rows, signal: input.signal }, spec.columns.map((c) => ({ ...c, type: 'string' as const })));
       const defs = spec.columns.map((c) => `${q(c.name)} ${this.dialect.columnType(c.type)}`);
       const casts = spec.columns.map((c) => `CAST(${q(c.name)} AS ${this.dialect.columnType(c.type)})`);
       await run.execute(`CREATE SCHEMA IF NOT EXISTS ${q(schema)}`);
@@ -470,8 +474,14 @@ class DuckDbWarehouse implements Warehouse {
     }
   }
 
-  private async appendRows(conn: DuckDBConnection, stage: string, input: MergeInput, width: number): Promise<void> {
+  /**
+   * Appends the rows and their sequence. Numbers and booleans go in as themselves where the staging
+   * column has that type; everything else as text, which DuckDB casts to the column's type.
+   */
+  private async appendRows(conn: DuckDBConnection, stage: string, input: MergeInput, columns: readonly TableColumn[]): Promise<void> {
     const appender = await conn.createAppender(stage, 'main', 'temp');
+    const width = columns.length;
+    const types = columns.map((c) => c.type);
     let appended = false;
     try {
       let seq = 0;
@@ -480,17 +490,29 @@ class DuckDbWarehouse implements Warehouse {
         if (row.length !== width) {
           throw new UserError('ROW_INVALID', `merge into ${input.spec.table}: row ${seq + 1} has ${row.length} values, expected ${width} (one per column: ${input.columns.join(', ')})`);
         }
-        for (const value of row) {
-          const text = toStageText(value);
-          if (text === null) appender.appendNull();
-          else appender.appendVarchar(text);
+        try {
+          for (let i = 0; i < width; i++) {
+            const value = row[i];
+            if (value === null || value === undefined) appender.appendNull();
+            else if (typeof value === 'number' && types[i] === 'integer' && Number.isInteger(value)) appender.appendInteger(value);
+            else if (typeof value === 'number' && types[i] === 'double') appender.appendDouble(value);
+            else if (typeof value === 'boolean' && types[i] === 'boolean') appender.appendBoolean(value);
+            else appender.appendVarchar(toStageText(value) as string);
+          }
+          appender.appendBigInt(BigInt(seq));
+          appender.endRow();
+        } catch (err) {
+          // A text value the column type cannot hold ("Could not convert string 'abc' to INT32").
+          throw new UserError('ROW_INVALID', `The batch could not be merged into ${input.spec.table} and nothing was written: row ${seq + 1}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
         }
-        appender.appendBigInt(BigInt(seq));
-        appender.endRow();
         seq++;
         if (seq % APPEND_YIELD_EVERY === 0) await yieldToEventLoop();
       }
-      appender.flushSync();
+      try {
+        appender.flushSync();
+      } catch (err) {
+        throw translateDuckDbError(err, 'merge', input.spec.table);
+      }
       appended = true;
     } finally {
       try {
@@ -527,7 +549,9 @@ async function retryOnWriteConflict<T>(run: () => Promise<T>, attempts = 5): Pro
 export async function openDuckDbWarehouse(path: string, options: WarehouseOptions): Promise<Warehouse> {
   if (path !== ':memory:') await mkdir(dirname(path), { recursive: true });
   try {
-    return new DuckDbWarehouse(await DuckDBInstance.create(path), options);
+    const config: Record<string, string> = {};
+    if (options.memoryLimit) config.memory_limit = options.memoryLimit;
+    return new DuckDbWarehouse(await DuckDBInstance.create(path, config), options);
   } catch (err) {
     throw translateOpenError(err, path);
   }

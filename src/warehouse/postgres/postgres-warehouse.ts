@@ -5,11 +5,17 @@
  */
 import { Readable } from 'node:stream';
 import { UserError } from '../../errors.js';
-import type { MergeInput, MergeResult, QueryOptions, ReplaceInput, SqlValue, TableColumn, TableSpec, Warehouse, WarehouseOptions } from '../port.js';
+import type { MergeInput, MergeResult, QueryOptions, ReplaceInput, SqlRunner, SqlValue, TableColumn, TableSpec, Warehouse, WarehouseOptions } from '../port.js';
 import { STAGE_SEQ_COLUMN as SEQ, checkTableSpec, mergeColumns, quoteIdent, replaceNames, splitTable } from '../sql.js';
 import { csvChunks } from '../pg-wire/copy-csv.js';
+import { sqlState } from '../pg-wire/errors.js';
 import { PgWireWarehouse, type Lease } from '../pg-wire/pg-wire-warehouse.js';
 import { postgresDialect } from './dialect.js';
+
+/** SQLSTATE 23505: a unique (here: primary key) violation. */
+const UNIQUE_VIOLATION = '23505';
+/** SQLSTATE 40P01: this transaction was chosen to break a deadlock. */
+const DEADLOCK_DETECTED = '40P01';
 
 class PostgresWarehouse extends PgWireWarehouse {
   readonly dialect = postgresDialect;
@@ -87,7 +93,8 @@ class PostgresWarehouse extends PgWireWarehouse {
 
   /**
    * In one transaction: COPY the batch into a temporary staging table (typed as the target, plus a
-   * sequence), keep the last row of each key, upsert it and count inserts and updates. A failure
+   * sequence), then a plain INSERT when every staged key is new and unique, else keep the last row of
+   * each key, upsert it and count inserts and updates. A failure
    * anywhere rolls everything back, so the target is unchanged.
    */
   private async mergeOn(lease: Lease, input: MergeInput, columns: TableColumn[]): Promise<MergeResult> {
@@ -113,21 +120,7 @@ class PostgresWarehouse extends PgWireWarehouse {
             `CREATE TEMP TABLE ${stage} (${columns.map((c) => `${q(c.name)} ${this.dialect.columnType(c.type)}`).join(', ')}, ${q(SEQ)} bigint) ON COMMIT DROP`,
           );
           await this.copyRows(lease, input, columns.length, `COPY ${stage} (${names}, ${q(SEQ)}) FROM STDIN WITH (FORMAT csv)`);
-          // PG-ONLY: INSERT … ON CONFLICT and `xmax = 0` (true for a freshly inserted row version).
-          const [counts] = await tx.query(
-            `WITH latest AS (
-               SELECT ${names} FROM (
-                 SELECT *, row_number() OVER (PARTITION BY ${keys} ORDER BY ${q(SEQ)} DESC) AS rn FROM ${stage}
-               ) ranked WHERE rn = 1
-             ), merged AS (
-               INSERT INTO ${target} (${names}) SELECT ${names} FROM latest
-               ON CONFLICT (${keys}) DO UPDATE SET ${sets.join(', ')}
-               RETURNING (xmax = 0) AS inserted
-             )
-             SELECT count(*) FILTER (WHERE inserted) AS inserted, count(*) FILTER (WHERE NOT inserted) AS updated FROM merged`,
-          );
-          const inserted = Number(counts.inserted);
-          const updated = Number(counts.updated);
+          const { inserted, updated } = (await this.insertIfNew(tx, stage, target, names)) ?? (await this.upsert(tx, stage, target, names, keys, sets));
           if (input.afterMerge) await input.afterMerge(tx, { staged: stage });
           return { rowsStaged: inserted + updated, inserted, updated };
         },
@@ -139,6 +132,47 @@ class PostgresWarehouse extends PgWireWarehouse {
       lease.discard = true;
       throw err;
     }
+  }
+
+  /**
+   * The common case first: every staged key is new to the target and appears once in the batch (an
+   * empty target, a file of new rows). Then a plain INSERT does it — the primary key checks both, and
+   * it skips the de-duplication's sort and ON CONFLICT's per-row bookkeeping. A duplicate fails it
+   * (23505) at the first one; the savepoint undoes the attempt and undefined sends the batch the
+   * general way. So does a deadlock (40P01): a plain INSERT takes its row locks in the file's order,
+   * so two loads of overlapping keys can wait on each other, where the upsert goes in key order.
+   */
+  private async insertIfNew(tx: SqlRunner, stage: string, target: string, names: string): Promise<{ inserted: number; updated: number } | undefined> {
+    await tx.execute('SAVEPOINT __sextant_insert');
+    try {
+      const [counts] = await tx.query(`WITH added AS (INSERT INTO ${target} (${names}) SELECT ${names} FROM ${stage} RETURNING 1) SELECT count(*) AS n FROM added`);
+      await tx.execute('RELEASE SAVEPOINT __sextant_insert');
+      return { inserted: Number(counts.n), updated: 0 };
+    } catch (err) {
+      const state = err instanceof UserError ? err.details?.sqlState : sqlState(err);
+      if (state !== UNIQUE_VIOLATION && state !== DEADLOCK_DETECTED) throw err;
+      await tx.execute('ROLLBACK TO SAVEPOINT __sextant_insert');
+      return undefined;
+    }
+  }
+
+  /** Keeps the last row of each key and upserts it, counting inserts and updates. */
+  private async upsert(tx: SqlRunner, stage: string, target: string, names: string, keys: string, sets: string[]): Promise<{ inserted: number; updated: number }> {
+    const q = quoteIdent;
+    // PG-ONLY: INSERT … ON CONFLICT and `xmax = 0` (true for a freshly inserted row version).
+    const [counts] = await tx.query(
+      `WITH latest AS (
+         SELECT ${names} FROM (
+           SELECT *, row_number() OVER (PARTITION BY ${keys} ORDER BY ${q(SEQ)} DESC) AS rn FROM ${stage}
+         ) ranked WHERE rn = 1
+       ), merged AS (
+         INSERT INTO ${target} (${names}) SELECT ${names} FROM latest
+         ON CONFLICT (${keys}) DO UPDATE SET ${sets.join(', ')}
+         RETURNING (xmax = 0) AS inserted
+       )
+       SELECT count(*) FILTER (WHERE inserted) AS inserted, count(*) FILTER (WHERE NOT inserted) AS updated FROM merged`,
+    );
+    return { inserted: Number(counts.inserted), updated: Number(counts.updated) };
   }
 
   private async copyRows(lease: Lease, input: MergeInput, width: number, copySql: string, withSequence = true): Promise<void> {

@@ -1,0 +1,85 @@
+/**
+ * DuckDB under a memory limit (SEXTANT_DUCKDB_MEMORY_LIMIT): a merge whose staged batch is larger than
+ * the limit spills to the warehouse file's temp directory and gives the same rows and counts, for a
+ * batch of unique new keys (no de-duplication, empty target) and for one that repeats and overlaps keys.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config/env.js';
+import { UserError } from '../../src/errors.js';
+import { openDuckDbWarehouse } from '../../src/warehouse/duckdb/duckdb-warehouse.js';
+import type { SqlValue, TableSpec, Warehouse } from '../../src/warehouse/port.js';
+
+const SPEC: TableSpec = {
+  table: 'social.posts',
+  key: ['platform', 'post_id', 'metric_date'],
+  columns: [
+    { name: 'platform', type: 'string', required: true },
+    { name: 'post_id', type: 'string', required: true },
+    { name: 'metric_date', type: 'date', required: true },
+    { name: 'impressions', type: 'integer' },
+    { name: 'note', type: 'string' },
+  ],
+};
+const COLUMNS = SPEC.columns.map((c) => c.name);
+const N = 400_000;
+
+/** Rows p<from>..p<to-1>, each with a 65-character note so that the batch outweighs the limit. */
+async function* posts(from: number, to: number, impressions: (i: number) => number): AsyncGenerator<SqlValue[]> {
+  for (let i = from; i < to; i++) yield ['facebook', `p${i}`, `2026-01-${String((i % 28) + 1).padStart(2, '0')}`, impressions(i), `note ${String(i).padStart(60, '0')}`];
+}
+
+describe('DuckDB memory limit', () => {
+  const cleanup: Array<() => Promise<void>> = [];
+  afterEach(async () => {
+    for (const c of cleanup.splice(0)) await c();
+  });
+
+  async function open(memoryLimit: string): Promise<Warehouse> {
+    const dir = mkdtempSync(join(tmpdir(), 'sextant-duckdb-mem-'));
+    const wh = await openDuckDbWarehouse(join(dir, 'w.duckdb'), { statementTimeoutMs: 0, memoryLimit });
+    cleanup.push(async () => {
+      await wh.close();
+      rmSync(dir, { recursive: true, force: true });
+    });
+    return wh;
+  }
+
+  it('is applied to the instance, and merges batches larger than it with exact counts', async () => {
+    const wh = await open('64MB');
+    const [setting] = await wh.query("SELECT current_setting('memory_limit') AS m");
+    expect(String(setting.m)).toMatch(/^6[01]\.\d+ MiB$/);
+    await wh.ensureTable(SPEC);
+
+    expect(await wh.merge({ spec: SPEC, columns: COLUMNS, rows: posts(0, N, (i) => i % 1000) })).toEqual({ rowsStaged: N, inserted: N, updated: 0 });
+
+    // Overlapping the first half, and every key of the second half twice (the last one wins).
+    async function* overlapping(): AsyncGenerator<SqlValue[]> {
+      yield* posts(N / 2, N + N / 2, () => 1);
+      yield* posts(N, N + N / 2, () => 2);
+    }
+    expect(await wh.merge({ spec: SPEC, columns: COLUMNS, rows: overlapping() })).toEqual({ rowsStaged: N, inserted: N / 2, updated: N / 2 });
+
+    let kept = 0;
+    for (let i = 0; i < N / 2; i++) kept += i % 1000;
+    const [stats] = await wh.query('SELECT count(*) AS n, count(DISTINCT post_id) AS keys, sum(impressions) AS s FROM social.posts');
+    expect(stats).toEqual({ n: N + N / 2, keys: N + N / 2, s: kept + N / 2 + 2 * (N / 2) });
+  });
+});
+
+describe('SEXTANT_DUCKDB_MEMORY_LIMIT', () => {
+  it('is read as a size and refused otherwise', () => {
+    expect(loadConfig({ SEXTANT_DUCKDB_MEMORY_LIMIT: '256MB' }, '/tmp').duckdbMemoryLimit).toBe('256MB');
+    expect(loadConfig({}, '/tmp').duckdbMemoryLimit).toBeUndefined();
+    let error: unknown;
+    try {
+      loadConfig({ SEXTANT_DUCKDB_MEMORY_LIMIT: 'lots' }, '/tmp');
+    } catch (err) {
+      error = err;
+    }
+    expect(error).toBeInstanceOf(UserError);
+    expect((error as UserError).problems.map((p) => `${p.path}: ${p.message}`)).toEqual(['SEXTANT_DUCKDB_MEMORY_LIMIT: expected a size such as 256MB or 2GB, got "lots"']);
+  });
+});
