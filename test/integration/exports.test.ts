@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createUrlSigner } from '../../src/auth/signed-url.js';
 import { downloadSubject } from '../../src/exports/export-service.js';
 import { startWorker } from '../../src/main.js';
+import { tableSpecOf } from '../../src/ingest/targets.js';
 import { convertCsvToXlsx, convertToCsv, ensureSoffice } from '../support/libreoffice.js';
 import { startSecurityServer, type SecurityServer } from './security-harness.js';
 
@@ -87,7 +88,12 @@ beforeAll(async () => {
   work = await mkdtemp(join(tmpdir(), 'sextant-exports-test-'));
   s = await startSecurityServer({ dialect: 'duckdb', demoRows: 3_000 });
   // A post whose account name is a formula: text a spreadsheet would run.
-  await s.app.warehouse.execute(`insert into social.post_daily select * replace ('zz-formula-post' as post_id, $1 as account_name) from social.post_daily limit 1`, [HYPERLINK]);
+  // Loaded through a merge, as every load is, so the rollups that answer by account see it too.
+  const target = [...s.app.project.targets.values()].find((t) => t.table === 'social.post_daily')!;
+  const spec = tableSpecOf(target);
+  const [row] = await s.app.warehouse.query(`select ${spec.columns.map((c) => c.name).join(', ')} from social.post_daily limit 1`);
+  const values = spec.columns.map((c) => (c.name === 'post_id' ? 'zz-formula-post' : c.name === 'account_name' ? HYPERLINK : row[c.name]));
+  await s.app.warehouse.merge({ spec, columns: spec.columns.map((c) => c.name), rows: [values] });
   socialKey = await s.app.keys.create({ role: 'reader', teams: ['social', 'web'], name: 'social+web reader' });
   emailKey = await s.app.keys.create({ role: 'reader', teams: ['email'], name: 'email reader' });
   await startWorker(s.app);

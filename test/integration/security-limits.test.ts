@@ -168,7 +168,8 @@ describe('production defaults', () => {
 
   it('masks an unexpected failure to INTERNAL_SERVER_ERROR with an errorId, and logs it in full', async () => {
     await svc.app.warehouse.execute('drop table social.post_daily');
-    const res = await svc.gql('{ social { postPerformance(limit: 1) { platform impressions } } }', { key });
+    // By post type: no rollup keeps it, so the question reads the dropped table.
+    const res = await svc.gql('{ social { postPerformance(limit: 1) { postType impressions } } }', { key });
     const error = res.body.errors?.[0];
     expect(error?.extensions?.code).toBe('INTERNAL_SERVER_ERROR');
     const errorId = error?.extensions?.errorId as string;
