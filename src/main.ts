@@ -345,7 +345,7 @@ export function buildWorkerHttp(app: App): Promise<FastifyInstance & { sextant: 
 export async function startWorker(app: App): Promise<void> {
   app.queue.handle('INGEST_FILE', app.ingest.handleIngestJob);
   app.queue.handle('EXPORT', app.exports.handleExportJob);
-  await registerReportJobs(app.queue, app.reports);
+  await registerReportJobs(app.queue, app.reports, app.log);
   app.queue.handle('INBOX_SCAN', async () => {
     const jobs = await app.ingest.scanInbox();
     return { picked: jobs.length };
