@@ -194,6 +194,7 @@ export async function openApp(options: OpenAppOptions = {}): Promise<App> {
       signingSecret: config.signingSecret,
       publicBaseUrl: options.publicBaseUrl ?? `http://${config.host}:${config.port}`,
       reportLinkTtlSeconds: config.reportLinkTtlSeconds,
+      unloadMinRows: config.unloadMinRows,
       log,
     });
 

@@ -23,6 +23,8 @@ import type { AnswerStream, SemanticQueryInput, Serving } from '../serving/types
 import type { ObjectStore } from '../storage/port.js';
 import type { Row } from '../warehouse/port.js';
 import { writeCsv } from './csv-writer.js';
+import { columnHeader } from './describe.js';
+import { inertText } from './inert.js';
 import { CONTENT_TYPES, EXPORT_FILE_FORMATS, type ExportFileFormat, type ExportOptions, type ExportSummary } from './export-options.js';
 import { writeXlsx } from './xlsx-writer.js';
 
@@ -35,6 +37,9 @@ export const DEFAULT_DOWNLOAD_TTL_SECONDS = 3600;
  * longest an S3 pre-signed URL (SigV4) may last.
  */
 export const DEFAULT_REPORT_LINK_TTL_SECONDS = 7 * 24 * 3600;
+
+/** A CSV export of at least this many rows is unloaded by a warehouse that can (Redshift), unless configured. */
+export const DEFAULT_UNLOAD_MIN_ROWS = 1_000_000;
 
 /** What a report link is bound to when no key asked for the run (a scheduled run): its team. */
 const TEAM_BINDING = 'team:';
@@ -117,7 +122,8 @@ export interface OpenExport {
 }
 
 export interface ExportServiceOptions {
-  serving: Pick<Serving, 'model' | 'toQuery' | 'stream'>;
+  /** `count`, `canUnload` and `unload` serve big CSV exports on a warehouse that can UNLOAD. */
+  serving: Pick<Serving, 'model' | 'toQuery' | 'stream'> & Partial<Pick<Serving, 'count' | 'canUnload' | 'unload'>>;
   store: Pick<ObjectStore, 'put' | 'get' | 'head' | 'signedGetUrl'>;
   jobs: Pick<JobStore, 'create' | 'get'>;
   queue: Pick<JobQueue, 'enqueue'>;
@@ -128,6 +134,8 @@ export interface ExportServiceOptions {
   /** Where the service is reachable, for its own download links. */
   publicBaseUrl: string;
   downloadTtlSeconds?: number;
+  /** CSV exports of at least this many rows (by `Serving.count`) are unloaded when the warehouse can; 0: never. */
+  unloadMinRows?: number;
   /** Lifetime of the links of reports' files (Slack); default {@link DEFAULT_REPORT_LINK_TTL_SECONDS}. */
   reportLinkTtlSeconds?: number;
   now?: () => Date;
@@ -190,11 +198,36 @@ export class ExportService {
   readonly handleExportJob = async (ctx: JobContext): Promise<Record<string, unknown>> => {
     const payload = payloadOf(ctx.payload);
     const principal = jobPrincipal(payload.team, payload.createdBy);
+    const unloaded = await this.#unloadIfBig(principal, payload, ctx);
+    if (unloaded) return unloaded;
     const opened = await this.open(principal, payload.input, payload.format, { signal: ctx.signal });
     const key = `exports/${payload.team}/${ctx.id}/${opened.filename}`;
     const summary = await this.writeToStore(key, opened, ctx.signal);
     return { rowsRead: summary.rows, rowsLoaded: summary.rows, resultKey: key, sheets: summary.sheets };
   };
+
+  /**
+   * A CSV export of at least `unloadMinRows` rows on a warehouse that can write files itself (Redshift):
+   * the warehouse writes the CSV into the object store by UNLOAD, and no row passes through this
+   * process. Undefined when the export is to be streamed (XLSX, a smaller answer, another warehouse).
+   */
+  async #unloadIfBig(principal: Principal, payload: ExportPayload, ctx: JobContext): Promise<Record<string, unknown> | undefined> {
+    const serving = this.#o.serving;
+    const min = this.#o.unloadMinRows ?? DEFAULT_UNLOAD_MIN_ROWS;
+    if (payload.format !== 'csv' || min <= 0 || !serving.canUnload?.() || !serving.count || !serving.unload) return undefined;
+    const model = serving.model(principal, payload.input.model);
+    assertCan(principal, 'read', model.team);
+    const query = serving.toQuery(principal, wholeQuestion(payload.input));
+    const rows = await serving.count(principal, query);
+    if (rows < min) return undefined;
+    this.#o.log?.info('export unloaded by the warehouse', { job: ctx.id, model: model.id, rows });
+    const result = await serving.unload(principal, query, {
+      prefix: `exports/${payload.team}/${ctx.id}/${model.name}_`,
+      headerOf: (c) => inertText(columnHeader(c)),
+      ...(ctx.signal ? { signal: ctx.signal } : {}),
+    });
+    return { rowsRead: result.rows, rowsLoaded: result.rows, resultKey: result.keys[0], files: result.keys, unloaded: true };
+  }
 
   /** Writes an opened export into the object store under `key` (reports use it too). */
   async writeToStore(key: string, opened: OpenExport, signal?: AbortSignal): Promise<ExportSummary> {
