@@ -10,12 +10,12 @@
  * Prints rows/s and peak RSS of each, and the ratios. Goals: sextant ≥ 0.5× the floor's rows/s, and its
  * peak RSS under 300 MB.
  *
- *   npm run bench:exports -- [--rows 1000000] [--runs 1] [--warehouse postgres,duckdb]
+ *   npm run bench:exports -- [--rows 1000000] [--runs 1] [--warehouse postgres,duckdb] [--duckdb-memory-limit 64MB] [--max-old-space 128]
  * SEXTANT_BENCH_PG_URL=postgres://… uses that server; otherwise one is started and thrown away.
  */
 import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
@@ -23,7 +23,15 @@ import { openWarehouse } from '../src/warehouse/open.js';
 import { benchPostgres } from './support/postgres.js';
 
 const { values: args } = parseArgs({
-  options: { rows: { type: 'string', default: '1000000' }, runs: { type: 'string', default: '1' }, warehouse: { type: 'string', default: 'postgres,duckdb' } },
+  options: {
+    rows: { type: 'string', default: '1000000' },
+    runs: { type: 'string', default: '1' },
+    warehouse: { type: 'string', default: 'postgres,duckdb' },
+    /** SEXTANT_DUCKDB_MEMORY_LIMIT for the sextant process (e.g. 64MB); default: DuckDB's own. */
+    'duckdb-memory-limit': { type: 'string' },
+    /** V8's old-space limit in MB for the sextant process (node --max-old-space-size); default: Node's. */
+    'max-old-space': { type: 'string' },
+  },
 });
 const ROWS = Number(args.rows);
 const RUNS = Number(args.runs);
@@ -99,7 +107,14 @@ function median(xs: number[]): number {
   return s[Math.floor(s.length / 2)];
 }
 
+const load = () => `load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`;
+
 async function main(): Promise<void> {
+  const tuning: Record<string, string> = {
+    ...(args['duckdb-memory-limit'] ? { SEXTANT_DUCKDB_MEMORY_LIMIT: args['duckdb-memory-limit'] } : {}),
+    ...(args['max-old-space'] ? { NODE_OPTIONS: `--max-old-space-size=${Number(args['max-old-space'])}` } : {}),
+  };
+  console.log(`sextant settings: ${Object.entries(tuning).map(([k, v]) => `${k}=${v}`).join(' ') || 'defaults'}; ${load()} at start`);
   const work = mkdtempSync(join(tmpdir(), 'sextant-bench-exports-'));
   try {
     const project = join(work, 'project');
@@ -136,7 +151,7 @@ async function main(): Promise<void> {
                 'bin/sextant.js', 'export', '--model', 'bench.posts', '--measures', 'impressions,engagement_rate,engagements,spend,watch_time',
                 '--dimensions', 'post_id,platform,metric_date', '--format', 'xlsx', '--out', a,
               ],
-              { SEXTANT_WAREHOUSE: t.url, SEXTANT_PROJECT: project, SEXTANT_OBJECT_STORE: `file:${join(work, 'objects')}`, SEXTANT_DEMO: 'off', SEXTANT_LOG_LEVEL: 'warn' },
+              { SEXTANT_WAREHOUSE: t.url, SEXTANT_PROJECT: project, SEXTANT_OBJECT_STORE: `file:${join(work, 'objects')}`, SEXTANT_DEMO: 'off', SEXTANT_LOG_LEVEL: 'warn', ...tuning },
               a,
             ),
           );
@@ -164,6 +179,7 @@ async function main(): Promise<void> {
       const rss = median(rs.map((x) => x.maxRssMb));
       console.log(`  ratio sextant (${t.name})/floor rows/s: ${(sf / so).toFixed(2)}× (goal ≥ 0.5×); peak RSS ${rss.toFixed(0)} MB (goal < 300 MB)`);
     }
+    console.log(`${load()} at the end`);
     console.log('sextant includes process start, opening the project and warehouse, the query, and a row count for the progress bar (run beside the export); the floor only writes rows already in memory.');
   } finally {
     rmSync(work, { recursive: true, force: true });

@@ -28,6 +28,7 @@ export const ERROR_CODES = {
   UNRECOVERABLE: { status: 500, description: 'A job failed in a way that a retry cannot fix.' },
   NOT_FOUND: { status: 404, description: 'No such resource.' },
   NOT_IMPLEMENTED: { status: 501, description: 'The OData request uses a query option, function or aggregation the feed does not answer (the client may evaluate it itself).' },
+  NOT_AVAILABLE: { status: 501, description: 'The warehouse in use cannot do this (e.g. UNLOAD, which only Redshift has).' },
   INTERNAL_SERVER_ERROR: { status: 500, description: 'An unexpected error; it is logged with the errorId given.' },
 } as const;
 

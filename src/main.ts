@@ -193,6 +193,8 @@ export async function openApp(options: OpenAppOptions = {}): Promise<App> {
       keys,
       signingSecret: config.signingSecret,
       publicBaseUrl: options.publicBaseUrl ?? `http://${config.host}:${config.port}`,
+      reportLinkTtlSeconds: config.reportLinkTtlSeconds,
+      unloadMinRows: config.unloadMinRows,
       log,
     });
 
@@ -205,9 +207,9 @@ export async function openApp(options: OpenAppOptions = {}): Promise<App> {
       queue,
       log,
       slackWebhookUrl: config.slackWebhookUrl,
-      // The run is still RUNNING when Slack is told; the link is for the file it has just stored.
-      downloadUrl: (job) =>
-        exports.downloadUrl({ ...job, status: 'SUCCEEDED' } as JobRecord, { keyId: job.createdBy ?? undefined, role: 'reader', teams: [job.team] }),
+      // The run is still RUNNING when Slack is told; the link is for the file it has just stored, and lasts
+      // SEXTANT_REPORT_LINK_TTL (a week), not an export link's hour: people read Slack days later.
+      downloadUrl: (job) => exports.reportDownloadUrl(job),
       onTablesChanged: (tables) =>
         changes.publish(tables).catch((err: unknown) => log.warn('could not tell other processes of changed tables; their cached results may be stale until the cache TTL', { tables, err })),
     });
@@ -345,7 +347,7 @@ export function buildWorkerHttp(app: App): Promise<FastifyInstance & { sextant: 
 export async function startWorker(app: App): Promise<void> {
   app.queue.handle('INGEST_FILE', app.ingest.handleIngestJob);
   app.queue.handle('EXPORT', app.exports.handleExportJob);
-  await registerReportJobs(app.queue, app.reports);
+  await registerReportJobs(app.queue, app.reports, app.log);
   app.queue.handle('INBOX_SCAN', async () => {
     const jobs = await app.ingest.scanInbox();
     return { picked: jobs.length };

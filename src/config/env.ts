@@ -20,6 +20,10 @@ export interface Config {
   readonly port: number;
   readonly role: Role;
   readonly slackWebhookUrl: string | undefined;
+  /** Seconds the link of a report's file (sent to Slack) works (SEXTANT_REPORT_LINK_TTL; a week by default). */
+  readonly reportLinkTtlSeconds: number;
+  /** A CSV export on Redshift of at least this many rows runs as UNLOAD to S3 (SEXTANT_UNLOAD_MIN_ROWS; 0: never). */
+  readonly unloadMinRows: number;
   /** production: errors masked, introspection and the query page off unless enabled. */
   readonly production: boolean;
   readonly limits: Readonly<{
@@ -187,6 +191,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
   if (duckdbMemoryLimit !== undefined && !/^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$/i.test(duckdbMemoryLimit)) {
     problems.add({ file: 'environment', path: 'SEXTANT_DUCKDB_MEMORY_LIMIT', message: `expected a size such as 256MB or 2GB, got "${duckdbMemoryLimit}"` });
   }
+  const reportLinkTtlSeconds = int(env, 'SEXTANT_REPORT_LINK_TTL', 7 * 24 * 3600, problems, 60);
+  // S3 signs GET URLs for at most 7 days (SigV4); a longer lifetime would fail every report's link.
+  if (objectStore.kind === 's3' && reportLinkTtlSeconds > 7 * 24 * 3600) {
+    problems.add({ file: 'environment', path: 'SEXTANT_REPORT_LINK_TTL', message: `an S3 pre-signed URL lasts at most 604800 seconds (7 days), got ${reportLinkTtlSeconds}` });
+  }
+  const unloadMinRows = int(env, 'SEXTANT_UNLOAD_MIN_ROWS', 1_000_000, problems, 0);
 
   // An origin is scheme://host[:port], exactly as browsers send it in the Origin header.
   const corsOrigins = (env.SEXTANT_CORS_ORIGINS ?? '').split(',').map((o) => o.trim()).filter(Boolean);
@@ -234,6 +244,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     port,
     role,
     slackWebhookUrl: env.SLACK_WEBHOOK_URL || undefined,
+    reportLinkTtlSeconds,
+    unloadMinRows,
     production,
     limits,
     introspection: introspectionRaw === undefined ? !production : introspectionRaw === 'true',

@@ -23,11 +23,26 @@ import type { AnswerStream, SemanticQueryInput, Serving } from '../serving/types
 import type { ObjectStore } from '../storage/port.js';
 import type { Row } from '../warehouse/port.js';
 import { writeCsv } from './csv-writer.js';
+import { columnHeader } from './describe.js';
+import { inertText } from './inert.js';
 import { CONTENT_TYPES, EXPORT_FILE_FORMATS, type ExportFileFormat, type ExportOptions, type ExportSummary } from './export-options.js';
 import { writeXlsx } from './xlsx-writer.js';
 
 /** How long a download link works, unless configured (seconds). */
 export const DEFAULT_DOWNLOAD_TTL_SECONDS = 3600;
+
+/**
+ * How long the link of a report's file (the one Slack is sent) works, unless configured
+ * (SEXTANT_REPORT_LINK_TTL): a week, so that a message read days later still downloads. It is also the
+ * longest an S3 pre-signed URL (SigV4) may last.
+ */
+export const DEFAULT_REPORT_LINK_TTL_SECONDS = 7 * 24 * 3600;
+
+/** A CSV export of at least this many rows is unloaded by a warehouse that can (Redshift), unless configured. */
+export const DEFAULT_UNLOAD_MIN_ROWS = 1_000_000;
+
+/** What a report link is bound to when no key asked for the run (a scheduled run): its team. */
+const TEAM_BINDING = 'team:';
 
 /** Writes an answer in a format. */
 export function writeExport(format: ExportFileFormat, answer: AnswerStream, out: Writable, options: ExportOptions = {}): Promise<ExportSummary> {
@@ -107,7 +122,8 @@ export interface OpenExport {
 }
 
 export interface ExportServiceOptions {
-  serving: Pick<Serving, 'model' | 'toQuery' | 'stream'>;
+  /** `count`, `canUnload` and `unload` serve big CSV exports on a warehouse that can UNLOAD. */
+  serving: Pick<Serving, 'model' | 'toQuery' | 'stream'> & Partial<Pick<Serving, 'count' | 'canUnload' | 'unload'>>;
   store: Pick<ObjectStore, 'put' | 'get' | 'head' | 'signedGetUrl'>;
   jobs: Pick<JobStore, 'create' | 'get'>;
   queue: Pick<JobQueue, 'enqueue'>;
@@ -118,6 +134,10 @@ export interface ExportServiceOptions {
   /** Where the service is reachable, for its own download links. */
   publicBaseUrl: string;
   downloadTtlSeconds?: number;
+  /** CSV exports of at least this many rows (by `Serving.count`) are unloaded when the warehouse can; 0: never. */
+  unloadMinRows?: number;
+  /** Lifetime of the links of reports' files (Slack); default {@link DEFAULT_REPORT_LINK_TTL_SECONDS}. */
+  reportLinkTtlSeconds?: number;
   now?: () => Date;
   log?: Logger;
 }
@@ -127,6 +147,7 @@ export class ExportService {
   readonly #signer: UrlSigner;
   readonly #baseUrl: string;
   readonly #ttl: number;
+  readonly #reportTtl: number;
   readonly #now: () => Date;
 
   constructor(options: ExportServiceOptions) {
@@ -134,6 +155,7 @@ export class ExportService {
     this.#signer = createUrlSigner(options.signingSecret);
     this.#baseUrl = options.publicBaseUrl.replace(/\/+$/, '');
     this.#ttl = options.downloadTtlSeconds ?? DEFAULT_DOWNLOAD_TTL_SECONDS;
+    this.#reportTtl = options.reportLinkTtlSeconds ?? DEFAULT_REPORT_LINK_TTL_SECONDS;
     this.#now = options.now ?? (() => new Date());
   }
 
@@ -176,11 +198,36 @@ export class ExportService {
   readonly handleExportJob = async (ctx: JobContext): Promise<Record<string, unknown>> => {
     const payload = payloadOf(ctx.payload);
     const principal = jobPrincipal(payload.team, payload.createdBy);
+    const unloaded = await this.#unloadIfBig(principal, payload, ctx);
+    if (unloaded) return unloaded;
     const opened = await this.open(principal, payload.input, payload.format, { signal: ctx.signal });
     const key = `exports/${payload.team}/${ctx.id}/${opened.filename}`;
     const summary = await this.writeToStore(key, opened, ctx.signal);
     return { rowsRead: summary.rows, rowsLoaded: summary.rows, resultKey: key, sheets: summary.sheets };
   };
+
+  /**
+   * A CSV export of at least `unloadMinRows` rows on a warehouse that can write files itself (Redshift):
+   * the warehouse writes the CSV into the object store by UNLOAD, and no row passes through this
+   * process. Undefined when the export is to be streamed (XLSX, a smaller answer, another warehouse).
+   */
+  async #unloadIfBig(principal: Principal, payload: ExportPayload, ctx: JobContext): Promise<Record<string, unknown> | undefined> {
+    const serving = this.#o.serving;
+    const min = this.#o.unloadMinRows ?? DEFAULT_UNLOAD_MIN_ROWS;
+    if (payload.format !== 'csv' || min <= 0 || !serving.canUnload?.() || !serving.count || !serving.unload) return undefined;
+    const model = serving.model(principal, payload.input.model);
+    assertCan(principal, 'read', model.team);
+    const query = serving.toQuery(principal, wholeQuestion(payload.input));
+    const rows = await serving.count(principal, query);
+    if (rows < min) return undefined;
+    this.#o.log?.info('export unloaded by the warehouse', { job: ctx.id, model: model.id, rows });
+    const result = await serving.unload(principal, query, {
+      prefix: `exports/${payload.team}/${ctx.id}/${model.name}_`,
+      headerOf: (c) => inertText(columnHeader(c)),
+      ...(ctx.signal ? { signal: ctx.signal } : {}),
+    });
+    return { rowsRead: result.rows, rowsLoaded: result.rows, resultKey: result.keys[0], files: result.keys, unloaded: true };
+  }
 
   /** Writes an opened export into the object store under `key` (reports use it too). */
   async writeToStore(key: string, opened: OpenExport, signal?: AbortSignal): Promise<ExportSummary> {
@@ -209,12 +256,26 @@ export class ExportService {
    */
   async downloadUrl(job: JobRecord, principal: Principal): Promise<string | null> {
     if (!job.resultKey || job.status !== 'SUCCEEDED' || job.team === null || !can(principal, 'read', job.team)) return null;
-    const presigned = await this.#o.store.signedGetUrl(job.resultKey, { expiresIn: this.#ttl });
+    return this.#link(job.id, job.resultKey, principal.keyId ?? '-', this.#ttl);
+  }
+
+  /**
+   * The link sent to Slack for a report's file, which people open days later: it lasts
+   * `reportLinkTtlSeconds` (a week by default) instead of an hour. A run asked for with a key
+   * (`runReport`) is bound to that key like an export's link; a scheduled run, which no key asked for,
+   * is bound to the report's team — the link is then the credential, as an S3 pre-signed URL is.
+   */
+  async reportDownloadUrl(run: { id: string; team: string; resultKey: string; createdBy: string | null }): Promise<string> {
+    return this.#link(run.id, run.resultKey, run.createdBy ?? `${TEAM_BINDING}${run.team}`, this.#reportTtl);
+  }
+
+  /** Pre-signed by the store when it can; else the service's own link, signed over the job, `by` and the expiry. */
+  async #link(jobId: string, resultKey: string, by: string, ttl: number): Promise<string> {
+    const presigned = await this.#o.store.signedGetUrl(resultKey, { expiresIn: ttl });
     if (presigned) return presigned;
-    const exp = Math.floor(this.#now().getTime() / 1000) + this.#ttl;
-    const by = principal.keyId ?? '-';
-    const sig = this.#signer.sign(downloadSubject(job.id, by), exp);
-    return `${this.#baseUrl}/downloads/${encodeURIComponent(job.id)}?by=${encodeURIComponent(by)}&exp=${exp}&sig=${sig}`;
+    const exp = Math.floor(this.#now().getTime() / 1000) + ttl;
+    const sig = this.#signer.sign(downloadSubject(jobId, by), exp);
+    return `${this.#baseUrl}/downloads/${encodeURIComponent(jobId)}?by=${encodeURIComponent(by)}&exp=${exp}&sig=${sig}`;
   }
 
   /** Checks a download link (`GET /downloads/<job>?by&exp&sig`) and opens the file it names. */
@@ -239,6 +300,8 @@ export class ExportService {
 
   /** The principal a link was made for, as it is now: a revoked key's links stop working. */
   async #principalOf(by: string): Promise<Principal> {
+    // A scheduled report's link: a reader of the report's team (the signature covers `by`, so it cannot be widened).
+    if (by.startsWith(TEAM_BINDING)) return Object.freeze({ keyId: undefined, role: 'reader', teams: Object.freeze([by.slice(TEAM_BINDING.length)]) });
     if (by === '-') {
       // A keyless (loopback) link works only while the service is still keyless.
       if ((await this.#o.keys.countCached()) === 0) return LOOPBACK_PRINCIPAL;

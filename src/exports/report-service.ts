@@ -24,6 +24,14 @@ import type { Report } from './report-file.js';
 import { tee } from './tee.js';
 import { LINEAGE_TABLE, writeBackColumns, writeBackSpec } from './write-back.js';
 
+/** Schedules of reports are named `report-<name>` in the job queue. */
+export const REPORT_SCHEDULE_PREFIX = 'report-';
+
+/** The job queue's schedule id of a report. */
+export function reportScheduleId(name: string): string {
+  return `${REPORT_SCHEDULE_PREFIX}${name}`;
+}
+
 /** Attempts of a report job in all (the first and two retries). */
 export const REPORT_ATTEMPTS = 3;
 
@@ -245,19 +253,31 @@ export class ReportService {
 }
 
 /**
- * Registers the REPORT handler and one schedule per report with a cron. The composition root calls
+ * Registers the REPORT handler and one schedule per report with a cron (a changed cron replaces the old
+ * one), and removes the schedules of reports no longer in the project. The composition root calls
  * this once for the worker role (and `ensureWriteBackTables` at start-up, before models are checked).
  */
-export async function registerReportJobs(queue: Pick<JobQueue, 'handle' | 'schedule'>, service: ReportService): Promise<void> {
+export async function registerReportJobs(queue: Pick<JobQueue, 'handle' | 'schedule' | 'unschedule' | 'schedules'>, service: ReportService, log?: Logger): Promise<void> {
   queue.handle('REPORT', service.handle);
+  const wanted = new Set<string>();
   for (const report of service.reports()) {
     if (!report.schedule) continue;
     const payload: ReportJobPayload = { report: report.name, team: report.team };
+    wanted.add(reportScheduleId(report.name));
+    // Upserted: a report whose cron changed gets its new cron, in place of the old one.
     await queue.schedule({
       // Stable per report, so that a restart replaces the schedule instead of adding one.
-      id: `report-${report.name}`,
+      id: reportScheduleId(report.name),
       cron: report.schedule,
       job: () => ({ id: randomUUID(), type: 'REPORT', payload, attempts: REPORT_ATTEMPTS }),
     });
+  }
+  // A queue that outlives the process (BullMQ keeps its schedulers in Redis) still holds the schedules of
+  // reports deleted from the project, or whose schedule was removed: each tick would fail as an unknown
+  // report. Those are removed here, at every worker start.
+  for (const s of await queue.schedules()) {
+    if (!s.id.startsWith(REPORT_SCHEDULE_PREFIX) || wanted.has(s.id)) continue;
+    await queue.unschedule(s.id);
+    log?.info('removed the schedule of a report that is no longer in the project (or no longer scheduled)', { scheduleId: s.id, cron: s.cron });
   }
 }

@@ -87,6 +87,13 @@ export interface QueueCounts {
   delayed: number;
 }
 
+/** A schedule as the queue holds it (what {@link JobQueue.schedules} lists). */
+export interface ScheduleInfo {
+  id: string;
+  cron?: string;
+  everyMs?: number;
+}
+
 export interface JobQueue {
   /** Registers the handler of a job type; only processes with the worker role call this. */
   handle(type: JobType, handler: JobHandler): void;
@@ -97,6 +104,11 @@ export interface JobQueue {
   cancel(id: string): Promise<boolean>;
   schedule(schedule: Schedule): Promise<void>;
   unschedule(id: string): Promise<void>;
+  /**
+   * The schedules the queue holds, including those registered by an earlier start (BullMQ keeps them in
+   * Redis), so that a worker can remove the schedules of things that no longer exist (a deleted report).
+   */
+  schedules(): Promise<ScheduleInfo[]>;
   /** Checks that the queue's backend answers. */
   ping(): Promise<void>;
   /** Jobs waiting, running and delayed: across the deployment (BullMQ) or in this process (in-process). */

@@ -431,11 +431,13 @@ function planBase(project: SemanticProject, query: SemanticQuery, dialect: SqlDi
 
   // Order: as asked, then deterministic tie-breaks on every selected dimension so offset paging is stable.
   const order: string[] = [];
+  const orderAliases: Array<{ alias: string; direction: 'ASC' | 'DESC' }> = [];
   const ordered = new Set<string>();
   const push = (alias: string, dir: 'ASC' | 'DESC'): void => {
     if (ordered.has(alias)) return;
     ordered.add(alias);
     order.push(`${dialect.quoteIdent(alias)} ${dir} nulls last`);
+    orderAliases.push({ alias, direction: dir });
   };
   for (const o of query.orderBy) {
     if (o.direction !== 'ASC' && o.direction !== 'DESC') throw bad(`order direction must be ASC or DESC, got ${String(o.direction)}`);
@@ -484,7 +486,9 @@ function planBase(project: SemanticProject, query: SemanticQuery, dialect: SqlDi
   const tables = new Set<string>(model.table !== undefined ? [model.table] : referencedTables(model.sql ?? ''));
   for (const d of p.dims) if (d.member.joinedModel) addTables(tables, d.member.joinedModel);
   for (const j of joinedInFilters(query.filters, members)) addTables(tables, j);
-  return { sql, params: p.params, columns, tables: [...tables] };
+  const keyOfAlias = new Map<string, string>([...p.dims.map((d) => [d.alias, d.key] as const), ...query.measures.map((name, i) => [measureAliases[i], name] as const)]);
+  const resultOrder = orderAliases.map((o) => ({ key: keyOfAlias.get(o.alias) as string, direction: o.direction }));
+  return { sql, params: p.params, columns, tables: [...tables], order: resultOrder };
 }
 
 function addTables(into: Set<string>, model: Model): void {

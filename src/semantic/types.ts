@@ -164,4 +164,9 @@ export interface PlannedQuery {
   rollup?: string;
   /** Why no rollup answers, when the model declares rollups and none could (the closest candidate's first reason). */
   rollupReason?: string;
+  /**
+   * The order of the rows, as result column keys (every term nulls last): what a statement wrapping
+   * this one must order by again, since an ORDER BY inside a subquery does not order the outer result.
+   */
+  order: Array<{ key: string; direction: 'ASC' | 'DESC' }>;
 }

@@ -9,13 +9,13 @@ import { UserError } from '../errors.js';
 import { describeCatalog } from '../semantic/catalog.js';
 import { formatTimeValue } from '../semantic/time-values.js';
 import type { Model, PlannedQuery, ResultColumn, SemanticProject, SemanticQuery } from '../semantic/types.js';
-import type { Row, SqlValue, Warehouse } from '../warehouse/port.js';
+import type { Row, SqlValue, UnloadColumnKind, Warehouse } from '../warehouse/port.js';
 import { Freshness } from './freshness.js';
 import { inputToQuery } from './query-input.js';
 import { QueryRunner, type Planner, type WarehouseQueryEvent } from './query-runner.js';
 import { ResultCache } from './result-cache.js';
 import type { RowLimits } from './row-limits.js';
-import type { Answer, AnswerStream, RollupState, SemanticQueryInput, ServedCatalog, ServedColumn, Serving } from './types.js';
+import type { Answer, AnswerStream, RollupState, SemanticQueryInput, ServedCatalog, ServedColumn, Serving, UnloadedAnswer } from './types.js';
 
 export interface ServingOptions {
   project: SemanticProject;
@@ -192,6 +192,28 @@ export class ServingLayer implements Serving {
       for await (const batch of source) yield batch.map(normalise);
     }
     return { query, columns: describeColumns(model, this.project, planned), lastLoadedAt: await this.freshness.ofModel(model), batches: batches() };
+  }
+
+  canUnload(): boolean {
+    return typeof this.warehouse.unload === 'function';
+  }
+
+  async unload(principal: Principal, query: SemanticQuery, options: { prefix: string; headerOf: (column: ServedColumn) => string; signal?: AbortSignal }): Promise<UnloadedAnswer> {
+    const model = this.model(principal, query.model);
+    const unload = this.warehouse.unload?.bind(this.warehouse);
+    if (!unload) throw new UserError('NOT_AVAILABLE', `the ${this.warehouse.dialect.name} warehouse cannot write a result to the object store itself (only Redshift's UNLOAD does)`);
+    const planned = this.runner.plan(query, { unbounded: true });
+    const columns = describeColumns(model, this.project, planned);
+    const kindOf = (c: ServedColumn): UnloadColumnKind => (c.type === 'string' ? 'text' : c.type === 'boolean' ? 'boolean' : c.type === 'timestamp' ? 'timestamp' : 'plain');
+    const result = await unload({
+      sql: planned.sql,
+      params: planned.params,
+      columns: columns.map((c) => ({ name: c.key, header: options.headerOf(c), kind: kindOf(c) })),
+      order: planned.order,
+      prefix: options.prefix,
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
+    return { query, columns, rows: result.rows, keys: result.keys };
   }
 
   async catalog(principal: Principal, options: { freshness?: boolean } = {}): Promise<ServedCatalog> {

@@ -73,6 +73,15 @@ export interface RollupState {
   refreshedAt(): Promise<ReadonlyMap<string, string>>;
 }
 
+/** What {@link Serving.unload} wrote. */
+export interface UnloadedAnswer {
+  query: SemanticQuery;
+  columns: ServedColumn[];
+  rows: number;
+  /** Object-store keys of the CSV files, in order: one unless the file passed 6.2 GB. */
+  keys: string[];
+}
+
 /** The catalog a principal may see, with each model's freshness. */
 export interface ServedCatalog extends Catalog {
   teams: Array<Catalog['teams'][number] & { models: Array<CatalogModel & { lastLoadedAt?: string | null }> }>;
@@ -91,6 +100,17 @@ export interface Serving {
   count(principal: Principal, query: SemanticQuery): Promise<number>;
   /** Every row of the question, past the row cap and ignoring `limit`/`offset` (exports), read in batches. */
   stream(principal: Principal, query: SemanticQuery, options?: { signal?: AbortSignal; batchSize?: number }): Promise<AnswerStream>;
+  /**
+   * True when the warehouse can write a question's whole result as CSV into the object store itself
+   * (Redshift's UNLOAD); {@link unload} is then available.
+   */
+  canUnload(): boolean;
+  /**
+   * Every row of the question (no limit, offset or row cap) written by the warehouse itself as CSV files
+   * under the object-store key `prefix` (`<prefix>000.csv` …), with a header from `headerOf` and text a
+   * spreadsheet would run made inert. NOT_AVAILABLE when the warehouse cannot ({@link canUnload}).
+   */
+  unload(principal: Principal, query: SemanticQuery, options: { prefix: string; headerOf: (column: ServedColumn) => string; signal?: AbortSignal }): Promise<UnloadedAnswer>;
   /** The catalog of the principal's teams (models by name), with each model's `lastLoadedAt` unless `freshness: false`. */
   catalog(principal: Principal, options?: { freshness?: boolean }): Promise<ServedCatalog>;
   /** The latest load of a model's table (ISO 8601), or null. */

@@ -140,6 +140,37 @@ export interface ReplaceInput {
   signal?: AbortSignal;
 }
 
+/** How an unloaded column is written, so that the file reads like the streamed CSV export. */
+export type UnloadColumnKind = 'text' | 'boolean' | 'timestamp' | 'plain';
+
+/** A column of an unloaded result: its name in the query, its header in the file, how it is written. */
+export interface UnloadColumn {
+  name: string;
+  header: string;
+  kind: UnloadColumnKind;
+}
+
+/** A query's whole result written by the warehouse itself as a CSV file into the object store. */
+export interface UnloadRequest {
+  /** The query, with positional parameters, as the dialect plans it. */
+  sql: string;
+  params: readonly unknown[];
+  /** The query's result columns, in order. */
+  columns: readonly UnloadColumn[];
+  /** The query's order, by column name (the unloaded SELECT wraps the query and orders again). */
+  order: ReadonlyArray<{ key: string; direction: 'ASC' | 'DESC' }>;
+  /** Object-store key prefix of the files: `<prefix>000.csv` (and further parts), `<prefix>manifest`. */
+  prefix: string;
+  signal?: AbortSignal;
+}
+
+/** What an unload wrote. */
+export interface UnloadResult {
+  rows: number;
+  /** Object-store keys of the CSV files, in order (one unless the file passed 6.2 GB). */
+  keys: string[];
+}
+
 export interface Warehouse extends SqlRunner {
   readonly dialect: SqlDialect;
   /** Runs `fn` in one transaction: committed when it resolves, rolled back when it throws. */
@@ -162,6 +193,12 @@ export interface Warehouse extends SqlRunner {
    * transactional on DuckDB and PostgreSQL). Columns may differ from the old table's.
    */
   replaceTable(input: ReplaceInput): Promise<{ rows: number }>;
+  /**
+   * Optional: writes the whole result of a query as CSV into the object store from the warehouse itself
+   * (Redshift's `UNLOAD … TO 's3://…'`), without the rows passing through this process. Adapters that
+   * cannot leave it undefined.
+   */
+  unload?(request: UnloadRequest): Promise<UnloadResult>;
   /** Checks that the warehouse answers. */
   ping(): Promise<void>;
   /** Connections of this process's pool right now (for `/metrics`). */

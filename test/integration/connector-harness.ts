@@ -98,6 +98,7 @@ const inertQueue: JobQueue = {
   cancel: async () => false,
   schedule: async () => undefined,
   unschedule: async () => undefined,
+  schedules: async () => [],
   ping: async () => undefined,
   close: async () => undefined,
 };

@@ -410,6 +410,21 @@ describe.each(ADAPTERS)('JobQueue conformance: %s', (kind) => {
     expect(ticks.slice(firstNew + 2).every((v) => v === 2)).toBe(true);
   });
 
+  it('lists its schedules with their cron or interval, and forgets one unscheduled', async () => {
+    const { queue } = await setup();
+    const tick = () => ({ id: randomUUID(), type: 'RUN_SOURCE' as const, payload: {} });
+    await queue.schedule({ id: 'monthly', cron: '0 5 1 * *', job: tick });
+    await queue.schedule({ id: 'often', everyMs: 60_000, job: tick });
+    await queue.schedule({ id: 'monthly', cron: '0 6 1 * *', job: tick });
+    const listed = async () => (await queue.schedules()).map((s) => ({ id: s.id, at: s.cron ?? s.everyMs })).sort((a, b) => a.id.localeCompare(b.id));
+    expect(await listed()).toEqual([
+      { id: 'monthly', at: '0 6 1 * *' },
+      { id: 'often', at: 60_000 },
+    ]);
+    await queue.unschedule('monthly');
+    expect(await listed()).toEqual([{ id: 'often', at: 60_000 }]);
+  });
+
   it('records each scheduled tick as a job of its own', async () => {
     const { queue, events, b } = await setup({ store: true });
     const store = b.store as JobStore;

@@ -88,6 +88,7 @@ export async function freshWarehouse(dialect: TestDialect, options: Partial<Ware
     describeTable: (table) => warehouse.describeTable(table),
     merge: (input) => warehouse.merge(input),
     replaceTable: (input) => warehouse.replaceTable(input),
+    ...(warehouse.unload ? { unload: (request: Parameters<NonNullable<Warehouse['unload']>>[0]) => warehouse.unload!(request) } : {}),
     ping: () => warehouse.ping(),
     close,
   };

@@ -22,7 +22,7 @@ import { isOpenStatus, recordingEvents } from '../job-store.js';
 import type { JobStore } from '../job-store.js';
 import { assertValidSchedule, SCHEDULE_TIME_ZONE } from '../next-run-at.js';
 import { JOB_TYPES, JobCancelledError, UnrecoverableJobError } from '../port.js';
-import type { JobContext, JobEvents, JobHandler, JobQueue, JobRequest, JobType, QueueCounts, Schedule } from '../port.js';
+import type { JobContext, JobEvents, JobHandler, JobQueue, JobRequest, JobType, QueueCounts, Schedule, ScheduleInfo } from '../port.js';
 import { DEFAULT_ATTEMPTS, DEFAULT_BACKOFF_MS, isUnrecoverable, toError } from '../retry-policy.js';
 
 export interface BullMqJobQueueOptions {
@@ -188,6 +188,12 @@ export class BullMqJobQueue implements JobQueue {
 
   async unschedule(id: string): Promise<void> {
     await this.#redisCall('unschedule', () => this.#queue.removeJobScheduler(id));
+  }
+
+  /** Every job scheduler in Redis, whichever process registered it (they outlive the process). */
+  async schedules(): Promise<ScheduleInfo[]> {
+    const found = await this.#redisCall('schedules', () => this.#queue.getJobSchedulers(0, -1, true));
+    return found.map((s) => ({ id: s.key, ...(s.pattern ? { cron: s.pattern } : {}), ...(s.every !== undefined && s.every !== null ? { everyMs: Number(s.every) } : {}) }));
   }
 
   async ping(): Promise<void> {

@@ -10,7 +10,7 @@ import { isOpenStatus, recordingEvents, requestOf } from '../job-store.js';
 import type { JobStore } from '../job-store.js';
 import { assertValidSchedule, nextRunAt } from '../next-run-at.js';
 import { JobCancelledError, UnrecoverableJobError } from '../port.js';
-import type { JobContext, JobEvents, JobHandler, JobQueue, JobRequest, JobType, QueueCounts, Schedule } from '../port.js';
+import type { JobContext, JobEvents, JobHandler, JobQueue, JobRequest, JobType, QueueCounts, Schedule, ScheduleInfo } from '../port.js';
 import { DEFAULT_ATTEMPTS, isUnrecoverable, retryDelayMs, toError } from '../retry-policy.js';
 
 export interface LocalJobQueueOptions {
@@ -43,6 +43,12 @@ export class QueueClosingError extends Error {
 }
 
 /** The in-process JobQueue; see the module comment. */
+/**
+ * Longest delay a Node timer takes (2^31 − 1 ms, about 24.8 days): a longer one fires at once, with a
+ * TimeoutOverflowWarning — a monthly cron would then tick in a loop.
+ */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 export class LocalJobQueue implements JobQueue {
   readonly #store: JobStore;
   readonly #logger: Logger | undefined;
@@ -51,6 +57,8 @@ export class LocalJobQueue implements JobQueue {
   readonly #delayed = new Map<string, { entry: Entry; timer: NodeJS.Timeout }>();
   readonly #running = new Map<string, Running>();
   readonly #schedules = new Map<string, NodeJS.Timeout>();
+  /** What each schedule was registered with (for {@link schedules}). */
+  readonly #scheduleInfo = new Map<string, ScheduleInfo>();
   #events: Required<JobEvents>;
   #concurrency = 0;
   #started = false;
@@ -137,13 +145,16 @@ export class LocalJobQueue implements JobQueue {
       // Unref'd: a schedule alone must not keep a CLI process alive.
       const timer = setTimeout(() => {
         if (this.#schedules.get(schedule.id) !== timer) return;
+        // A tick more than MAX_TIMER_MS away (a monthly cron) is waited for in several timers.
+        if (Date.now() < at.getTime()) return arm(after);
         // From now, not from `at`: after the process was suspended, missed ticks are skipped, not fired in a burst.
         arm(new Date(Math.max(at.getTime(), Date.now())));
         this.enqueue(schedule.job()).catch((err) => this.#logger?.error('a scheduled job could not be enqueued', { scheduleId: schedule.id, err }));
-      }, Math.max(0, at.getTime() - Date.now()));
+      }, Math.min(MAX_TIMER_MS, Math.max(0, at.getTime() - Date.now())));
       timer.unref();
       this.#schedules.set(schedule.id, timer);
     };
+    this.#scheduleInfo.set(schedule.id, { id: schedule.id, ...(schedule.cron !== undefined ? { cron: schedule.cron } : { everyMs: schedule.everyMs }) });
     arm(new Date());
   }
 
@@ -151,6 +162,12 @@ export class LocalJobQueue implements JobQueue {
     const timer = this.#schedules.get(id);
     if (timer) clearTimeout(timer);
     this.#schedules.delete(id);
+    this.#scheduleInfo.delete(id);
+  }
+
+  /** This process's schedules: they live in memory, so a restart begins with none. */
+  async schedules(): Promise<ScheduleInfo[]> {
+    return [...this.#scheduleInfo.values()].map((s) => ({ ...s }));
   }
 
   async ping(): Promise<void> {

@@ -11,7 +11,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import pg from 'pg';
 import type { PoolClient, PoolConfig } from 'pg';
-import { from as copyFrom } from 'pg-copy-streams';
+import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
 import { UserError } from '../../errors.js';
 import type {
   ColumnTypeName,
@@ -400,6 +400,24 @@ export abstract class PgWireWarehouse implements Warehouse {
    * Streams text or bytes into `COPY … FROM STDIN` on the lease. An abort destroys both streams;
    * pg-copy-streams then sends CopyFail, which ends the COPY. Errors are translated as a merge's.
    */
+  /**
+   * Runs `COPY … TO STDOUT` on the lease and hands its output to `sink` (which must read it to the end);
+   * answers the rows copied. Errors are translated as a query's.
+   */
+  protected async copyOut(lease: Lease, copySql: string, sink: (out: Readable) => Promise<unknown>, signal?: AbortSignal): Promise<number> {
+    const out = lease.client.query(copyTo(copySql));
+    try {
+      await sink(out);
+    } catch (err) {
+      // The COPY may still be running on this connection: it is not handed to the next caller.
+      lease.discard = true;
+      out.destroy();
+      if (signal?.aborted) throw signal.reason;
+      throw translatePgError(err, { operation: 'query', timeoutMs: 0 });
+    }
+    return Number(out.rowCount ?? 0);
+  }
+
   protected async copyIn(lease: Lease, copySql: string, source: Readable, table: string, signal?: AbortSignal): Promise<void> {
     try {
       await pipeline(source, lease.client.query(copyFrom(copySql)), signal ? { signal } : {});

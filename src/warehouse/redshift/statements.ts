@@ -5,7 +5,7 @@
  * from configuration, quoted with {@link sqlString}.
  */
 import { UserError } from '../../errors.js';
-import type { TableColumn, TableSpec } from '../port.js';
+import type { TableColumn, TableSpec, UnloadColumn } from '../port.js';
 import { STAGE_SEQ_COLUMN as SEQ, quoteIdent as q, quoteTable, splitTable } from '../sql.js';
 import { redshiftDialect } from './dialect.js';
 
@@ -196,4 +196,140 @@ export function loadErrorsToUserError(table: string, rows: readonly LoadErrorRow
     cause,
     problems,
   });
+}
+
+/**
+ * A value as a SQL literal, chosen by its JavaScript type only: text is always a quoted string (quotes
+ * and, on Redshift, backslashes doubled), numbers are finite decimals, booleans TRUE/FALSE, null NULL.
+ * Anything else (an object, an array, NaN) is refused rather than turned into text. Used where a
+ * statement takes no bind parameters (UNLOAD, COPY … TO): values reach the SQL only through here.
+ */
+export function sqlLiteral(value: unknown, engine: RedshiftEngine = 'redshift'): string {
+  if (value === null || value === undefined) return 'NULL';
+  if (typeof value === 'string') return sqlString(value, engine);
+  if (typeof value === 'boolean') return value ? 'TRUE' : 'FALSE';
+  if (typeof value === 'bigint') return value < 0n ? `(${value.toString()})` : value.toString();
+  if (typeof value === 'number') {
+    if (!Number.isFinite(value)) throw new UserError('BAD_USER_INPUT', `a query value must be a finite number to be written into an UNLOAD, got ${value}`);
+    // Parenthesised when negative, so that `x - $1` never becomes a comment (`x --5`).
+    return value < 0 || Object.is(value, -0) ? `(${String(value)})` : String(value);
+  }
+  if (value instanceof Date) {
+    if (Number.isNaN(value.getTime())) throw new UserError('BAD_USER_INPUT', 'a query value is an invalid date');
+    return sqlString(value.toISOString(), engine);
+  }
+  throw new UserError('BAD_USER_INPUT', `a query value of type ${typeof value} cannot be written into an UNLOAD statement`);
+}
+
+/**
+ * The statement with its `$n` placeholders replaced by literals of `params` ({@link sqlLiteral}). Only
+ * placeholders in the SQL itself are replaced: text inside string literals, quoted identifiers and
+ * comments is copied as it is, so a `$1` in a model's string constant stays text. Every parameter must
+ * be used and every placeholder must have a value.
+ */
+export function inlineParams(sql: string, params: readonly unknown[], engine: RedshiftEngine = 'redshift'): string {
+  let out = '';
+  const used = new Set<number>();
+  let i = 0;
+  const copyUntil = (end: number) => {
+    out += sql.slice(i, end);
+    i = end;
+  };
+  while (i < sql.length) {
+    const c = sql[i];
+    if (c === "'") {
+      let j = i + 1;
+      for (; j < sql.length; j++) {
+        if (engine === 'redshift' && sql[j] === '\\') j++;
+        else if (sql[j] === "'") {
+          if (sql[j + 1] === "'") j++;
+          else break;
+        }
+      }
+      copyUntil(Math.min(sql.length, j + 1));
+    } else if (c === '"') {
+      let j = i + 1;
+      for (; j < sql.length; j++) {
+        if (sql[j] === '"') {
+          if (sql[j + 1] === '"') j++;
+          else break;
+        }
+      }
+      copyUntil(Math.min(sql.length, j + 1));
+    } else if (c === '-' && sql[i + 1] === '-') {
+      const nl = sql.indexOf('\n', i);
+      copyUntil(nl === -1 ? sql.length : nl);
+    } else if (c === '/' && sql[i + 1] === '*') {
+      const end = sql.indexOf('*/', i + 2);
+      copyUntil(end === -1 ? sql.length : end + 2);
+    } else if (c === '$' && /[0-9]/.test(sql[i + 1] ?? '') && !/[\w$]/.test(sql[i - 1] ?? '')) {
+      const m = /^\$(\d+)/.exec(sql.slice(i));
+      const n = Number(m![1]);
+      if (n < 1 || n > params.length) throw new UserError('BAD_USER_INPUT', `the statement refers to parameter $${n} but has ${params.length}`);
+      used.add(n);
+      out += sqlLiteral(params[n - 1], engine);
+      i += m![0].length;
+    } else {
+      out += c;
+      i++;
+    }
+  }
+  if (used.size !== params.length) throw new UserError('BAD_USER_INPUT', `the statement uses ${used.size} of its ${params.length} parameters`);
+  return out;
+}
+
+/** Characters that make a spreadsheet run a cell (exports' formula neutralisation): = + - @ tab CR. */
+const FORMULA_TRIGGERS = `'=', '+', '-', '@', chr(9), chr(13)`;
+
+/**
+ * The SELECT an UNLOAD writes: the query as a subquery, each column written as the streamed CSV writes it
+ * — text that a spreadsheet would run prefixed with `'`, booleans `true`/`false`, timestamps ISO in UTC to the second, as serving shows a time dimension —
+ * under its header, and the query's order given again outside (a subquery's ORDER BY orders nothing).
+ */
+export function unloadSelect(sql: string, columns: readonly UnloadColumn[], order: ReadonlyArray<{ key: string; direction: 'ASC' | 'DESC' }>): string {
+  const u = q('_unloaded');
+  const items = columns.map((c) => {
+    const ref = `${u}.${q(c.name)}`;
+    const value =
+      c.kind === 'text'
+        ? `CASE WHEN substring(${ref}, 1, 1) IN (${FORMULA_TRIGGERS}) THEN '''' || ${ref} ELSE ${ref} END`
+        : c.kind === 'boolean'
+          ? `CASE WHEN ${ref} THEN 'true' WHEN NOT ${ref} THEN 'false' END`
+          : c.kind === 'timestamp'
+            ? `to_char(${ref}, 'YYYY-MM-DD"T"HH24:MI:SS"Z"')`
+            : ref;
+    return `${value} AS ${q(c.header)}`;
+  });
+  const orderBy = order.length > 0 ? ` ORDER BY ${order.map((o) => `${u}.${q(o.key)} ${o.direction} NULLS LAST`).join(', ')}` : '';
+  return `SELECT ${items.join(', ')} FROM (${sql}) AS ${u}${orderBy}`;
+}
+
+/** Where an UNLOAD writes, and with what. */
+export interface UnloadTarget {
+  /** `s3://bucket/prefix/exports/…/<name>_`: the files are `<prefix>000.csv`, …, and `<prefix>manifest`. */
+  prefixUrl: string;
+  iamRole: string;
+  region?: string;
+}
+
+/**
+ * `UNLOAD ('<select>') TO 's3://…' …` as one CSV file with a header (PARALLEL OFF: one file, in the
+ * query's order, a new one only past 6.2 GB), a manifest listing the files with their row counts
+ * (MANIFEST VERBOSE), replacing the files of an earlier attempt of the same job (ALLOWOVERWRITE).
+ * UNLOAD takes no bind parameters: `select` must already hold its values as literals ({@link inlineParams}),
+ * and is itself quoted as a literal here.
+ */
+export function unloadStatement(select: string, target: UnloadTarget): string {
+  return [
+    `UNLOAD (${sqlString(select)})`,
+    `TO ${sqlString(target.prefixUrl)}`,
+    `IAM_ROLE ${sqlString(target.iamRole)}`,
+    ...(target.region ? [`REGION ${sqlString(target.region)}`] : []),
+    `FORMAT AS CSV HEADER PARALLEL OFF MAXFILESIZE 6200 MB MANIFEST VERBOSE ALLOWOVERWRITE EXTENSION 'csv'`,
+  ].join(' ');
+}
+
+/** PostgreSQL's stand-in for UNLOAD (which it lacks): the same SELECT as CSV with a header, to the client. */
+export function copyOutStatement(select: string): string {
+  return `COPY (${select}) TO STDOUT WITH (FORMAT csv, HEADER)`;
 }
