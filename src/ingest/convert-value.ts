@@ -149,6 +149,56 @@ export function convertValue(type: ColumnTypeName, raw: unknown): ValueResult {
   }
 }
 
+/** What {@link convertCommon} answers for a value it leaves to {@link convertValue}. */
+export const UNCOMMON: unique symbol = Symbol('uncommon');
+
+const DAYS_IN_MONTH = [0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+
+/** The digits of `text` from `start` to `end` as a number, or -1 when one is not a digit. */
+function digits(text: string, start: number, end: number): number {
+  let n = 0;
+  for (let i = start; i < end; i++) {
+    const c = text.charCodeAt(i) - 48;
+    if (c < 0 || c > 9) return -1;
+    n = n * 10 + c;
+  }
+  return n;
+}
+
+/**
+ * The fast path of {@link convertValue} for the shapes most files hold — any text for a string column,
+ * up to 15 plain digits for integer and bigint (in range by construction), `YYYY-MM-DD` from year 100 —
+ * answering exactly what convertValue would, without its regular expressions and result objects.
+ * Anything else (signs, spaces, fractions, other types, an invalid date) is {@link UNCOMMON}: the caller
+ * then asks convertValue, which also words the refusal.
+ */
+export function convertCommon(type: ColumnTypeName, raw: string): SqlValue | typeof UNCOMMON {
+  switch (type) {
+    case 'string':
+      return raw;
+    case 'integer':
+    case 'bigint': {
+      // 9 digits stay below 2^31 and 15 below 2^53, so the number is exact and in range.
+      if (raw.length === 0 || raw.length > (type === 'integer' ? 9 : 15)) return UNCOMMON;
+      const n = digits(raw, 0, raw.length);
+      return n < 0 ? UNCOMMON : n;
+    }
+    case 'date': {
+      if (raw.length !== 10 || raw.charCodeAt(4) !== 45 || raw.charCodeAt(7) !== 45) return UNCOMMON;
+      const y = digits(raw, 0, 4);
+      const m = digits(raw, 5, 7);
+      const d = digits(raw, 8, 10);
+      // Years below 100 are left to convertValue, whose Date.UTC reads them as 1900 + year.
+      if (y < 100 || m < 1 || m > 12 || d < 1) return UNCOMMON;
+      const leap = y % 4 === 0 && (y % 100 !== 0 || y % 400 === 0);
+      const days = m === 2 && leap ? 29 : DAYS_IN_MONTH[m];
+      return d <= days ? raw : UNCOMMON;
+    }
+    default:
+      return UNCOMMON;
+  }
+}
+
 /** Lower-cased, trimmed: how input field names are matched to a column's `from` (or its name). */
 export function normaliseField(name: string): string {
   return name.trim().toLowerCase();

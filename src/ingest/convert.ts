@@ -4,7 +4,7 @@
  * located {@link RowError} ("line 5001, column impressions: expected integer, got "abc"").
  */
 import type { ColumnTypeName, SqlValue } from '../warehouse/port.js';
-import { convertValue, isMissing, normaliseField, showValue } from './convert-value.js';
+import { convertCommon, convertValue, isMissing, normaliseField, showValue, UNCOMMON } from './convert-value.js';
 import type { Target, TargetColumn } from './targets.js';
 
 /** One value of one input row that does not fit the target contract. */
@@ -81,42 +81,57 @@ export class RecordConverter {
 
   /** Converts one record; a failing record reports every bad value it has, not just the first. */
   convert(line: number, record: Record<string, unknown>): RowResult {
-    const raw: unknown[] = new Array(this.columns.length);
-    const fieldOf: string[] = new Array(this.columns.length);
+    const width = this.columns.length;
+    const raw: unknown[] = new Array(width);
     for (const field of Object.keys(record)) {
       const i = this.columnIndexOf(field);
-      if (i !== undefined && raw[i] === undefined) {
-        raw[i] = record[field];
-        fieldOf[i] = field;
-      }
+      if (i !== undefined && raw[i] === undefined) raw[i] = record[field];
     }
-    // A message names the file's own header too when it differs from the column (`from: "Date"`), so
-    // the user finds the column in the file they know.
-    const inFile = (i: number, message: string) => {
-      const field = fieldOf[i] ?? sourceFieldOf(this.targetColumns[i]);
-      return field.trim() === this.columns[i] ? message : `${message} (the file's column "${field.trim()}")`;
-    };
-    const values: SqlValue[] = new Array(this.columns.length);
+    const values: SqlValue[] = new Array(width);
     let errors: RowError[] | undefined;
-    for (let i = 0; i < this.columns.length; i++) {
+    for (let i = 0; i < width; i++) {
       const column = this.targetColumns[i];
       const value = raw[i];
       if (isMissing(value)) {
         const fallback = column?.default;
         if (fallback !== undefined && fallback !== null) values[i] = fallback;
         else if (column?.required) {
-          (errors ??= []).push({ line, column: this.columns[i], value: value === undefined || value === null ? '' : String(value), message: inFile(i, `expected ${column.type}, got nothing (the column is required)`) });
+          (errors ??= []).push({ line, column: this.columns[i], value: value === undefined || value === null ? '' : String(value), message: this.inFile(record, i, `expected ${column.type}, got nothing (the column is required)`) });
         } else values[i] = null;
         continue;
+      }
+      // The common shapes (plain digits, an ISO date, any text for a string column) skip the general path.
+      if (typeof value === 'string') {
+        const fast = convertCommon(this.types[i], value);
+        if (fast !== UNCOMMON) {
+          values[i] = fast;
+          continue;
+        }
       }
       const result = convertValue(this.types[i], value);
       if (result.ok) values[i] = result.value;
       // An evolved column has no contract to break: a field that is an array in one record and plain
       // text in another (json column) keeps the text as a JSON string rather than rejecting the row.
       else if (column === undefined) values[i] = JSON.stringify(value);
-      else (errors ??= []).push({ line, column: this.columns[i], value: showValue(value), message: inFile(i, result.message) });
+      else (errors ??= []).push({ line, column: this.columns[i], value: showValue(value), message: this.inFile(record, i, result.message) });
     }
     return errors ? { ok: false, errors } : { ok: true, values };
+  }
+
+  /**
+   * A message naming the file's own header too when it differs from the column (`from: "Date"`), so
+   * the user finds the column in the file they know.
+   */
+  private inFile(record: Record<string, unknown>, i: number, message: string): string {
+    // The field convert() took the value from: the first that feeds the column with a value (else the last).
+    let field: string | undefined;
+    for (const f of Object.keys(record)) {
+      if (this.columnIndexOf(f) !== i) continue;
+      field = f;
+      if (record[f] !== undefined) break;
+    }
+    field ??= sourceFieldOf(this.targetColumns[i]);
+    return field.trim() === this.columns[i] ? message : `${message} (the file's column "${field.trim()}")`;
   }
 }
 
