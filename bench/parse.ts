@@ -4,8 +4,10 @@
  * memory as 64 KiB byte chunks, then read three ways in one run:
  *
  * - `csv-parse`: csv-parse alone (records as arrays, no line bookkeeping) — the floor of the old parser;
- * - `parse`: our parseRecords (decode, CSV parse, line numbers, header mapping);
- * - `parse+convert`: parseRecords and the loader's RecordConverter, as the loader runs them.
+ * - `old parse`, `old parse+convert`: the path before the own tokenizer and the conversion fast path
+ *   (bench/support/old-csv-parser.ts and old-convert.ts, verbatim copies), on the same decoded text;
+ * - `parse`, `parse+convert`: parseRecords (decode, CSV, line numbers, header mapping) and the loader's
+ *   RecordConverter, as the loader runs them now.
  *
  * Prints CPU seconds (user + system of this process) per 1M rows and the load average before and after.
  *
@@ -19,6 +21,9 @@ import { Readable } from 'node:stream';
 import { parseRecords } from '../src/ingest/parsers/parse-records.js';
 import { RecordConverter } from '../src/ingest/convert.js';
 import { loadTargets } from '../src/ingest/targets.js';
+import { decodeText } from '../src/ingest/parsers/decode-text.js';
+import { parseCsv as oldParseCsv } from './support/old-csv-parser.js';
+import { RecordConverter as OldRecordConverter } from './support/old-convert.js';
 
 const { values: args } = parseArgs({ options: { rows: { type: 'string', default: '1000000' }, runs: { type: 'string', default: '2' } } });
 const ROWS = Number(args.rows);
@@ -63,6 +68,21 @@ const ways: Record<string, () => Promise<number>> = {
     for await (const _ of Readable.from(replay(chunks)).pipe(csvParse({ delimiter: ',', bom: true, record_delimiter: ['\r\n', '\n', '\r'], skip_empty_lines: true }))) n++;
     return n - 1;
   },
+  'old parse': async () => {
+    let n = 0;
+    for await (const _ of oldParseCsv(decodeText(replay(chunks), { file: 'bench.csv' }), { file: 'bench.csv' })) n++;
+    return n;
+  },
+  'old parse+convert': async () => {
+    const converter = new OldRecordConverter(target);
+    let n = 0;
+    for await (const { line, record } of oldParseCsv(decodeText(replay(chunks), { file: 'bench.csv' }), { file: 'bench.csv' })) {
+      const r = converter.convert(line, record);
+      if (!r.ok) throw new Error(`line ${line}: ${r.errors[0].message}`);
+      n++;
+    }
+    return n;
+  },
   parse: async () => {
     let n = 0;
     for await (const _ of parseRecords(replay(chunks), { file: 'bench.csv' })) n++;
@@ -85,7 +105,7 @@ for (let run = 1; run <= RUNS; run++) {
   for (const [name, way] of Object.entries(ways)) {
     const { seconds, rows } = await cpu(way);
     if (rows !== ROWS) throw new Error(`${name} read ${rows} rows, expected ${ROWS}`);
-    console.log(`run ${run}  ${name.padEnd(14)} ${((seconds * 1e6) / ROWS).toFixed(2)} CPU s per 1M rows`);
+    console.log(`run ${run}  ${name.padEnd(18)} ${((seconds * 1e6) / ROWS).toFixed(2)} CPU s per 1M rows`);
   }
 }
 console.log(`load average after: ${load()}`);
