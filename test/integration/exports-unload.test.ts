@@ -21,7 +21,8 @@ import { ServingLayer } from '../../src/serving/serving.js';
 import type { SemanticQueryInput } from '../../src/serving/types.js';
 import { openS3ObjectStore } from '../../src/storage/s3/s3-object-store.js';
 import type { ObjectStore } from '../../src/storage/port.js';
-import type { SqlValue, TableSpec, Warehouse } from '../../src/warehouse/port.js';
+import type { SqlValue, Warehouse } from '../../src/warehouse/port.js';
+import { GOOD_POST_DAILY } from './semantic-reference.js';
 import { inlineParams } from '../../src/warehouse/redshift/statements.js';
 import { testS3 } from '../support/env.js';
 import { freshWarehouse } from '../support/warehouses.js';
@@ -29,25 +30,6 @@ import { freshWarehouse } from '../support/warehouses.js';
 const here = path.dirname(fileURLToPath(import.meta.url));
 const GOOD = join(here, '../fixtures/semantic/good');
 
-const POSTS: TableSpec = {
-  table: 'social.post_daily',
-  key: ['platform', 'post_id', 'metric_date'],
-  columns: [
-    { name: 'platform', type: 'string', required: true },
-    { name: 'post_id', type: 'string', required: true },
-    { name: 'metric_date', type: 'date', required: true },
-    { name: 'posted_at', type: 'timestamp' },
-    { name: 'account_id', type: 'string' },
-    { name: 'post_type', type: 'string' },
-    { name: 'is_paid', type: 'boolean' },
-    { name: 'duration_s', type: 'double' },
-    { name: 'impressions', type: 'integer' },
-    { name: 'likes', type: 'integer' },
-    { name: 'comments', type: 'integer' },
-    { name: 'shares', type: 'integer' },
-    { name: 'spend', type: 'double' },
-  ],
-};
 
 /** Account ids a client could send as filter values: quotes, backslashes, SQL, placeholders, formulas. */
 const EVIL = [
@@ -76,7 +58,7 @@ describe('exports unloaded by the warehouse (Redshift adapter, PostgreSQL engine
     store = await openS3ObjectStore({ bucket, prefix: `redshift-${database}`, endpoint, region: 'us-east-1', credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' }, forcePathStyle: true });
     jobs = new JobStore(warehouse);
     await jobs.init();
-    await warehouse.ensureTable(POSTS);
+    await warehouse.ensureTable(GOOD_POST_DAILY);
     const rows: SqlValue[][] = [];
     for (let d = 0; d < 20; d++) {
       const day = new Date(Date.UTC(2026, 0, 1 + d)).toISOString().slice(0, 10);
@@ -85,7 +67,7 @@ describe('exports unloaded by the warehouse (Redshift adapter, PostgreSQL engine
       );
       rows.push(['x', `q${d}`, day, null, 'plain', 'video', null, 30, 7, 0, 0, 0, 0]);
     }
-    await warehouse.merge({ spec: POSTS, columns: POSTS.columns.map((c) => c.name), rows });
+    await warehouse.merge({ spec: GOOD_POST_DAILY, columns: GOOD_POST_DAILY.columns.map((c) => c.name), rows });
     serving = new ServingLayer({ project: await assertValidProject(GOOD), warehouse, limits: { defaultRows: 100, maxRows: 1000 }, cache: undefined });
   }, 120_000);
   afterAll(async () => {

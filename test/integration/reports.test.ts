@@ -21,7 +21,8 @@ import { assertValidProject, checkModelColumns } from '../../src/semantic/load.j
 import type { SemanticProject } from '../../src/semantic/types.js';
 import { openFileObjectStore } from '../../src/storage/file/file-object-store.js';
 import type { ObjectStore } from '../../src/storage/port.js';
-import type { SqlValue, TableSpec, Warehouse } from '../../src/warehouse/port.js';
+import type { SqlValue, Warehouse } from '../../src/warehouse/port.js';
+import { GOOD_POST_DAILY } from './semantic-reference.js';
 import { checkQuery } from '../../src/semantic/check-query.js';
 import { fakeServing } from '../support/fake-serving.js';
 import { DIALECTS, freshWarehouse } from '../support/warehouses.js';
@@ -64,34 +65,15 @@ function report(semantic: SemanticProject, yaml: string, name = 'social_weekly')
 /** Posts: one row per platform and day from 2025-11-01 for `days` days, impressions = day index + base. */
 async function loadPosts(warehouse: Warehouse, days: number, base: number): Promise<void> {
   await warehouse.execute('DROP TABLE IF EXISTS social.post_daily');
-  await warehouse.ensureTable(POSTS);
+  await warehouse.ensureTable(GOOD_POST_DAILY);
   const rows: SqlValue[][] = [];
   for (let d = 0; d < days; d++) {
     const day = new Date(Date.UTC(2025, 10, 1 + d)).toISOString().slice(0, 10);
     for (const platform of ['facebook', 'instagram', 'x']) rows.push([platform, `p${d}`, day, `${day} 10:00:00`, 'a1', 'photo', false, 30, base + d, 1, 1, 1, 1.5]);
   }
-  await warehouse.merge({ spec: POSTS, columns: POSTS.columns.map((c) => c.name), rows });
+  await warehouse.merge({ spec: GOOD_POST_DAILY, columns: GOOD_POST_DAILY.columns.map((c) => c.name), rows });
 }
 
-const POSTS: TableSpec = {
-    table: 'social.post_daily',
-    key: ['platform', 'post_id', 'metric_date'],
-    columns: [
-      { name: 'platform', type: 'string', required: true },
-      { name: 'post_id', type: 'string', required: true },
-      { name: 'metric_date', type: 'date', required: true },
-      { name: 'posted_at', type: 'timestamp' },
-      { name: 'account_id', type: 'string' },
-      { name: 'post_type', type: 'string' },
-      { name: 'is_paid', type: 'boolean' },
-      { name: 'duration_s', type: 'double' },
-      { name: 'impressions', type: 'integer' },
-      { name: 'likes', type: 'integer' },
-      { name: 'comments', type: 'integer' },
-      { name: 'shares', type: 'integer' },
-      { name: 'spend', type: 'double' },
-    ],
-};
 
 describe.each(DIALECTS)('reports on %s', (dialect) => {
   let warehouse: Warehouse;

@@ -4,6 +4,7 @@
  * rows — no SQL, no code shared with the planner.
  */
 import type { TimeGrain } from '../../src/semantic/types.js';
+import type { TableSpec } from '../../src/warehouse/port.js';
 
 export interface PostRow {
   platform: string;
@@ -241,3 +242,24 @@ export function regionOf(accounts: readonly AccountRow[]): Map<string, string> {
   }
   return out;
 }
+
+/** `social.post_daily` as the fixture project test/fixtures/semantic/good reads it. */
+export const GOOD_POST_DAILY: TableSpec = {
+  table: 'social.post_daily',
+  key: ['platform', 'post_id', 'metric_date'],
+  columns: [
+    { name: 'platform', type: 'string', required: true },
+    { name: 'post_id', type: 'string', required: true },
+    { name: 'metric_date', type: 'date', required: true },
+    { name: 'posted_at', type: 'timestamp' },
+    { name: 'account_id', type: 'string' },
+    { name: 'post_type', type: 'string' },
+    { name: 'is_paid', type: 'boolean' },
+    { name: 'duration_s', type: 'double' },
+    { name: 'impressions', type: 'integer' },
+    { name: 'likes', type: 'integer' },
+    { name: 'comments', type: 'integer' },
+    { name: 'shares', type: 'integer' },
+    { name: 'spend', type: 'double' },
+  ],
+};
