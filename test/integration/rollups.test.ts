@@ -15,6 +15,7 @@ import { withRollups } from '../../src/rollups/rollup-warehouse.js';
 import type { Row, SqlValue, TableSpec, Warehouse } from '../../src/warehouse/port.js';
 import { WAREHOUSE_DIALECTS, freshWarehouse } from '../support/warehouses.js';
 import { truncate } from './semantic-reference.js';
+import { Rng } from '../../src/demo/random.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const FIXTURE = path.join(here, '../fixtures/rollups');
@@ -62,16 +63,10 @@ interface Post {
   followers: number | null;
 }
 
-/** mulberry32: the same rows on every run. */
+/** Seeded, so that a run (and a failure) is reproducible: the demo's generator (mulberry32). */
 function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const r = new Rng(seed);
+  return () => r.next();
 }
 
 function day(offset: number): string {

@@ -6,16 +6,12 @@
 import { describe, expect, it } from 'vitest';
 import { convertCommon, convertValue, UNCOMMON } from '../../src/ingest/convert-value.js';
 import type { ColumnTypeName } from '../../src/warehouse/port.js';
+import { Rng } from '../../src/demo/random.js';
 
+/** Seeded, so that a run (and a failure) is reproducible: the demo's generator (mulberry32). */
 function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const r = new Rng(seed);
+  return () => r.next();
 }
 
 const TYPES: ColumnTypeName[] = ['string', 'integer', 'bigint', 'decimal', 'double', 'boolean', 'date', 'timestamp', 'json'];

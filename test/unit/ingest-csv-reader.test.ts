@@ -6,6 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { parse as csvParse, CsvError } from 'csv-parse/sync';
 import { CsvReader, CsvSyntaxError, type LocatedFields } from '../../src/ingest/parsers/csv-reader.js';
+import { Rng } from '../../src/demo/random.js';
 
 type Outcome = { records: LocatedFields[] } | { error: string; line: number; fields?: number };
 
@@ -69,16 +70,10 @@ function viaReader(text: string, delimiter: string, cuts: number[]): Outcome {
   return { records };
 }
 
-/** A small deterministic generator (mulberry32), so that a failure is reproducible from its seed. */
+/** Seeded, so that a run (and a failure) is reproducible: the demo's generator (mulberry32). */
 function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const r = new Rng(seed);
+  return () => r.next();
 }
 
 describe('CSV tokenizer', () => {
