@@ -164,7 +164,7 @@ describe('folder object store', () => {
 
   it('never loses a put into a folder that a concurrent delete empties', async () => {
     // delete() prunes folders it leaves empty; a put racing into the same folder must still land. (Whether
-    // a run hits the narrow window between put's mkdir and its rename, which put retries, is up to timing.)
+    // a run hits the narrow windows inside put's mkdir or between it and the rename, both of which put retries, is up to timing.)
     for (let i = 0; i < 100; i++) {
       await store.put(`p/${i}/old`, 'o');
       await Promise.all([store.delete(`p/${i}/old`), store.put(`p/${i}/new`, 'n')]);

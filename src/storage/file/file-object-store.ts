@@ -132,12 +132,13 @@ class FileObjectStore implements ObjectStore {
   /** Renames into place, creating parents; retries when a concurrent delete pruned a parent meanwhile. */
   private async renameInto(from: string, to: string): Promise<void> {
     for (let attempt = 0; ; attempt++) {
-      await mkdir(dirname(to), { recursive: true });
       try {
+        // Inside the retry: a prune can remove a parent between mkdir's own steps, too.
+        await mkdir(dirname(to), { recursive: true });
         await rename(from, to);
         return;
       } catch (err) {
-        if (errnoCode(err) !== 'ENOENT' || attempt >= 5) throw err;
+        if (errnoCode(err) !== 'ENOENT' || attempt >= 20) throw err;
         // Only retry when the source is still there, i.e. it was the target's parent that vanished.
         await access(from).catch(() => {
           throw err;
