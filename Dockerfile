@@ -20,5 +20,6 @@ COPY examples ./examples
 RUN mkdir -p /app/data && chown -R node:node /app/data
 USER node
 EXPOSE 4000
-HEALTHCHECK --interval=30s --timeout=5s CMD node -e "fetch('http://127.0.0.1:'+(process.env.PORT||4000)+'/health/live').then(r=>process.exit(r.ok?0:1)).catch(()=>process.exit(1))"
+# A worker serves /health/* on SEXTANT_METRICS_PORT (unset: no HTTP at all, and the check fails: set it, or disable the check).
+HEALTHCHECK --interval=30s --timeout=5s CMD node -e "const e=process.env;fetch('http://127.0.0.1:'+((e.SEXTANT_ROLE==='worker'&&e.SEXTANT_METRICS_PORT)||e.PORT||4000)+'/health/live').then(r=>process.exit(r.ok?0:1)).catch(()=>process.exit(1))"
 CMD ["node", "bin/sextant.js", "serve"]

@@ -24,8 +24,8 @@ locals {
     { name = "SEXTANT_SIGNING_SECRET", valueFrom = var.signing_secret_arn },
   ]
   roles = {
-    api    = { count = var.api_count, cpu = 512, memory = 1024, stop_timeout = 30 }
-    worker = { count = var.worker_count, cpu = 1024, memory = 2048, stop_timeout = 120 }
+    api    = { count = var.api_count, cpu = 512, memory = 1024, stop_timeout = 30, port = 4000 }
+    worker = { count = var.worker_count, cpu = 1024, memory = 2048, stop_timeout = 120, port = 9464 }
   }
 }
 
@@ -43,16 +43,17 @@ resource "aws_ecs_task_definition" "role" {
     image        = var.image
     essential    = true
     command      = ["node", "bin/sextant.js", "serve"]
-    environment  = concat(local.environment, [{ name = "SEXTANT_ROLE", value = each.key }])
+    environment  = concat(local.environment, [{ name = "SEXTANT_ROLE", value = each.key }], each.key == "worker" ? [{ name = "SEXTANT_METRICS_PORT", value = tostring(each.value.port) }] : [])
     secrets      = local.secrets
     stopTimeout  = each.value.stop_timeout
-    portMappings = each.key == "api" ? [{ containerPort = 4000, protocol = "tcp" }] : []
-    healthCheck = each.key == "api" ? {
-      command  = ["CMD", "node", "-e", "fetch('http://127.0.0.1:4000/health/live').then(r=>process.exit(r.ok?0:1)).catch(()=>process.exit(1))"]
+    portMappings = [{ containerPort = each.value.port, protocol = "tcp" }]
+    # The API serves /health/* on PORT; a worker on SEXTANT_METRICS_PORT, beside /metrics.
+    healthCheck = {
+      command  = ["CMD", "node", "-e", "fetch('http://127.0.0.1:${each.value.port}/health/live').then(r=>process.exit(r.ok?0:1)).catch(()=>process.exit(1))"]
       interval = 30
       timeout  = 5
       retries  = 3
-    } : null
+    }
     logConfiguration = {
       logDriver = "awslogs"
       options = {

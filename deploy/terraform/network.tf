@@ -9,6 +9,13 @@ resource "aws_security_group" "tasks" {
     protocol    = "tcp"
     cidr_blocks = [data.aws_vpc.this.cidr_block]
   }
+  ingress {
+    description = "Worker /metrics and /health/* (SEXTANT_METRICS_PORT) for a Prometheus inside the VPC"
+    from_port   = 9464
+    to_port     = 9464
+    protocol    = "tcp"
+    cidr_blocks = [data.aws_vpc.this.cidr_block]
+  }
   egress {
     from_port   = 0
     to_port     = 0

@@ -43,6 +43,25 @@ describe('Dockerfile', () => {
     expect(text).toMatch(/^USER (node|\d+)/m);
     expect(text).toMatch(/^HEALTHCHECK .*\/health\/live/m);
   });
+
+  it("probes the port the process serves: PORT, or a worker's SEXTANT_METRICS_PORT", () => {
+    const text = readFileSync(join(ROOT, 'Dockerfile'), 'utf8');
+    const script = /^HEALTHCHECK .* CMD node -e "(.*)"$/m.exec(text)?.[1];
+    expect(script).toBeDefined();
+    // The check's URL expression, evaluated for each role (fetch replaced by a recorder).
+    const urlFor = (env: Record<string, string>): string => {
+      let url = '';
+      const fakeFetch = (u: string) => {
+        url = u;
+        return { then: () => ({ catch: () => undefined }) };
+      };
+      new Function('process', 'fetch', script as string)({ env, exit: () => undefined }, fakeFetch);
+      return url;
+    };
+    expect(urlFor({ SEXTANT_ROLE: 'api', PORT: '4000', SEXTANT_METRICS_PORT: '9464' })).toBe('http://127.0.0.1:4000/health/live');
+    expect(urlFor({ SEXTANT_ROLE: 'worker', PORT: '4000', SEXTANT_METRICS_PORT: '9464' })).toBe('http://127.0.0.1:9464/health/live');
+    expect(urlFor({})).toBe('http://127.0.0.1:4000/health/live');
+  });
 });
 
 describe('deploy/compose.yaml', () => {
@@ -63,6 +82,11 @@ describe('deploy/compose.yaml', () => {
       expect(s.environment.SEXTANT_OBJECT_STORE).toMatch(/^s3:\/\//);
       expect(s.environment.AWS_ENDPOINT_URL).toBe('http://minio:9000');
       for (const dep of Object.keys(s.depends_on)) expect(services[dep], dep).toBeDefined();
+    }
+    // Workers serve /metrics and /health/* on SEXTANT_METRICS_PORT, where the image's HEALTHCHECK probes them.
+    for (const [name, s] of byRole('worker')) {
+      expect(s.environment.SEXTANT_METRICS_PORT, name).toMatch(/^\d+$/);
+      expect(s.healthcheck?.disable, name).toBeUndefined();
     }
   });
 });
@@ -100,6 +124,14 @@ describe('deploy/k8s', () => {
     const apiContainer = api.spec.template.spec.containers[0];
     expect(apiContainer.readinessProbe.httpGet.path).toBe('/health/ready');
     expect(apiContainer.livenessProbe.httpGet.path).toBe('/health/live');
+    // A worker's probes and scrape target are on SEXTANT_METRICS_PORT, its only HTTP port.
+    const workerContainer = (roles.get('worker') as Doc).spec.template.spec.containers[0];
+    const metricsPort = Number(workerContainer.env.find((e: { name: string }) => e.name === 'SEXTANT_METRICS_PORT')?.value);
+    const named = workerContainer.ports.find((p: { name: string }) => p.name === workerContainer.readinessProbe.httpGet.port);
+    expect(named?.containerPort).toBe(metricsPort);
+    expect(workerContainer.readinessProbe.httpGet.path).toBe('/health/ready');
+    expect(workerContainer.livenessProbe.httpGet).toEqual({ path: '/health/live', port: workerContainer.readinessProbe.httpGet.port });
+    expect(Number((roles.get('worker') as Doc).spec.template.metadata.annotations['prometheus.io/port'])).toBe(metricsPort);
 
     const service = all.find((d) => d.kind === 'Service') as Doc;
     expect(subset(service.spec.selector, api.spec.template.metadata.labels)).toBe(true);
@@ -175,6 +207,11 @@ describe('deploy/terraform', () => {
     const ecsText = readFileSync(join(TF, 'ecs.tf'), 'utf8');
     expect(ecsText).toContain('{ name = "SEXTANT_REDSHIFT_IAM_ROLE", value = aws_iam_role.redshift_copy.arn }');
     expect(ecsText).toContain('{ name = "SEXTANT_SIGNING_SECRET", valueFrom = var.signing_secret_arn }');
+    // Workers get SEXTANT_METRICS_PORT and a health check on it; the security group lets a scraper in.
+    expect(ecsText).toMatch(/name = "SEXTANT_METRICS_PORT", value = tostring\(each\.value\.port\)/);
+    expect(ecsText).toContain("fetch('http://127.0.0.1:${each.value.port}/health/live')");
+    const ingressPorts = (resources.aws_security_group.tasks[0].ingress as Array<{ from_port: number }>).map((r) => r.from_port).sort();
+    expect(ingressPorts).toEqual([4000, 9464]);
 
     const declared = new Set(Object.keys(tf.variable));
     const used = new Set<string>();
