@@ -31,6 +31,7 @@ import { openChangeFeed } from './jobs/change-feed/open.js';
 import { createJobControl, type JobControl } from './jobs/job-control.js';
 import { JobStore, type JobRecord } from './jobs/job-store.js';
 import { openJobQueue } from './jobs/open.js';
+import { joinPeers, type PeerMembership } from './jobs/peers.js';
 import { combineEvents } from './jobs/combine-events.js';
 import { jobLogEvents } from './jobs/job-log.js';
 import type { JobQueue } from './jobs/port.js';
@@ -341,6 +342,17 @@ export function buildApi(app: App): Promise<FastifyInstance & { sextant: HttpPar
 export function buildWorkerHttp(app: App): Promise<FastifyInstance & { sextant: OpsParts }> {
   const checks = { warehouse: () => app.warehouse.ping(), objectStore: () => app.store.ping(), queue: () => app.queue.ping() };
   return buildOpsHttpServer({ metrics: app.metrics, checks, log: app.log, authenticate: createAccessControl({ keys: app.keys, config: app.config }).authenticate });
+}
+
+export type { PeerMembership };
+
+/**
+ * A serving process joins its deployment's processes on Redis, refusing to start (CONFIG_INVALID) when
+ * one of them holds another signing secret or none (docs/deploy.md). Nothing to join without Redis.
+ */
+export async function joinDeployment(config: Config, log: Logger): Promise<PeerMembership | undefined> {
+  if (!config.redisUrl) return undefined;
+  return joinPeers({ redisUrl: config.redisUrl, signingSecret: config.signingSecret, role: config.role, queueName: config.queueName }, { logger: log });
 }
 
 /** The worker role: registers every job handler and schedule, then starts taking jobs. */

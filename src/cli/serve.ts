@@ -8,7 +8,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse, print } from 'graphql';
 import { loadConfig, EXAMPLE_PROJECT } from '../config/env.js';
-import { buildApi, buildWorkerHttp, openApp, startWorker } from '../main.js';
+import { buildApi, buildWorkerHttp, joinDeployment, openApp, startWorker, type PeerMembership } from '../main.js';
 import { createLogger, type Logger } from '../log.js';
 import { demoIsLoaded, generateDemo, DEFAULT_DEMO_ROWS } from '../demo/generate.js';
 import { assertListenAllowed } from '../auth/authenticate.js';
@@ -79,6 +79,7 @@ export async function serveCommand(_args: string[]): Promise<number> {
   let stopping = false;
   let server: Awaited<ReturnType<typeof buildApi>> | undefined;
   let opsServer: Awaited<ReturnType<typeof buildWorkerHttp>> | undefined;
+  let peers: PeerMembership | undefined;
   /**
    * Graceful shutdown (docs/deploy.md): readiness turns 503 at once; after SEXTANT_SHUTDOWN_DELAY_MS the
    * API stops accepting connections and finishes its in-flight requests while the worker stops taking
@@ -98,10 +99,13 @@ export async function serveCommand(_args: string[]): Promise<number> {
     if (server) await closeWithin(server, timeoutMs, log);
     await app.queue.close(Math.max(1000, deadline - Date.now()));
     await opsServer?.close().catch(() => undefined);
+    await peers?.leave();
     await app.close();
     log.info('shut down', { signal });
   };
   try {
+    // Processes sharing one Redis must share one signing secret: refused here, before serving anything.
+    peers = await joinDeployment(config, log);
     if (config.role !== 'api') await startWorker(app);
     if (config.role !== 'worker') {
       server = await buildApi(app);

@@ -180,6 +180,16 @@ describe('several processes on one Redis, PostgreSQL and S3', () => {
     for (const p of [api1, api2]) expect((await gqlAt(p.base, adminKey, '{ catalog { teams { name } } }')).status).toBe(200);
   }, 60_000);
 
+  it('refuses to start a process without the signing secret, or with another one, beside the running ones', async () => {
+    // SEXTANT_ROLE=all needs no secret on its own; beside these four processes it would refuse their URLs.
+    await expect(startServe({ name: 'no-secret', env: env({ SEXTANT_ROLE: 'all', SEXTANT_SIGNING_SECRET: '' }) })).rejects.toThrow(
+      /exited during start-up[\s\S]*another Sextant process shares this Redis and queue[\s\S]*SEXTANT_SIGNING_SECRET is not set in this one/,
+    );
+    await expect(startServe({ name: 'other-secret', env: env({ SEXTANT_ROLE: 'worker', SEXTANT_SIGNING_SECRET: 'not-the-deployments-secret' }) })).rejects.toThrow(
+      /has a different SEXTANT_SIGNING_SECRET/,
+    );
+  });
+
   it('SIGTERM to a worker mid-load: it stops taking jobs, finishes the running one within its deadline, and exits', async () => {
     // worker-2 leaves first (idle), so that the load runs on worker-1, whose deadline is 120 s.
     w2.child.kill('SIGTERM');
