@@ -137,7 +137,7 @@ export async function openApp(options: OpenAppOptions = {}): Promise<App> {
     }
     // Built (whole) when missing or changed, once the columns are known to exist; a command that skips the
     // column check only finds which rollups are current, and keeps those fresh.
-    await rollups.start(opened, { build: options.checkColumns !== false });
+    const rollupStart = await rollups.start(opened, { build: options.checkColumns !== false });
 
     const jobStore = new JobStore(warehouse);
     await jobStore.init();
@@ -146,6 +146,12 @@ export async function openApp(options: OpenAppOptions = {}): Promise<App> {
     const queueNames = { queueName: config.queueName, ...options.queue };
     const changes = openChangeFeed({ redisUrl: config.redisUrl }, { logger: log, ...queueNames });
     closers.push(() => changes.close());
+    // A rollup rebuilt here (its definition changed) is no longer what processes of the previous version
+    // answer from: they hear it and stop (Rollups.recheck, followed by `serve`).
+    const rebuiltBases = [...new Set(rollups.layouts.filter((l) => rollupStart.built.includes(l.id)).flatMap((l) => l.baseTables))];
+    if (rebuiltBases.length > 0) {
+      await changes.publish(rebuiltBases).catch((err: unknown) => log.warn('could not tell other processes of rebuilt rollups', { tables: rebuiltBases, err }));
+    }
     const queue = openJobQueue({ redisUrl: config.redisUrl }, jobStore, { logger: log, ...queueNames });
     // On shutdown running jobs get the deadline to finish; past it they are handed back (docs/deploy.md).
     closers.push(() => queue.close(config.shutdownTimeoutMs));
@@ -345,6 +351,24 @@ export function buildWorkerHttp(app: App): Promise<FastifyInstance & { sextant: 
 }
 
 export type { PeerMembership };
+
+/**
+ * Keeps this process's rollups in step with the warehouse when another process loads or starts with another
+ * version of the project (a rolling deploy): on every change, the rollups over the changed tables are checked
+ * against their state; the cached answers of tables whose rollups changed hands are dropped (after the
+ * check, so that none computed from a stale rollup survives it).
+ */
+export function followRollups(app: App): void {
+  if (app.rollups.layouts.length === 0) return;
+  app.onTablesChanged((tables) => {
+    app.rollups
+      .recheck(app.warehouse, tables)
+      .then((changed) => {
+        if (changed.length > 0) app.serving.invalidateTables(changed);
+      })
+      .catch((err: unknown) => app.log.warn('could not check the rollups against the warehouse after a change', { tables, err }));
+  });
+}
 
 /**
  * A serving process joins its deployment's processes on Redis, refusing to start (CONFIG_INVALID) when

@@ -8,7 +8,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse, print } from 'graphql';
 import { loadConfig, EXAMPLE_PROJECT } from '../config/env.js';
-import { buildApi, buildWorkerHttp, joinDeployment, openApp, startWorker, type PeerMembership } from '../main.js';
+import { buildApi, buildWorkerHttp, followRollups, joinDeployment, openApp, startWorker, type PeerMembership } from '../main.js';
 import { createLogger, type Logger } from '../log.js';
 import { demoIsLoaded, generateDemo, DEFAULT_DEMO_ROWS } from '../demo/generate.js';
 import { assertListenAllowed } from '../auth/authenticate.js';
@@ -106,6 +106,7 @@ export async function serveCommand(_args: string[]): Promise<number> {
   try {
     // Processes sharing one Redis must share one signing secret: refused here, before serving anything.
     peers = await joinDeployment(config, log);
+    followRollups(app);
     if (config.role !== 'api') await startWorker(app);
     if (config.role !== 'worker') {
       server = await buildApi(app);

@@ -22,6 +22,9 @@ export const ROLLUP_STATE_TABLE: TableSpec = {
   key: ['id'],
 };
 
+/** Prefixes the definition hash of a rollup that another version's load did not refresh (its owner rebuilds it). */
+const STALE = 'stale:';
+
 /** A constant key for PostgreSQL's advisory lock around start-up builds (several processes start at once). */
 const BUILD_LOCK = 727_001_301;
 
@@ -43,8 +46,15 @@ export interface RollupStart {
 
 export class Rollups {
   readonly layouts: readonly RollupLayout[];
-  /** Ids of the rollups that are current: the planner answers only from these; loads refresh only these. */
+  /**
+   * Ids of the rollups that are current for this process: the planner answers only from these. Kept in
+   * step with the warehouse's state by {@link recheck} (another process's load or start-up may change it).
+   */
   readonly built = new Set<string>();
+  /** This process's definition hash of each rollup (known from {@link start}, which has the dialect). */
+  private readonly hashes = new Map<string, string>();
+  /** One recheck at a time in this process: a rebuild is not started twice. */
+  private rechecking: Promise<unknown> = Promise.resolve();
 
   constructor(
     project: SemanticProject,
@@ -67,6 +77,7 @@ export class Rollups {
     const state = d.quoteTable(ROLLUP_STATE_TABLE.table);
     for (const layout of this.layouts) {
       const hash = rollupDefinitionHash(layout, d);
+      this.hashes.set(layout.id, hash);
       const current = async (tx: SqlRunner): Promise<boolean> => {
         const [row] = await tx.query(`select definition_hash as h from ${state} where id = ${d.param(1, 'string')}`, [layout.id]);
         return row?.h === hash && (await warehouse.describeTable(layout.table)) !== undefined;
@@ -130,9 +141,89 @@ export class Rollups {
     return new Map(rows.filter((r) => this.built.has(String(r.id))).map((r) => [String(r.id), String(r.refreshed_at)]));
   }
 
-  /** Built rollups a change to `table` affects, in lock order. */
+  /**
+   * Rollups a change to `table` affects, in lock order: every one this process knows the definition of.
+   * Whether a load refreshes one is decided by the warehouse's state row under the lock ({@link ownership}),
+   * not by this process's memory, which may lag behind another process's start-up or load.
+   */
   private affected(table: string): RollupLayout[] {
-    return this.layouts.filter((l) => this.built.has(l.id) && l.baseTables.some((t) => sameTable(t, table)));
+    return this.layouts.filter((l) => this.hashes.has(l.id) && l.baseTables.some((t) => sameTable(t, table)));
+  }
+
+  /**
+   * Whose the rollup's table is, by its state row: this process's definition (`mine`), this definition's
+   * but missing loads (`stale`: another generation's load skipped it), another definition's (`other`: a
+   * rolling deploy runs two versions of the project), or nobody's (`missing`: never built).
+   */
+  private async ownership(tx: SqlRunner, layout: RollupLayout, d: Warehouse['dialect']): Promise<'mine' | 'stale' | 'other' | 'missing'> {
+    const [row] = await tx.query(`select definition_hash as h from ${d.quoteTable(ROLLUP_STATE_TABLE.table)} where id = ${d.param(1, 'string')}`, [layout.id]);
+    if (row === undefined) return 'missing';
+    const mine = this.hashes.get(layout.id);
+    if (row.h === mine) return 'mine';
+    return row.h === `${STALE}${mine}` ? 'stale' : 'other';
+  }
+
+  /**
+   * Before a load's refresh (under the rollup's lock): true when this process may refresh the table. A table
+   * of another definition is left alone and marked stale for the process that owns it (which rebuilds it
+   * when it hears of the load); this process stops answering from it.
+   */
+  private async mayRefresh(tx: SqlRunner, layout: RollupLayout, d: Warehouse['dialect']): Promise<'refresh' | 'rebuild' | 'skip'> {
+    const owner = await this.ownership(tx, layout, d);
+    if (owner === 'mine') return 'refresh';
+    if (owner === 'stale') return 'rebuild';
+    this.built.delete(layout.id);
+    if (owner === 'other') {
+      await tx.execute(
+        `update ${d.quoteTable(ROLLUP_STATE_TABLE.table)} set definition_hash = ${d.param(1, 'string')} || definition_hash where id = ${d.param(2, 'string')} and definition_hash not like ${d.param(3, 'string')}`,
+        [STALE, layout.id, `${STALE}%`],
+      );
+    }
+    return 'skip';
+  }
+
+  /**
+   * Brings this process's view of the rollups over `tables` in line with the warehouse, after another
+   * process's load or start-up (the change feed): answers from a rollup only while its table is of this
+   * definition, and rebuilds one of this definition that another version's load left stale. Resolves with
+   * the base tables whose rollups this process now answers from differently (their cached results must go).
+   * @param warehouse the warehouse itself (not the rollup decorator)
+   */
+  recheck(warehouse: Warehouse, tables: readonly string[]): Promise<string[]> {
+    const run = this.rechecking.then(() => this.recheckNow(warehouse, tables));
+    this.rechecking = run.catch(() => undefined);
+    return run;
+  }
+
+  private async recheckNow(warehouse: Warehouse, tables: readonly string[]): Promise<string[]> {
+    const d = warehouse.dialect;
+    const changed = new Set<string>();
+    const layouts = this.layouts.filter((l) => this.hashes.has(l.id) && l.baseTables.some((b) => tables.some((t) => sameTable(t, b))));
+    for (const layout of layouts) {
+      let owner = await this.ownership(warehouse, layout, d);
+      if (owner === 'stale') {
+        owner = await warehouse.transaction(async (tx) => {
+          await this.lock(tx, layout, d);
+          if (d.name === 'redshift') await tx.execute(`lock ${d.quoteTable(ROLLUP_STATE_TABLE.table)}`);
+          const now = await this.ownership(tx, layout, d);
+          if (now !== 'stale') return now;
+          await refreshAll(tx, layout, d);
+          await tx.execute(`update ${d.quoteTable(ROLLUP_STATE_TABLE.table)} set definition_hash = ${d.param(1, 'string')}, refreshed_at = ${d.param(2, 'timestamp')} where id = ${d.param(3, 'string')}`, [
+            this.hashes.get(layout.id),
+            nowText(),
+            layout.id,
+          ]);
+          this.log?.info('rollup rebuilt after a load by another version of the project', { rollup: layout.id, table: layout.table });
+          changed.add(layout.baseTables[0]);
+          return 'mine' as const;
+        });
+      }
+      const was = this.built.has(layout.id);
+      if (owner === 'mine') this.built.add(layout.id);
+      else this.built.delete(layout.id);
+      if (was !== this.built.has(layout.id)) for (const t of layout.baseTables) changed.add(t);
+    }
+    return [...changed];
   }
 
   /** The merge input with the rollups' refresh run in its transaction, after the caller's own `afterMerge`. */
@@ -160,6 +251,7 @@ export class Rollups {
         if (own) await own(tx);
         for (const layout of affected) {
           await this.lock(tx, layout, dialect);
+          if ((await this.mayRefresh(tx, layout, dialect)) === 'skip') continue;
           await refreshAll(tx, layout, dialect);
           await this.stamp(tx, layout, dialect);
         }
@@ -170,6 +262,13 @@ export class Rollups {
   private async refreshAfterMerge(tx: SqlRunner, layout: RollupLayout, input: MergeInput, batch: MergedBatch, dialect: Warehouse['dialect']): Promise<void> {
     if (batch.staged === undefined) return; // no rows: nothing changed
     await this.lock(tx, layout, dialect);
+    const may = await this.mayRefresh(tx, layout, dialect);
+    if (may === 'skip') return;
+    if (may === 'rebuild') {
+      await refreshAll(tx, layout, dialect);
+      await this.stamp(tx, layout, dialect);
+      return;
+    }
     const timeColumn = layout.timeDimension.sql.trim();
     // Only then can no row have moved out of a bucket the batch does not name: its time is part of its key.
     const incremental =
@@ -190,10 +289,11 @@ export class Rollups {
     if (dialect.name === 'postgres') await tx.execute(`lock table ${dialect.quoteTable(layout.table)} in exclusive mode`);
   }
 
+  /** Marks the rollup refreshed now, and of this process's definition (a stale one it rebuilt is current again). */
   private async stamp(tx: SqlRunner, layout: RollupLayout, dialect: Warehouse['dialect']): Promise<void> {
-    await tx.execute(`update ${dialect.quoteTable(ROLLUP_STATE_TABLE.table)} set refreshed_at = ${dialect.param(1, 'timestamp')} where id = ${dialect.param(2, 'string')}`, [
-      nowText(),
-      layout.id,
-    ]);
+    await tx.execute(
+      `update ${dialect.quoteTable(ROLLUP_STATE_TABLE.table)} set refreshed_at = ${dialect.param(1, 'timestamp')}, definition_hash = ${dialect.param(2, 'string')} where id = ${dialect.param(3, 'string')}`,
+      [nowText(), this.hashes.get(layout.id), layout.id],
+    );
   }
 }

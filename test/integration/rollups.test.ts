@@ -4,6 +4,8 @@
  * shared with the planner); a load refreshes it in the load's own transaction, for the buckets it touched;
  * a load of a joined table and a report's write-back recompute it.
  */
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -414,5 +416,68 @@ describe.each(WAREHOUSE_DIALECTS)('rollups on %s', (dialect) => {
       }),
     ).rejects.toThrow('lineage could not be written');
     expect(await weekly()).toEqual([['2026-02-01', 5], ['2026-03-01', 13]]);
+  });
+
+  // Last: it leaves `social.posts.monthly` to the second version of the project.
+  it('a rolling deploy: the old version neither writes into nor answers from the new version\'s rollup, which is rebuilt after the old one\'s load', async () => {
+    // Version 2 of the project keeps one measure fewer in the monthly rollup: another definition, one table.
+    const dir = mkdtempSync(path.join(tmpdir(), 'rollups-v2-'));
+    cpSync(FIXTURE, dir, { recursive: true });
+    const postsYml = path.join(dir, 'models', 'social', 'posts.yml');
+    writeFileSync(postsYml, readFileSync(postsYml, 'utf8').replace('measures: [row_count, impressions, engagement_rate, posts]', 'measures: [row_count, impressions, engagement_rate]'));
+    const loadedV2 = await loadSemanticProject(dir);
+    expect(loadedV2.problems).toEqual([]);
+    const projectV2 = loadedV2.project as SemanticProject;
+    const v2 = new Rollups(projectV2);
+    const whV2 = withRollups(raw, v2);
+    const d = raw.dialect;
+    const stateOf = async (id: string) => String((await raw.query(`select definition_hash as h from ${d.quoteTable('sextant.rollups')} where id = ${d.param(1, 'string')}`, [id]))[0]?.h);
+    const monthly: RefQuestion = { measures: ['impressions', 'row_count'], dims: [{ name: 'metric_date', grain: 'month' }, { name: 'platform' }] };
+    const askWith = async (p: SemanticProject, built: ReadonlySet<string>) => {
+      const planned = planQuery(p, semanticQuery(monthly), d, { rollups: built });
+      return { planned, rows: byGroup(await raw.query(planned.sql, planned.params), monthly) };
+    };
+    const expectExact = (rows: Map<string, unknown>) => {
+      const expected = reference(posts, regions, monthly);
+      expect([...rows.keys()].sort()).toEqual([...expected.keys()].sort());
+      for (const [key, measures] of expected) expect(rows.get(key), key).toEqual(measures);
+    };
+
+    // The new version starts: it rebuilds the changed rollup (its table now has the new definition's columns).
+    expect((await v2.start(raw, { build: true })).built).toEqual(['social.posts.monthly']);
+    const h2 = await stateOf('social.posts.monthly');
+    // The old version hears of it (the start-up's change) and stops answering from that rollup.
+    expect(rollups.built.has('social.posts.monthly')).toBe(true);
+    expect(await rollups.recheck(raw, ['social.posts'])).toContain('social.posts');
+    expect(rollups.built.has('social.posts.monthly')).toBe(false);
+    expect(rollups.built.has('social.posts.daily')).toBe(true);
+    const old = await askWith(project, rollups.built);
+    expect(old.planned.rollup).not.toBe('social.posts.monthly');
+    expectExact(old.rows);
+
+    // The old version loads: it refreshes the rollups of its own definition, not the new version's table,
+    // which it marks stale for its owner.
+    const row = { ...posts[3], impressions: 31_337, platform: 'fb' };
+    await wh.merge({ spec: POSTS, columns: POSTS.columns.map((c) => c.name), rows: [postValues(row)] });
+    posts = [...posts.filter((p) => !(p.post_id === row.post_id && p.metric_date === row.metric_date)), row];
+    expect(await stateOf('social.posts.monthly')).toBe(`stale:${h2}`);
+    expect(rollups.built.has('social.posts.monthly')).toBe(false);
+    // The new version, hearing of that load, rebuilds its rollup and answers from it, exactly.
+    expect(await v2.recheck(raw, ['social.posts'])).toContain('social.posts');
+    expect(await stateOf('social.posts.monthly')).toBe(h2);
+    const fresh = await askWith(projectV2, v2.built);
+    expect(fresh.planned.rollup).toBe('social.posts.monthly');
+    expectExact(fresh.rows);
+    // Hearing it too, the old version still leaves it alone.
+    await rollups.recheck(raw, ['social.posts']);
+    expect(rollups.built.has('social.posts.monthly')).toBe(false);
+
+    // The new version's own loads refresh it in their transaction, as always.
+    const next = { ...posts[5], impressions: 4_242 };
+    await whV2.merge({ spec: POSTS, columns: POSTS.columns.map((c) => c.name), rows: [postValues(next)] });
+    posts = [...posts.filter((p) => !(p.post_id === next.post_id && p.metric_date === next.metric_date)), next];
+    expect(await stateOf('social.posts.monthly')).toBe(h2);
+    expectExact((await askWith(projectV2, v2.built)).rows);
+    rmSync(dir, { recursive: true, force: true });
   });
 });
