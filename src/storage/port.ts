@@ -45,6 +45,11 @@ export interface ObjectStore {
   signedPutUrl(key: string, options: SignedUrlOptions): Promise<string | undefined>;
   /** A URL a client can GET the object from, or undefined when the service must serve it itself. */
   signedGetUrl(key: string, options: SignedUrlOptions): Promise<string | undefined>;
+  /**
+   * Optional: the object's file on this machine's disk (the folder store), so that an embedded reader
+   * (DuckDB's `read_csv`) can open it itself; undefined when the store keeps objects elsewhere.
+   */
+  localPath?(key: string): string | undefined;
   /** Checks that the store answers. */
   ping(): Promise<void>;
   close(): Promise<void>;

@@ -125,6 +125,33 @@ export interface MergeInput {
   afterMerge?: (tx: SqlRunner, batch: MergedBatch) => Promise<void>;
 }
 
+/** Lineage written to every row of a bulk-loaded file (the target's `_run_id`, `_loaded_at`, `_source_object`). */
+export interface CsvLineage {
+  runId: string;
+  /** `YYYY-MM-DD HH:MM:SS.sss` in UTC. */
+  loadedAt: string;
+  sourceObject: string;
+}
+
+/**
+ * A CSV file for the warehouse's own bulk reader (PostgreSQL `COPY`, DuckDB `read_csv`): the fast path of an
+ * upload (docs/targets.md, "Large files"). The loader only offers files whose values the reader takes exactly
+ * as the Node converter would (src/ingest/csv-fast-path.ts); the result must be the same table as `merge`
+ * of the converted rows: merged on `spec.key`, the last row of a key winning, lineage on every row.
+ */
+export interface CsvLoadInput {
+  spec: TableSpec;
+  /** The table column each field of the file feeds, in the file's order (the header mapped to columns). */
+  columns: string[];
+  lineage: CsvLineage;
+  /** Opens the file's bytes anew (UTF-8 without a BOM, header line first). */
+  open(): Promise<Readable>;
+  /** The file on this machine's disk when the object store is a folder: an embedded reader may open it itself. */
+  localPath?: string;
+  signal?: AbortSignal;
+  afterMerge?: MergeInput['afterMerge'];
+}
+
 /** Longest table name `replaceTable` accepts: room for the names beside it within PostgreSQL's 63 characters. */
 export const MAX_REPLACED_TABLE_NAME = 50;
 
@@ -186,6 +213,12 @@ export interface Warehouse extends SqlRunner {
    * exists replaces it, others are inserted. Nothing is visible until the whole batch is merged.
    */
   merge(input: MergeInput): Promise<MergeResult>;
+  /**
+   * Optional: loads a CSV file with the warehouse's own bulk reader, in one transaction like `merge`.
+   * Resolves undefined, with nothing changed, when it declines the file (a value its reader would take
+   * differently, a bad row): the loader then converts and merges the rows itself, and reports the errors.
+   */
+  loadCsv?(input: CsvLoadInput): Promise<MergeResult | undefined>;
   /**
    * Replaces the table (created with its schema when missing) by `rows`, atomically: a reader sees the
    * whole old content or the whole new one, never an empty, half-written or missing table. The new
