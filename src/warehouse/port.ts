@@ -135,9 +135,10 @@ export interface CsvLineage {
 
 /**
  * A CSV file for the warehouse's own bulk reader (PostgreSQL `COPY`, DuckDB `read_csv`): the fast path of an
- * upload (docs/targets.md, "Large files"). The loader only offers files whose values the reader takes exactly
- * as the Node converter would (src/ingest/csv-fast-path.ts); the result must be the same table as `merge`
- * of the converted rows: merged on `spec.key`, the last row of a key winning, lineage on every row.
+ * upload (docs/targets.md, "Large files"). The loader offers a file whose header maps onto the target's
+ * columns one to one; the adapter declines it unless every value reads in its reader exactly as the loader's
+ * converter would read it (src/ingest/convert-value.ts), and the result is the same table as `merge` of the
+ * converted rows: merged on `spec.key`, the last row of a key winning, lineage on every row.
  */
 export interface CsvLoadInput {
   spec: TableSpec;
