@@ -188,7 +188,8 @@ describe('several processes on one Redis, PostgreSQL and S3', () => {
     await expect(startServe({ name: 'other-secret', env: env({ SEXTANT_ROLE: 'worker', SEXTANT_SIGNING_SECRET: 'not-the-deployments-secret' }) })).rejects.toThrow(
       /has a different SEXTANT_SIGNING_SECRET/,
     );
-  });
+    // Two start-ups that run until the peers' check: 30 s each on a loaded CI machine.
+  }, 240_000);
 
   it('SIGTERM to a worker mid-load: it stops taking jobs, finishes the running one within its deadline, and exits', async () => {
     // worker-2 leaves first (idle), so that the load runs on worker-1, whose deadline is 120 s.
