@@ -210,7 +210,7 @@ export interface ScanCount {
  * Streams `source` (UTF-8 CSV, header line first, comma-delimited) as COPY input, checking every value.
  * Throws {@link CsvDeclined} at the first value or row the converter would read differently or refuse.
  */
-export async function* canonicalCsv(source: AsyncIterable<Buffer | string>, options: CanonicalOptions, count: ScanCount = { records: 0 }): AsyncGenerator<Buffer> {
+export async function* canonicalCsv(source: AsyncIterable<Buffer | string> | Iterable<Buffer | string>, options: CanonicalOptions, count: ScanCount = { records: 0 }): AsyncGenerator<Buffer> {
   const { columns, withSequence } = options;
   const width = columns.length;
   const types = columns.map((c) => c.type);
