@@ -5,6 +5,7 @@
  * `on_error: reject` (or a malformed file) leaves the table's rows as they were; loading the same
  * object twice leaves the rows of one load (docs/targets.md).
  */
+import { Readable } from 'node:stream';
 import { UserError } from '../errors.js';
 import type { ObjectStore } from '../storage/port.js';
 import type { ColumnTypeName, MergeResult, SqlValue, TableColumn, TableSpec, Warehouse } from '../warehouse/port.js';
@@ -164,12 +165,30 @@ export async function loadObject(deps: LoadDeps, input: LoadInput): Promise<Load
   const fast = warehouse.loadCsv && (await csvFastPath({ target, store, key, file, format: input.format, maxFieldBytes: input.maxFieldBytes }));
   if (fast) {
     signal?.throwIfAborted();
+    let records: number | undefined;
+    let bytes = 0;
+    const open = async (): Promise<Readable> => {
+      const body = await fast.open();
+      return Readable.from(
+        (async function* () {
+          for await (const chunk of body as AsyncIterable<Buffer>) {
+            bytes += chunk.length;
+            yield chunk;
+          }
+        })(),
+      );
+    };
+    const onProgress = (n: number): void => {
+      records = n;
+      input.onProgress?.(n, bytes, totalBytes);
+    };
     const lineage = { runId, loadedAt, sourceObject: key };
-    const merged = await warehouse.loadCsv!({ spec: fast.spec, columns: fast.columns, lineage, open: fast.open, localPath: store.localPath?.(key), signal });
+    const merged = await warehouse.loadCsv!({ spec: fast.spec, columns: fast.columns, lineage, open, localPath: store.localPath?.(key), signal, onProgress });
     if (merged) {
-      // The reader does not count the file's records: with duplicate keys, rows read are the rows kept.
-      input.onProgress?.(merged.rowsStaged, totalBytes, totalBytes);
-      return { rowsRead: merged.rowsStaged, rowsLoaded: merged.rowsStaged, rowsRejected: 0, errors: [], inserted: merged.inserted, updated: merged.updated, addedColumns };
+      // An adapter that does not count the file's records: with duplicate keys, rows read are then the rows kept.
+      const rowsRead = records ?? merged.rowsStaged;
+      input.onProgress?.(rowsRead, totalBytes, totalBytes);
+      return { rowsRead, rowsLoaded: merged.rowsStaged, rowsRejected: 0, errors: [], inserted: merged.inserted, updated: merged.updated, addedColumns };
     }
   }
 

@@ -121,7 +121,7 @@ describe('the CSV fast path on PostgreSQL', () => {
     const fast = spied(fastDb);
     const viaFast = await loadObject({ warehouse: fast.warehouse, store }, { target: t, key, runId });
     const viaNode = await loadObject({ warehouse: nodePath(nodeDb), store }, { target: t, key, runId });
-    expect({ ...viaFast, rowsRead: 0 }).toEqual({ ...viaNode, rowsRead: 0 });
+    expect(viaFast).toEqual(viaNode);
     return fast.answers;
   }
 

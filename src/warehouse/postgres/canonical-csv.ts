@@ -181,7 +181,12 @@ export interface CanonicalOptions {
   suffix: readonly string[];
   /** Appends the 0-based position of each record (the staging table's sequence column). */
   withSequence: boolean;
+  /** Called with the records passed on so far, every {@link PROGRESS_EVERY} and at the end. */
+  onProgress?: (records: number) => void;
 }
+
+/** Records between two progress reports. */
+export const PROGRESS_EVERY = 5000;
 
 /** Output buffer that grows by doubling. */
 class Out {
@@ -201,16 +206,11 @@ class Out {
   }
 }
 
-/** What the scanner has passed on: data records (the header excluded). */
-export interface ScanCount {
-  records: number;
-}
-
 /**
  * Streams `source` (UTF-8 CSV, header line first, comma-delimited) as COPY input, checking every value.
  * Throws {@link CsvDeclined} at the first value or row the converter would read differently or refuse.
  */
-export async function* canonicalCsv(source: AsyncIterable<Buffer | string> | Iterable<Buffer | string>, options: CanonicalOptions, count: ScanCount = { records: 0 }): AsyncGenerator<Buffer> {
+export async function* canonicalCsv(source: AsyncIterable<Buffer | string> | Iterable<Buffer | string>, options: CanonicalOptions): AsyncGenerator<Buffer> {
   const { columns, withSequence } = options;
   const width = columns.length;
   const types = columns.map((c) => c.type);
@@ -222,6 +222,7 @@ export async function* canonicalCsv(source: AsyncIterable<Buffer | string> | Ite
   let carry: Buffer | undefined;
   let header = true;
   let seq = 0;
+  let reported = 0;
 
   const scan = (buf: Buffer, last: boolean): { out: Buffer; rest: Buffer | undefined } => {
     const n = buf.length;
@@ -359,12 +360,15 @@ export async function* canonicalCsv(source: AsyncIterable<Buffer | string> | Ite
     const { out, rest } = scan(buf, false);
     check(rest ? buf.subarray(0, buf.length - rest.length) : buf);
     carry = rest;
-    count.records = seq;
+    if (Math.floor(seq / PROGRESS_EVERY) > reported) {
+      reported = Math.floor(seq / PROGRESS_EVERY);
+      options.onProgress?.(seq);
+    }
     if (out.length > 0) yield out;
   }
   const { out } = scan(carry ?? Buffer.alloc(0), true);
   if (carry) check(carry);
-  count.records = seq;
   if (header || seq === 0) throw new CsvDeclined('no rows after the header');
   if (out.length > 0) yield out;
+  options.onProgress?.(seq);
 }

@@ -10,7 +10,7 @@ import { STAGE_SEQ_COLUMN as SEQ, checkTableSpec, mergeColumns, quoteIdent, repl
 import { csvChunks } from '../pg-wire/copy-csv.js';
 import { sqlState } from '../pg-wire/errors.js';
 import { PgWireWarehouse, type Lease } from '../pg-wire/pg-wire-warehouse.js';
-import { CSV_LINEAGE_COLUMNS, CsvDeclined, canScan, canonicalCsv, type ScanColumn, type ScanCount } from './canonical-csv.js';
+import { CSV_LINEAGE_COLUMNS, CsvDeclined, canScan, canonicalCsv, type ScanColumn } from './canonical-csv.js';
 import { postgresDialect } from './dialect.js';
 
 /** SQLSTATE 23505: a unique (here: primary key) violation. */
@@ -178,8 +178,13 @@ class PostgresWarehouse extends PgWireWarehouse {
     const copied = [...input.columns, ...CSV_LINEAGE_COLUMNS].map(q).join(', ');
     const copyOptions = `WITH (FORMAT csv, FORCE_NULL (${input.columns.map(q).join(', ')}))`;
     const { runId, loadedAt, sourceObject } = input.lineage;
-    const rows = async (withSequence: boolean, count: ScanCount): Promise<Readable> =>
-      Readable.from(canonicalCsv(await input.open(), { columns: scan, suffix: [runId, loadedAt, sourceObject], withSequence }, count));
+    let records = 0;
+    const onProgress = (n: number): void => {
+      records = n;
+      input.onProgress?.(n);
+    };
+    const rows = async (withSequence: boolean): Promise<Readable> =>
+      Readable.from(canonicalCsv(await input.open(), { columns: scan, suffix: [runId, loadedAt, sourceObject], withSequence, onProgress }));
     const target = this.dialect.quoteTable(spec.table);
     try {
       return await this.withLease((lease) =>
@@ -188,18 +193,17 @@ class PostgresWarehouse extends PgWireWarehouse {
           if (present.present !== true) {
             await tx.execute('SAVEPOINT __sextant_copy');
             try {
-              const count: ScanCount = { records: 0 };
-              await this.copyIn(lease, `COPY ${target} (${copied}) FROM STDIN ${copyOptions}`, await rows(false, count), spec.table, input.signal);
+              await this.copyIn(lease, `COPY ${target} (${copied}) FROM STDIN ${copyOptions}`, await rows(false), spec.table, input.signal);
               await tx.execute('RELEASE SAVEPOINT __sextant_copy');
               if (input.afterMerge) await input.afterMerge(tx, { staged: target });
-              return { rowsStaged: count.records, inserted: count.records, updated: 0 };
+              return { rowsStaged: records, inserted: records, updated: 0 };
             } catch (err) {
               if (!isRetryable(err)) throw err;
               await tx.execute('ROLLBACK TO SAVEPOINT __sextant_copy');
             }
           }
           return this.stagedMerge(lease, tx, input, all, async (stage) => {
-            await this.copyIn(lease, `COPY ${stage} (${copied}, ${q(SEQ)}) FROM STDIN ${copyOptions}`, await rows(true, { records: 0 }), spec.table, input.signal);
+            await this.copyIn(lease, `COPY ${stage} (${copied}, ${q(SEQ)}) FROM STDIN ${copyOptions}`, await rows(true), spec.table, input.signal);
           });
         }),
       );
