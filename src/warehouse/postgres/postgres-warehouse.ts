@@ -192,14 +192,19 @@ class PostgresWarehouse extends PgWireWarehouse {
           const [present] = await tx.query(`SELECT EXISTS (SELECT 1 FROM ${target}) AS present`);
           if (present.present !== true) {
             await tx.execute('SAVEPOINT __sextant_copy');
+            let direct = false;
             try {
               await this.copyIn(lease, `COPY ${target} (${copied}) FROM STDIN ${copyOptions}`, await rows(false), spec.table, input.signal);
               await tx.execute('RELEASE SAVEPOINT __sextant_copy');
-              if (input.afterMerge) await input.afterMerge(tx, { staged: target });
-              return { rowsStaged: records, inserted: records, updated: 0 };
+              direct = true;
             } catch (err) {
               if (!isRetryable(err)) throw err;
               await tx.execute('ROLLBACK TO SAVEPOINT __sextant_copy');
+            }
+            if (direct) {
+              // The target held nothing before: the batch's rows are exactly its rows.
+              if (input.afterMerge) await input.afterMerge(tx, { staged: target });
+              return { rowsStaged: records, inserted: records, updated: 0 };
             }
           }
           return this.stagedMerge(lease, tx, input, all, async (stage) => {
