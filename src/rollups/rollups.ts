@@ -37,6 +37,9 @@ function nowText(): string {
 }
 
 /** The outcome of {@link Rollups.start}. */
+/** What a load into a table tells the rollups: the table, the columns it supplies, its own `afterMerge` (a merge or a CSV load). */
+export type MergedInput = Pick<MergeInput, 'spec' | 'columns' | 'afterMerge'>;
+
 export interface RollupStart {
   /** Rollups computed now (missing, or their definition changed). */
   built: string[];
@@ -226,8 +229,8 @@ export class Rollups {
     return [...changed];
   }
 
-  /** The merge input with the rollups' refresh run in its transaction, after the caller's own `afterMerge`. */
-  wrapMerge(input: MergeInput, dialect: Warehouse['dialect']): MergeInput {
+  /** The merge (or CSV load) input with the rollups' refresh run in its transaction, after the caller's own `afterMerge`. */
+  wrapMerge<I extends MergedInput>(input: I, dialect: Warehouse['dialect']): I {
     const affected = this.affected(input.spec.table);
     if (affected.length === 0) return input;
     const own = input.afterMerge;
@@ -259,7 +262,7 @@ export class Rollups {
     };
   }
 
-  private async refreshAfterMerge(tx: SqlRunner, layout: RollupLayout, input: MergeInput, batch: MergedBatch, dialect: Warehouse['dialect']): Promise<void> {
+  private async refreshAfterMerge(tx: SqlRunner, layout: RollupLayout, input: MergedInput, batch: MergedBatch, dialect: Warehouse['dialect']): Promise<void> {
     if (batch.staged === undefined) return; // no rows: nothing changed
     await this.lock(tx, layout, dialect);
     const may = await this.mayRefresh(tx, layout, dialect);

@@ -150,6 +150,8 @@ export interface CsvLoadInput {
   /** The file on this machine's disk when the object store is a folder: an embedded reader may open it itself. */
   localPath?: string;
   signal?: AbortSignal;
+  /** Called every few thousand records the adapter has read, and with the file's record count at the end (an adapter that cannot count leaves it). */
+  onProgress?: (records: number) => void;
   afterMerge?: MergeInput['afterMerge'];
 }
 

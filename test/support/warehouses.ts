@@ -87,6 +87,7 @@ export async function freshWarehouse(dialect: TestDialect, options: Partial<Ware
     ensureTable: (spec) => warehouse.ensureTable(spec),
     describeTable: (table) => warehouse.describeTable(table),
     merge: (input) => warehouse.merge(input),
+    ...(warehouse.loadCsv ? { loadCsv: (input: Parameters<NonNullable<Warehouse['loadCsv']>>[0]) => warehouse.loadCsv!(input) } : {}),
     replaceTable: (input) => warehouse.replaceTable(input),
     ...(warehouse.unload ? { unload: (request: Parameters<NonNullable<Warehouse['unload']>>[0]) => warehouse.unload!(request) } : {}),
     ping: () => warehouse.ping(),

@@ -5,17 +5,29 @@
  */
 import { Readable } from 'node:stream';
 import { UserError } from '../../errors.js';
-import type { MergeInput, MergeResult, QueryOptions, ReplaceInput, SqlRunner, SqlValue, TableColumn, TableSpec, Warehouse, WarehouseOptions } from '../port.js';
+import type { CsvLoadInput, MergeInput, MergeResult, QueryOptions, ReplaceInput, SqlRunner, SqlValue, TableColumn, TableSpec, Warehouse, WarehouseOptions } from '../port.js';
 import { STAGE_SEQ_COLUMN as SEQ, checkTableSpec, mergeColumns, quoteIdent, replaceNames, splitTable } from '../sql.js';
 import { csvChunks } from '../pg-wire/copy-csv.js';
 import { sqlState } from '../pg-wire/errors.js';
 import { PgWireWarehouse, type Lease } from '../pg-wire/pg-wire-warehouse.js';
+import { CSV_LINEAGE_COLUMNS, CsvDeclined, canScan, canonicalCsv, type ScanColumn } from './canonical-csv.js';
 import { postgresDialect } from './dialect.js';
 
 /** SQLSTATE 23505: a unique (here: primary key) violation. */
 const UNIQUE_VIOLATION = '23505';
 /** SQLSTATE 40P01: this transaction was chosen to break a deadlock. */
 const DEADLOCK_DETECTED = '40P01';
+
+/** The SQLSTATE of a driver error, or of one already translated to a UserError. */
+function stateOf(err: unknown): string | undefined {
+  return err instanceof UserError ? (err.details?.sqlState as string | undefined) : sqlState(err);
+}
+
+/** A plain INSERT (or COPY) into the target that the general merge may still do: a duplicate key, a deadlock. */
+function isRetryable(err: unknown): boolean {
+  const state = stateOf(err);
+  return state === UNIQUE_VIOLATION || state === DEADLOCK_DETECTED;
+}
 
 class PostgresWarehouse extends PgWireWarehouse {
   readonly dialect = postgresDialect;
@@ -98,6 +110,38 @@ class PostgresWarehouse extends PgWireWarehouse {
    * anywhere rolls everything back, so the target is unchanged.
    */
   private async mergeOn(lease: Lease, input: MergeInput, columns: TableColumn[]): Promise<MergeResult> {
+    const names = columns.map((c) => quoteIdent(c.name)).join(', ');
+    return this.mergeTransaction(lease, input, (tx) =>
+      this.stagedMerge(lease, tx, input, columns, (stage) => this.copyRows(lease, input, columns.length, `COPY ${stage} (${names}, ${quoteIdent(SEQ)}) FROM STDIN WITH (FORMAT csv)`)),
+    );
+  }
+
+  /**
+   * Runs `fn` in a merge's transaction: no statement timeout (a merge lasts as long as its batch is big,
+   * the COPY as long as its producer, a parser reading an upload); its signal can still stop it.
+   */
+  private async mergeTransaction<T>(lease: Lease, input: Pick<MergeInput, 'spec' | 'signal'>, fn: (tx: SqlRunner) => Promise<T>): Promise<T> {
+    const options: QueryOptions = { timeoutMs: 0, signal: input.signal };
+    try {
+      return await this.inTransaction(lease, 'merge', fn, input.spec.table, options);
+    } catch (err) {
+      // The connection may be mid-COPY or otherwise unsure; do not hand it to the next caller.
+      lease.discard = true;
+      throw err;
+    }
+  }
+
+  /**
+   * Creates the staging table (`columns` typed as the target's, plus the sequence), lets `fill` COPY the
+   * batch into it, then merges it into the target and runs `afterMerge`.
+   */
+  private async stagedMerge(
+    lease: Lease,
+    tx: SqlRunner,
+    input: Pick<MergeInput, 'spec' | 'afterMerge'>,
+    columns: TableColumn[],
+    fill: (stage: string) => Promise<void>,
+  ): Promise<MergeResult> {
     const { spec } = input;
     const q = quoteIdent;
     const stage = q('__sextant_stage');
@@ -107,29 +151,72 @@ class PostgresWarehouse extends PgWireWarehouse {
     const nonKey = columns.filter((c) => !spec.key.includes(c.name));
     // With only key columns supplied an existing row is "updated" to itself, so that RETURNING sees it.
     const sets = (nonKey.length > 0 ? nonKey.map((c) => c.name) : spec.key).map((n) => `${q(n)} = excluded.${q(n)}`);
-    // No statement timeout: a merge lasts as long as its batch is big (the COPY as long as its
-    // producer, a parser reading an upload); its signal can still stop it.
-    const options: QueryOptions = { timeoutMs: 0, signal: input.signal };
+    // PG-ONLY: ON COMMIT DROP (Redshift drops temp tables at session end).
+    await tx.execute(`CREATE TEMP TABLE ${stage} (${columns.map((c) => `${q(c.name)} ${this.dialect.columnType(c.type)}`).join(', ')}, ${q(SEQ)} bigint) ON COMMIT DROP`);
+    await fill(stage);
+    const { inserted, updated } = (await this.insertIfNew(tx, stage, target, names)) ?? (await this.upsert(tx, stage, target, names, keys, sets));
+    if (input.afterMerge) await input.afterMerge(tx, { staged: stage });
+    return { rowsStaged: inserted + updated, inserted, updated };
+  }
+
+  /**
+   * PostgreSQL's bulk path for an upload (docs/targets.md, "Large files"): the file's bytes, checked and
+   * rewritten by the canonical scanner (canonical-csv.ts), go straight into `COPY … FROM STDIN`. Into the
+   * target itself when it is empty (under a savepoint: a duplicate key in the file sends it the staged way),
+   * else into a staging table merged as `merge` does. Declined (undefined, nothing changed) at the first
+   * value COPY might read differently from the converter, or when COPY refuses one.
+   */
+  async loadCsv(input: CsvLoadInput): Promise<MergeResult | undefined> {
+    const { spec } = input;
+    const fileColumns = mergeColumns(spec, input.columns);
+    const scan: ScanColumn[] = fileColumns.map((c) => ({ name: c.name, type: c.type, notEmpty: c.required === true }));
+    if (!canScan(scan)) return undefined;
+    if (CSV_LINEAGE_COLUMNS.some((n) => input.columns.includes(n))) return undefined;
+    // Every column of the table: those the file lacks are NULL in the staged rows, as the converter makes them.
+    const all = mergeColumns(spec, spec.columns.map((c) => c.name));
+    const q = quoteIdent;
+    const copied = [...input.columns, ...CSV_LINEAGE_COLUMNS].map(q).join(', ');
+    const copyOptions = `WITH (FORMAT csv, FORCE_NULL (${input.columns.map(q).join(', ')}))`;
+    const { runId, loadedAt, sourceObject } = input.lineage;
+    let records = 0;
+    const onProgress = (n: number): void => {
+      records = n;
+      input.onProgress?.(n);
+    };
+    const rows = async (withSequence: boolean): Promise<Readable> =>
+      Readable.from(canonicalCsv(await input.open(), { columns: scan, suffix: [runId, loadedAt, sourceObject], withSequence, onProgress }));
+    const target = this.dialect.quoteTable(spec.table);
     try {
-      return await this.inTransaction(
-        lease,
-        'merge',
-        async (tx) => {
-          // PG-ONLY: ON COMMIT DROP (Redshift drops temp tables at session end).
-          await tx.execute(
-            `CREATE TEMP TABLE ${stage} (${columns.map((c) => `${q(c.name)} ${this.dialect.columnType(c.type)}`).join(', ')}, ${q(SEQ)} bigint) ON COMMIT DROP`,
-          );
-          await this.copyRows(lease, input, columns.length, `COPY ${stage} (${names}, ${q(SEQ)}) FROM STDIN WITH (FORMAT csv)`);
-          const { inserted, updated } = (await this.insertIfNew(tx, stage, target, names)) ?? (await this.upsert(tx, stage, target, names, keys, sets));
-          if (input.afterMerge) await input.afterMerge(tx, { staged: stage });
-          return { rowsStaged: inserted + updated, inserted, updated };
-        },
-        spec.table,
-        options,
+      return await this.withLease((lease) =>
+        this.mergeTransaction(lease, input, async (tx) => {
+          const [present] = await tx.query(`SELECT EXISTS (SELECT 1 FROM ${target}) AS present`);
+          if (present.present !== true) {
+            await tx.execute('SAVEPOINT __sextant_copy');
+            let direct = false;
+            try {
+              await this.copyIn(lease, `COPY ${target} (${copied}) FROM STDIN ${copyOptions}`, await rows(false), spec.table, input.signal);
+              await tx.execute('RELEASE SAVEPOINT __sextant_copy');
+              direct = true;
+            } catch (err) {
+              if (!isRetryable(err)) throw err;
+              await tx.execute('ROLLBACK TO SAVEPOINT __sextant_copy');
+            }
+            if (direct) {
+              // The target held nothing before: the batch's rows are exactly its rows.
+              if (input.afterMerge) await input.afterMerge(tx, { staged: target });
+              return { rowsStaged: records, inserted: records, updated: 0 };
+            }
+          }
+          return this.stagedMerge(lease, tx, input, all, async (stage) => {
+            await this.copyIn(lease, `COPY ${stage} (${copied}, ${q(SEQ)}) FROM STDIN ${copyOptions}`, await rows(true), spec.table, input.signal);
+          });
+        }),
       );
     } catch (err) {
-      // The connection may be mid-COPY or otherwise unsure; do not hand it to the next caller.
-      lease.discard = true;
+      if (err instanceof CsvDeclined) return undefined;
+      // COPY refused a value the scanner let through: the converter words it (or takes it) on the Node path.
+      const cls = stateOf(err)?.slice(0, 2);
+      if (err instanceof UserError && (cls === '22' || cls === '23')) return undefined;
       throw err;
     }
   }
@@ -149,8 +236,7 @@ class PostgresWarehouse extends PgWireWarehouse {
       await tx.execute('RELEASE SAVEPOINT __sextant_insert');
       return { inserted: Number(counts.n), updated: 0 };
     } catch (err) {
-      const state = err instanceof UserError ? err.details?.sqlState : sqlState(err);
-      if (state !== UNIQUE_VIOLATION && state !== DEADLOCK_DETECTED) throw err;
+      if (!isRetryable(err)) throw err;
       await tx.execute('ROLLBACK TO SAVEPOINT __sextant_insert');
       return undefined;
     }
