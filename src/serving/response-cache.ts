@@ -19,6 +19,8 @@ export interface CachedResponse {
 interface Entry extends CachedResponse {
   tables: readonly string[];
   version: number;
+  /** The result cache's {@link ResultCache.epoch}: clearing it drops these too. */
+  epoch: number;
   expiresAt: number;
 }
 
@@ -61,7 +63,7 @@ export class ResponseCache {
     if (!this.enabled) return undefined;
     const entry = this.entries.get(key);
     if (!entry) return undefined;
-    if (entry.expiresAt <= this.results.clock() || this.results.version(entry.tables) !== entry.version) {
+    if (entry.expiresAt <= this.results.clock() || entry.epoch !== this.results.epoch || this.results.version(entry.tables) !== entry.version) {
       this.remove(key);
       return undefined;
     }
@@ -79,7 +81,7 @@ export class ResponseCache {
     if (!this.enabled || this.results.generation !== generation || response.body.length > this.maxBytes) return;
     this.remove(key);
     const version = this.results.version(tables);
-    this.entries.set(key, { ...response, tables: [...tables], version, expiresAt: this.results.expiryOf(computedAt) });
+    this.entries.set(key, { ...response, tables: [...tables], version, epoch: this.results.epoch, expiresAt: this.results.expiryOf(computedAt) });
     this.bytes += response.body.length;
     while (this.entries.size > this.maxEntries || this.bytes > this.maxBytes) {
       this.remove(this.entries.keys().next().value as string);

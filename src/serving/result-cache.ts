@@ -47,6 +47,7 @@ export class ResultCache {
   private readonly maxTotalRows: number;
   private totalRows = 0;
   private invalidations = 0;
+  private cleared = 0;
   private readonly ttlMs: number;
   private readonly now: () => number;
   private readonly onLookup: ((hit: boolean) => void) | undefined;
@@ -82,6 +83,11 @@ export class ResultCache {
   /** Counts invalidations of any table: unchanged between two reads, no table's data version moved. */
   get generation(): number {
     return this.invalidations;
+  }
+
+  /** Counts {@link clear}s: what was built on the cache's entries goes with them. */
+  get epoch(): number {
+    return this.cleared;
   }
 
   /** The cache's clock (ms since the epoch). */
@@ -132,6 +138,7 @@ export class ResultCache {
   }
 
   clear(): void {
+    this.cleared++;
     this.entries.clear();
     this.totalRows = 0;
   }

@@ -98,7 +98,7 @@ describe.each(DIALECTS)('typed metrics on %s', (dialect) => {
   });
 
   it('runs one statement for the same question asked twice through aliases and fragments', async () => {
-    h.serving.clearCaches();
+    h.serving.cache.clear();
     const before = h.statements.length;
     const res = await gql(
       h.app,
@@ -115,7 +115,7 @@ describe.each(DIALECTS)('typed metrics on %s', (dialect) => {
   });
 
   it('gives one column per grain when a time dimension is aliased at two grains', async () => {
-    h.serving.clearCaches();
+    h.serving.cache.clear();
     const before = h.statements.length;
     const res = await gql(
       h.app,
