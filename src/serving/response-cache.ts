@@ -70,6 +70,7 @@ export class ResponseCache {
     // Re-insert to mark it most recently used (Map keeps insertion order).
     this.entries.delete(key);
     this.entries.set(key, entry);
+    this.results.recordHit();
     return entry;
   }
 

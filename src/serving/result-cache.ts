@@ -95,6 +95,11 @@ export class ResultCache {
     return this.now();
   }
 
+  /** Counts a hit of a cache built on this one (the response cache) where `/metrics` counts lookups. */
+  recordHit(): void {
+    this.onLookup?.(true);
+  }
+
   get(key: string): CachedResult | undefined {
     const entry = this.entries.get(key);
     if (!entry || entry.expiresAt <= this.now()) {

@@ -6,23 +6,9 @@
  * SEXTANT_RESULT_CACHE=off keeps nothing.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Principal } from '../../src/auth/principal.js';
-import { LOOPBACK_PRINCIPAL } from '../../src/auth/principal.js';
-import { UserError } from '../../src/errors.js';
-import { gql, startHarness, type GqlResponse, type Harness } from './graphql-harness.js';
+import { authenticateByHeader, gql, startHarness, type GqlResponse, type Harness } from './graphql-harness.js';
 
-const PRINCIPALS: Record<string, Principal> = {
-  social: { keyId: 'k-social', role: 'reader', teams: ['social'] },
-  email: { keyId: 'k-email', role: 'reader', teams: ['email'] },
-};
-
-const authenticate = async (request: { headers: Record<string, unknown> }): Promise<Principal> => {
-  const who = request.headers['x-test-principal'];
-  if (who === undefined) return LOOPBACK_PRINCIPAL;
-  const p = PRINCIPALS[String(who)];
-  if (!p) throw new UserError('UNAUTHENTICATED', 'unknown test principal');
-  return p;
-};
+const authenticate = authenticateByHeader;
 
 const DAY = '2026-03-15';
 const QUERY = `query($limit: Int) { social { postPerformance(where: { metricDate: { gte: "2026-03-15", lt: "2026-03-16" } }, limit: $limit) { platform impressions } } }`;
