@@ -2,10 +2,11 @@
  * The whole-response cache in front of Apollo (src/serving/response-cache.ts), through HTTP on DuckDB:
  * a metrics query asked again is answered with the same body (its questions marked as cache hits) and
  * no statement; a key of another scope never gets it; a load of a table it read (the change feed's
- * invalidation) makes the next answer the new one; mutations, other reads and errors are not kept;
- * SEXTANT_RESULT_CACHE=off keeps nothing.
+ * invalidation) makes the next answer the new one; mutations, other reads and errors are not kept; the
+ * rate limit still counts every request; SEXTANT_RESULT_CACHE=off keeps nothing.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createRateLimiter, withRateLimit } from '../../src/auth/rate-limit.js';
 import { authenticateByHeader, gql, startHarness, type GqlResponse, type Harness } from './graphql-harness.js';
 
 const authenticate = authenticateByHeader;
@@ -87,6 +88,24 @@ describe('the response cache (DuckDB, through HTTP)', () => {
     await gql(h.app, `{ catalog { teams { name } } social { postPerformance(limit: 1) { impressions } } }`);
     await gql(h.app, `{ catalog { teams { name } } social { postPerformance(limit: 1) { impressions } } }`);
     expect(h.serving.responses.size).toBe(0);
+  });
+});
+
+describe('the response cache under a rate limit', () => {
+  let h: Harness;
+
+  beforeAll(async () => {
+    h = await startHarness('duckdb', { authenticate: withRateLimit(authenticateByHeader, createRateLimiter({ perMinute: 3 })) });
+  });
+  afterAll(async () => h?.close());
+
+  it('still refuses a key past its limit, cached answer or not', async () => {
+    const asSocial = { 'x-test-principal': 'social' };
+    for (let i = 0; i < 3; i++) expect((await gql(h.app, QUERY, { limit: 1000 }, asSocial)).body.errors).toBeUndefined();
+    expect(h.serving.responses.size).toBe(1);
+    const refused = await gql(h.app, QUERY, { limit: 1000 }, asSocial);
+    expect(refused.body.errors?.[0].extensions?.code).toBe('RATE_LIMITED');
+    expect(refused.body.data ?? null).toBeNull();
   });
 });
 
