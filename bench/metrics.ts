@@ -27,7 +27,7 @@ import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import pg from 'pg';
 import { parseDocument } from 'yaml';
 import { benchPostgres } from './support/postgres.js';
-import { runLoad, printTable, type LoadResult } from './support/load.js';
+import { jsonPoster, runLoad, printTable, type LoadClient, type LoadResult } from './support/load.js';
 import { freePort } from '../test/support/services.js';
 import { openWarehouse } from '../src/warehouse/open.js';
 import { generateDemo, planDemo } from '../src/demo/generate.js';
@@ -63,6 +63,8 @@ const { values: args } = parseArgs({
     warehouse: { type: 'string', default: 'both' },
     // on: the example project as it is (its models' rollups, if any, answer what they can); off: a copy without them.
     rollups: { type: 'string', default: 'on' },
+    // How the load generator sends requests to Sextant and the peer: http (node:http keep-alive) or fetch.
+    client: { type: 'string', default: 'http' },
     // Where the DuckDB files are kept between runs (one per --rows).
     'duckdb-dir': { type: 'string', default: join(tmpdir(), 'sextant-bench-duckdb') },
   },
@@ -71,6 +73,8 @@ const WAREHOUSES = args.warehouse === 'both' ? (['postgres', 'duckdb'] as const)
 if (!WAREHOUSES.every((w) => w === 'postgres' || w === 'duckdb')) throw new Error(`--warehouse: expected postgres, duckdb or both, got ${args.warehouse}`);
 if (!['on', 'off'].includes(String(args.rollups))) throw new Error(`--rollups: expected on or off, got ${args.rollups}`);
 const ROLLUPS = args.rollups === 'on';
+if (!['http', 'fetch'].includes(String(args.client))) throw new Error(`--client: expected http or fetch, got ${args.client}`);
+const CLIENT = args.client as LoadClient;
 const ROWS = Number(args.rows);
 const DURATION_MS = Number(args.seconds) * 1000;
 const CLIENTS = Number(args.clients);
@@ -282,11 +286,12 @@ function checkAnswers(question: string, answers: Record<string, Group[]>): void 
   }
 }
 
-const post = (u: string, q: string, variables?: (i: number) => Record<string, unknown>) => async (i: number) => {
-  const body = JSON.stringify(variables ? { query: q, variables: variables(i) } : { query: q });
-  const res = await fetch(u, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
-  const text = await res.text();
-  if (res.status !== 200 || text.includes('"errors"')) throw new Error(`HTTP ${res.status}: ${text.slice(0, 200)}`);
+const post = (u: string, q: string, variables?: (i: number) => Record<string, unknown>) => {
+  const send = jsonPoster(u, CLIENT, CLIENTS);
+  return async (i: number) => {
+    const { status, text } = await send(JSON.stringify(variables ? { query: q, variables: variables(i) } : { query: q }));
+    if (status !== 200 || text.includes('"errors"')) throw new Error(`HTTP ${status}: ${text.slice(0, 200)}`);
+  };
 };
 
 /** Which rollup answered a question (extensions.sextant), as Sextant reports it. */

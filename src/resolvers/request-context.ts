@@ -42,18 +42,23 @@ export interface RequestContext {
   /** Answers SemanticQueries, once per distinct question of the request. */
   metrics: DataLoader<SemanticQuery, Answer, string>;
   extensions: SextantExtensions;
+  /** What the request's answers read: their tables and when the oldest was computed (ms since the epoch). */
+  read: { tables: Set<string>; computedAt: number };
   log: Logger;
 }
 
 /** Creates the context of one request. */
 export function createRequestContext(serving: Serving, principal: Principal, log: Logger): RequestContext {
   const extensions: SextantExtensions = { queries: [] };
+  const read = { tables: new Set<string>(), computedAt: Infinity };
   const metrics = new DataLoader<SemanticQuery, Answer, string>(
     async (queries) => {
       const settled = await Promise.allSettled(queries.map((q) => serving.answer(principal, q)));
       return settled.map((s) => {
         if (s.status === 'rejected') return s.reason instanceof Error ? s.reason : new Error(String(s.reason));
         const a = s.value;
+        for (const t of a.tables) read.tables.add(t);
+        read.computedAt = Math.min(read.computedAt, a.computedAt.getTime());
         extensions.queries.push({
           model: a.query.model,
           cacheHit: a.cacheHit,
@@ -71,5 +76,5 @@ export function createRequestContext(serving: Serving, principal: Principal, log
     },
     { cacheKeyFn: canonicalQueryKey },
   );
-  return { principal, teams: serving.teams(principal), serving, metrics, extensions, log };
+  return { principal, teams: serving.teams(principal), serving, metrics, extensions, read, log };
 }

@@ -46,6 +46,8 @@ export class ResultCache {
   private readonly maxEntries: number;
   private readonly maxTotalRows: number;
   private totalRows = 0;
+  private invalidations = 0;
+  private cleared = 0;
   private readonly ttlMs: number;
   private readonly now: () => number;
   private readonly onLookup: ((hit: boolean) => void) | undefined;
@@ -66,6 +68,36 @@ export class ResultCache {
   /** A token to pass to {@link set}: it changes whenever one of `tables` is invalidated. */
   version(tables: readonly string[]): number {
     return tables.reduce((sum, t) => sum + (this.versions.get(normaliseTable(t)) ?? 0), 0);
+  }
+
+  /** False when caching is off (a TTL of 0: SEXTANT_RESULT_CACHE=off). */
+  get enabled(): boolean {
+    return this.ttlMs > 0;
+  }
+
+  /** When an answer computed at `computedAt` (ms since the epoch) stops being served from a cache. */
+  expiryOf(computedAt: number): number {
+    return computedAt + this.ttlMs;
+  }
+
+  /** Counts invalidations of any table: unchanged between two reads, no table's data version moved. */
+  get generation(): number {
+    return this.invalidations;
+  }
+
+  /** Counts {@link clear}s: what was built on the cache's entries goes with them. */
+  get epoch(): number {
+    return this.cleared;
+  }
+
+  /** The cache's clock (ms since the epoch). */
+  clock(): number {
+    return this.now();
+  }
+
+  /** Counts a hit of a cache built on this one (the response cache) where `/metrics` counts lookups. */
+  recordHit(): void {
+    this.onLookup?.(true);
   }
 
   get(key: string): CachedResult | undefined {
@@ -103,6 +135,7 @@ export class ResultCache {
   /** Drops every cached result that read one of `tables` (call after a load commits). */
   invalidateTables(tables: readonly string[]): void {
     const names = new Set(tables.map(normaliseTable));
+    this.invalidations++;
     for (const name of names) this.versions.set(name, (this.versions.get(name) ?? 0) + 1);
     for (const [key, entry] of [...this.entries]) {
       if (entry.tables.some((t) => names.has(t))) this.remove(key);
@@ -110,6 +143,7 @@ export class ResultCache {
   }
 
   clear(): void {
+    this.cleared++;
     this.entries.clear();
     this.totalRows = 0;
   }

@@ -13,6 +13,7 @@ import type { Row, SqlValue, UnloadColumnKind, Warehouse } from '../warehouse/po
 import { Freshness } from './freshness.js';
 import { inputToQuery } from './query-input.js';
 import { QueryRunner, type Planner, type WarehouseQueryEvent } from './query-runner.js';
+import { ResponseCache } from './response-cache.js';
 import { ResultCache } from './result-cache.js';
 import type { RowLimits } from './row-limits.js';
 import type { Answer, AnswerStream, RollupState, SemanticQueryInput, ServedCatalog, ServedColumn, Serving, UnloadedAnswer } from './types.js';
@@ -89,6 +90,7 @@ function describeColumns(model: Model, project: SemanticProject, planned: Planne
 export class ServingLayer implements Serving {
   readonly cache: ResultCache;
   readonly freshness: Freshness;
+  readonly responses: ResponseCache;
   private readonly runner: QueryRunner;
   private readonly project: SemanticProject;
   private readonly limits: RowLimits;
@@ -102,6 +104,7 @@ export class ServingLayer implements Serving {
     this.warehouse = options.warehouse;
     this.cache = options.cache ?? new ResultCache();
     this.freshness = new Freshness(options.warehouse);
+    this.responses = new ResponseCache(this.cache);
     this.runner = new QueryRunner({
       project: options.project,
       warehouse: options.warehouse,
@@ -122,6 +125,7 @@ export class ServingLayer implements Serving {
   /** Forgets every cached answer and freshness (tests that count statements from a cold start). */
   clearCaches(): void {
     this.cache.clear();
+    this.responses.clear();
     this.freshness.clear();
   }
 
@@ -167,6 +171,7 @@ export class ServingLayer implements Serving {
       computedAt: result.computedAt,
       lastLoadedAt,
       ...rollupOf(model, planned, this.rollups !== undefined),
+      tables: model.table && !planned.tables.includes(model.table) ? [...planned.tables, model.table] : planned.tables,
     };
   }
 

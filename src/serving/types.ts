@@ -8,6 +8,7 @@ import type { Principal } from '../auth/principal.js';
 import type { Catalog, CatalogModel } from '../semantic/catalog.js';
 import type { FilterOperator, Model, ResultColumn, SemanticQuery, TimeGrain } from '../semantic/types.js';
 import type { Row } from '../warehouse/port.js';
+import type { ResponseCache } from './response-cache.js';
 
 /** Rows and values as serving hands them to faces (faces import them from here, not from warehouse/). */
 export type { Row, SqlValue } from '../warehouse/port.js';
@@ -54,6 +55,8 @@ export interface Answer {
   rollup: string | null;
   /** Why no rollup answered (the first reason of the closest candidate), when none did. */
   rollupReason?: string;
+  /** The tables the answer read (its statement's and the model's own, for freshness). */
+  tables: string[];
 }
 
 /** An unbounded answer, read in batches (exports, OData paging past the row cap). */
@@ -88,6 +91,8 @@ export interface ServedCatalog extends Catalog {
 }
 
 export interface Serving {
+  /** Whole GraphQL responses kept across requests (absent: none are). */
+  readonly responses?: ResponseCache;
   /** Teams the principal may read, in project order. */
   teams(principal: Principal): string[];
   /** The model `id` (`team.model`), when the principal may read it; else UNKNOWN_MODEL, naming what it may read. */

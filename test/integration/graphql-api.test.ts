@@ -3,25 +3,10 @@
  * DuckDB and PostgreSQL.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Principal } from '../../src/auth/principal.js';
-import { LOOPBACK_PRINCIPAL } from '../../src/auth/principal.js';
-import { UserError } from '../../src/errors.js';
 import { DIALECTS } from '../support/warehouses.js';
-import { gql, startHarness, type Harness } from './graphql-harness.js';
+import { authenticateByHeader, gql, startHarness, type Harness } from './graphql-harness.js';
 
-/** Principals chosen by a test header, standing in for API keys. */
-const PRINCIPALS: Record<string, Principal> = {
-  social: { keyId: 'k-social', role: 'reader', teams: ['social'] },
-  email: { keyId: 'k-email', role: 'reader', teams: ['email'] },
-};
-
-const authenticate = async (request: { headers: Record<string, unknown> }): Promise<Principal> => {
-  const who = request.headers['x-test-principal'];
-  if (who === undefined) return LOOPBACK_PRINCIPAL;
-  const p = PRINCIPALS[String(who)];
-  if (!p) throw new UserError('UNAUTHENTICATED', 'unknown test principal');
-  return p;
-};
+const authenticate = authenticateByHeader;
 
 const asSocial = { 'x-test-principal': 'social' };
 

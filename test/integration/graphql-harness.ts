@@ -3,8 +3,10 @@
  * and HTTP tests. The warehouse is wrapped so tests can count the statements the API sent.
  */
 import type { FastifyInstance } from 'fastify';
+import { LOOPBACK_PRINCIPAL, type Principal } from '../../src/auth/principal.js';
 import { loadConfig, EXAMPLE_PROJECT, type Config } from '../../src/config/env.js';
 import { generateDemo } from '../../src/demo/generate.js';
+import { UserError } from '../../src/errors.js';
 import { buildHttpServer, type HttpParts } from '../../src/http/server.js';
 import type { Authenticate, HttpDeps } from '../../src/http/http-deps.js';
 import type { Logger } from '../../src/log.js';
@@ -180,3 +182,18 @@ export async function gql(app: FastifyInstance, query: string, variables?: Recor
   });
   return { status: res.statusCode, body: res.json() };
 }
+
+/** Principals chosen by a test header, standing in for API keys. */
+export const TEST_PRINCIPALS: Record<string, Principal> = {
+  social: { keyId: 'k-social', role: 'reader', teams: ['social'] },
+  email: { keyId: 'k-email', role: 'reader', teams: ['email'] },
+};
+
+/** Authenticates by `x-test-principal` (one of {@link TEST_PRINCIPALS}); without it, the loopback principal. */
+export const authenticateByHeader = async (request: { headers: Record<string, unknown> }): Promise<Principal> => {
+  const who = request.headers['x-test-principal'];
+  if (who === undefined) return LOOPBACK_PRINCIPAL;
+  const p = TEST_PRINCIPALS[String(who)];
+  if (!p) throw new UserError('UNAUTHENTICATED', 'unknown test principal');
+  return p;
+};

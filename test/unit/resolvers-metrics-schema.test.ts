@@ -67,7 +67,7 @@ function setup() {
       teams: () => [...teams],
       answer: async (_principal, q: SemanticQuery): Promise<Answer> => {
         captured.push(q);
-        return { query: q, columns: [], rows: [], hasMore: false, cacheHit: false, computedAt: new Date(0), lastLoadedAt: null, rollup: null };
+        return { query: q, columns: [], rows: [], hasMore: false, cacheHit: false, computedAt: new Date(0), lastLoadedAt: null, rollup: null, tables: [] };
       },
     }) as Partial<Serving> as Serving;
   const run = async (source: string, variableValues?: Record<string, unknown>, teams: readonly string[] = ['email', 'social']) =>

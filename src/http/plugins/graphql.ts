@@ -3,16 +3,21 @@
  * distinct set of readable teams (each over its own schema, see SchemaRegistry), created on first use.
  * CSRF prevention stays on (a GET needs a content-type or `apollo-require-preflight` header) and
  * batching stays off. `GET /graphql` from a browser (`Accept: text/html`) gets the query page.
+ * A metrics query asked again with the same text and variables by a key of the same scope is answered
+ * from the serving layer's response cache (src/serving/response-cache.ts) before Apollo sees it.
  */
 import { ApolloServer, HeaderMap, type ApolloServerPlugin, type HTTPGraphQLRequest } from '@apollo/server';
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import { Kind, OperationTypeNode, parse, type DocumentNode, type OperationDefinitionNode } from 'graphql';
 import { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { can } from '../../auth/principal.js';
 import { UserError } from '../../errors.js';
 import type { Logger } from '../../log.js';
-import { createRequestContext, type RequestContext } from '../../resolvers/request-context.js';
+import { createRequestContext, type RequestContext, type SextantExtensions } from '../../resolvers/request-context.js';
 import { SchemaRegistry } from '../../resolvers/schema-registry.js';
+import { camelCase } from '../../semantic/names.js';
+import { ResponseCache } from '../../serving/response-cache.js';
 import type { Serving } from '../../serving/types.js';
 import { createErrorFormatter } from '../graphql-errors.js';
 import type { Authenticate, GraphqlExtensions } from '../http-deps.js';
@@ -59,6 +64,49 @@ function toHeaderMap(headers: FastifyRequest['headers']): HeaderMap {
     if (value !== undefined) map.set(key, Array.isArray(value) ? value.join(', ') : value);
   }
   return map;
+}
+
+/** A POSTed GraphQL request's body. */
+interface GraphqlBody {
+  query: string;
+  variables?: unknown;
+  operationName?: unknown;
+}
+
+/**
+ * The response cache's key of a request, or undefined when it may not be answered from the cache: only
+ * JSON POSTs (what passed Apollo's CSRF check) with a query text, keyed by the asker's scope.
+ */
+function responseKey(request: FastifyRequest, scope: string): string | undefined {
+  if (request.method !== 'POST' || !String(request.headers['content-type'] ?? '').startsWith('application/json')) return undefined;
+  const body = request.body as Partial<GraphqlBody> | null | undefined;
+  if (!body || typeof body !== 'object' || typeof body.query !== 'string') return undefined;
+  return ResponseCache.key(scope, body.query, body.variables, body.operationName);
+}
+
+/**
+ * The body to keep for a response, or undefined when it must not be kept: a response with errors (or a
+ * partial one), or an operation that asks anything but metrics — a query whose top-level fields are all
+ * team fields or `metrics` (a mutation, `job`, `catalog`… read state that no load announces). Kept as
+ * it will be served again: every question marked as a cache hit.
+ */
+function cacheableBody(text: string, body: GraphqlBody, teams: readonly string[], context: RequestContext): string | undefined {
+  if (context.extensions.queries.length === 0 || context.read.tables.size === 0) return undefined;
+  const result = JSON.parse(text) as { errors?: unknown; data?: unknown; extensions?: { sextant?: SextantExtensions } };
+  if (result.errors !== undefined || !result.data || !result.extensions?.sextant) return undefined;
+  const metricsFields = new Set(['metrics', '__typename', ...teams.map((t) => camelCase(t))]);
+  let document: DocumentNode;
+  try {
+    document = parse(body.query);
+  } catch {
+    return undefined;
+  }
+  const operations = document.definitions.filter((d): d is OperationDefinitionNode => d.kind === Kind.OPERATION_DEFINITION);
+  const operation = typeof body.operationName === 'string' ? operations.find((o) => o.name?.value === body.operationName) : operations.length === 1 ? operations[0] : undefined;
+  if (operation?.operation !== OperationTypeNode.QUERY) return undefined;
+  if (!operation.selectionSet.selections.every((s) => s.kind === Kind.FIELD && metricsFields.has(s.name.value))) return undefined;
+  for (const q of result.extensions.sextant.queries) q.cacheHit = true;
+  return JSON.stringify(result);
 }
 
 export async function graphqlPlugin(app: FastifyInstance, options: GraphqlPluginOptions): Promise<void> {
@@ -110,7 +158,18 @@ export async function graphqlPlugin(app: FastifyInstance, options: GraphqlPlugin
     const principal = await options.authenticate(request);
     if (!can(principal, 'read')) throw new UserError('FORBIDDEN', 'this API key may not read metrics');
     const teams = options.serving.teams(principal);
+    const responses = options.serving.responses;
+    const cacheKey = responses?.enabled ? responseKey(request, SchemaRegistry.key(teams)) : undefined;
+    if (cacheKey !== undefined) {
+      const hit = responses!.get(cacheKey);
+      if (hit) {
+        for (const [key, value] of hit.headers) void reply.header(key, value);
+        return reply.code(hit.status).send(hit.body);
+      }
+    }
+    const generation = responses?.generation();
     const server = await serverFor(teams);
+    let context: RequestContext | undefined;
     const httpGraphQLRequest: HTTPGraphQLRequest = {
       method: request.method.toUpperCase(),
       headers: toHeaderMap(request.headers),
@@ -119,11 +178,19 @@ export async function graphqlPlugin(app: FastifyInstance, options: GraphqlPlugin
     };
     const response = await server.executeHTTPGraphQLRequest({
       httpGraphQLRequest,
-      context: async () => createRequestContext(options.serving, principal, options.log),
+      context: async () => (context = createRequestContext(options.serving, principal, options.log)),
     });
     for (const [key, value] of response.headers) void reply.header(key, value);
     void reply.code(response.status ?? 200);
-    if (response.body.kind === 'complete') return reply.send(response.body.string);
+    if (response.body.kind === 'complete') {
+      if (cacheKey !== undefined && context && generation !== undefined && (response.status ?? 200) === 200) {
+        const body = cacheableBody(response.body.string, request.body as GraphqlBody, teams, context);
+        if (body !== undefined) {
+          responses!.set(cacheKey, [...context.read.tables], generation, context.read.computedAt, { status: 200, headers: [...response.headers], body });
+        }
+      }
+      return reply.send(response.body.string);
+    }
     // Incremental delivery (@defer) streams its parts.
     return reply.send(Readable.from(response.body.asyncIterator));
   };
