@@ -10,7 +10,7 @@
  * embedded DuckDB file instead, whose staging and merge live in the process and dominate its RSS.
  *
  *   npm run bench:xlsx-upload -- --rows 1000000 [--warehouse duckdb]
- *   SEXTANT_DUCKDB_MEMORY_LIMIT=128MB npm run bench:xlsx-upload -- --rows 1000000 --warehouse duckdb   # as the service would run
+ *   SEXTANT_DUCKDB_MEMORY_LIMIT=64MB npm run bench:xlsx-upload -- --rows 1000000 --warehouse duckdb   # unset: the product's default (128MB)
  */
 import { execFile } from 'node:child_process';
 import { once } from 'node:events';

@@ -46,7 +46,7 @@ export interface Config {
   readonly warehousePoolSize: number;
   /** Prepared statements each warehouse connection keeps for the serving layer's reads (0: none). */
   readonly preparedStatements: number;
-  /** SEXTANT_DUCKDB_MEMORY_LIMIT: DuckDB's `memory_limit` (`256MB`); undefined keeps DuckDB's default. */
+  /** SEXTANT_DUCKDB_MEMORY_LIMIT: DuckDB's `memory_limit` (`256MB`); undefined: the warehouse's default (128MB for a file). */
   readonly duckdbMemoryLimit: string | undefined;
   /** Worker concurrency of this process. */
   readonly workerConcurrency: number;

@@ -283,7 +283,8 @@ export interface WarehouseOptions {
   preparedStatements?: number;
   /**
    * DuckDB only: its `memory_limit` (`256MB`, `1GB`), past which it spills temporary data (a merge's
-   * staged batch included) to its temp directory. Undefined: DuckDB's default, 80 % of the machine's RAM.
+   * staged batch included) to its temp directory. Undefined: 128MB for a warehouse file, DuckDB's
+   * default (80 % of the machine's RAM) for `:memory:`.
    */
   memoryLimit?: string;
   /** Required to open a Redshift warehouse. */

@@ -37,15 +37,25 @@ describe('DuckDB memory limit', () => {
     for (const c of cleanup.splice(0)) await c();
   });
 
-  async function open(memoryLimit: string): Promise<Warehouse> {
+  async function open(memoryLimit: string | undefined): Promise<Warehouse> {
     const dir = mkdtempSync(join(tmpdir(), 'sextant-duckdb-mem-'));
-    const wh = await openDuckDbWarehouse(join(dir, 'w.duckdb'), { statementTimeoutMs: 0, memoryLimit });
+    const wh = await openDuckDbWarehouse(join(dir, 'w.duckdb'), { statementTimeoutMs: 0, ...(memoryLimit ? { memoryLimit } : {}) });
     cleanup.push(async () => {
       await wh.close();
       rmSync(dir, { recursive: true, force: true });
     });
     return wh;
   }
+
+  it('is 128MB for a warehouse file when none is configured, and DuckDB\'s own for :memory:', async () => {
+    const file = await open(undefined);
+    const [setting] = await file.query("SELECT current_setting('memory_limit') AS m");
+    expect(String(setting.m)).toMatch(/^12[12]\.\d+ MiB$/);
+    const memory = await openDuckDbWarehouse(':memory:', { statementTimeoutMs: 0 });
+    cleanup.push(() => memory.close());
+    const [own] = await memory.query("SELECT current_setting('memory_limit') AS m");
+    expect(String(own.m)).not.toMatch(/^12[12]\.\d+ MiB$/);
+  });
 
   it('is applied to the instance, and merges batches larger than it with exact counts', async () => {
     const wh = await open('64MB');

@@ -33,6 +33,13 @@ const DEFAULT_POOL_SIZE = 4;
 const DEFAULT_BATCH_SIZE = 5_000;
 /** Rows appended between two yields to the event loop while staging a merge (the appender is synchronous). */
 const APPEND_YIELD_EVERY = 4_096;
+/**
+ * DuckDB's `memory_limit` for a warehouse file when none is configured (SEXTANT_DUCKDB_MEMORY_LIMIT).
+ * DuckDB's own default, 80 % of the machine's RAM, let a 1M-row upload or export hold ~500 MB in the
+ * process (bench/README.md); past this limit DuckDB spills to `<file>.tmp/` instead. An in-memory
+ * database keeps DuckDB's default: it has no file to spill its tables to.
+ */
+export const DEFAULT_DUCKDB_MEMORY_LIMIT = '128MB';
 /** How often a stopped statement is interrupted again until it gives up. */
 const REINTERRUPT_MS = 25;
 
@@ -550,7 +557,8 @@ export async function openDuckDbWarehouse(path: string, options: WarehouseOption
   if (path !== ':memory:') await mkdir(dirname(path), { recursive: true });
   try {
     const config: Record<string, string> = {};
-    if (options.memoryLimit) config.memory_limit = options.memoryLimit;
+    const memoryLimit = options.memoryLimit ?? (path === ':memory:' ? undefined : DEFAULT_DUCKDB_MEMORY_LIMIT);
+    if (memoryLimit) config.memory_limit = memoryLimit;
     return new DuckDbWarehouse(await DuckDBInstance.create(path, config), options);
   } catch (err) {
     throw translateOpenError(err, path);
