@@ -284,6 +284,9 @@ async function pullAndLoad(
   const errors: JobError[] = [];
   const loadedAt = utcTimestamp(now());
 
+  /** Keys put without a sync since the last commit: flushed before it, so state never outruns the raw pages. */
+  let unflushed: string[] = [];
+
   /** Writes the page to the store (the caller awaits it before reading the page's records). */
   const storePage = (page: SourcePage): { key: string; stored: Promise<unknown> } | undefined => {
     const sink = sinks.get(page.stream);
@@ -291,7 +294,9 @@ async function pullAndLoad(
     sink.pages++;
     totals.pages++;
     const key = `${rawPrefix}${page.stream}/page-${sink.pages}.json`;
-    return { key, stored: deps.store.put(key, page.body, { contentType: 'application/json', signal: ctx.signal }) };
+    // Visible now, durable at the window's flush (before its commit): one fsync per window, not per page.
+    if (deps.store.flush) unflushed.push(key);
+    return { key, stored: deps.store.put(key, page.body, { contentType: 'application/json', signal: ctx.signal, sync: false }) };
   };
 
   /** Converts a stored page's records into its stream's sink. */
@@ -374,6 +379,11 @@ async function pullAndLoad(
    * windows are visible to every API process at once rather than when the run ends.
    */
   const commit = async (state: { lastCompleteDay?: string; cursor?: string } | undefined): Promise<void> => {
+    if (unflushed.length > 0) {
+      const keys = unflushed;
+      unflushed = [];
+      await deps.store.flush!(keys);
+    }
     const pending = [...sinks.values()].filter((s) => s.rows.length > 0);
     const advance = state ? (tx: Parameters<NonNullable<Parameters<Warehouse['merge']>[0]['afterMerge']>>[0]) => deps.state.advance(tx, source.name, state, ctx.id) : undefined;
     const tables = new Set<string>();

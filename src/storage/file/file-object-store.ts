@@ -39,6 +39,9 @@ interface Sidecar {
   contentType?: string;
 }
 
+/** Files `flush` syncs at once. */
+const FLUSH_PARALLEL = 16;
+
 /** The identity a sidecar is matched against (bigint stats: mtime to the nanosecond). */
 function fileIdentity(st: BigIntStats): string {
   return `${st.ino}:${st.size}:${st.mtimeNs}`;
@@ -187,6 +190,7 @@ class FileObjectStore implements ObjectStore {
   async put(key: string, body: Buffer | string | Readable, options: PutOptions = {}): Promise<ObjectInfo> {
     const path = this.pathOf(key);
     const { signal, contentType } = options;
+    const sync = options.sync !== false;
     if (signal?.aborted) throw abortReason(signal);
     const tmp = join(this.tmpDir, randomUUID());
     const metaTmp = `${tmp}.json`;
@@ -219,8 +223,9 @@ class FileObjectStore implements ObjectStore {
         size = buf.length;
         await fh.writeFile(buf);
       }
-      // Durable before visible: "nothing is lost" must survive a power cut right after put() returns.
-      await fh.sync();
+      // Durable before visible: "nothing is lost" must survive a power cut right after put() returns
+      // (with `sync: false`, once flush() of the key returned).
+      if (sync) await fh.sync();
       const st = await fh.stat({ bigint: true });
       await fh.close();
       fh = undefined;
@@ -231,7 +236,7 @@ class FileObjectStore implements ObjectStore {
       await writeFile(metaTmp, JSON.stringify(sidecar));
       await this.renameInto(tmp, path);
       // Committed: from here on nothing may fail the put.
-      await this.syncDirShared(dirname(path));
+      if (sync) await this.syncDirShared(dirname(path));
       await this.renameInto(metaTmp, this.metaPathOf(key)).catch(() => rm(metaTmp, { force: true }).catch(() => undefined));
       return { key, size, lastModified: new Date(Number(st.mtimeMs)), etag, ...(contentType === undefined ? {} : { contentType }) };
     } catch (err) {
@@ -242,6 +247,31 @@ class FileObjectStore implements ObjectStore {
       if (err instanceof BodyError) throw err.cause;
       throw translateFileError(err, 'put', key, true);
     }
+  }
+
+  /**
+   * Makes objects put with `sync: false` durable: an fsync of each file (a few at a time, so the file
+   * system can commit them together), then one of each folder they are in. A key with no object fails.
+   */
+  async flush(keys: readonly string[]): Promise<void> {
+    const paths = keys.map((k) => this.pathOf(k));
+    let next = 0;
+    const worker = async (): Promise<void> => {
+      while (next < paths.length) {
+        const i = next++;
+        let fh: FileHandle | undefined;
+        try {
+          fh = await open(paths[i], 'r');
+          await fh.sync();
+        } catch (err) {
+          throw translateFileError(err, 'flush', keys[i]);
+        } finally {
+          await fh?.close().catch(() => undefined);
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(FLUSH_PARALLEL, paths.length) }, worker));
+    await Promise.all([...new Set(paths.map((p) => dirname(p)))].map((d) => this.syncDirShared(d)));
   }
 
   async get(key: string): Promise<Readable> {
