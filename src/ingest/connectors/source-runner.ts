@@ -92,7 +92,9 @@ const MAX_LISTED_FIELDS = 50;
 /**
  * A stream's target, converter and the rows of the current window. Rows are laid out as the target's
  * columns, the lineage columns, then the columns `evolve` added in this run (in the order their fields
- * first appeared); a row converted before a column was added is shorter and gets nulls at the merge.
+ * first appeared). Rows are kept in batches by the columns their record supplied (see
+ * {@link suppliedOf}), each merged setting only those columns, so a re-pull never writes NULL over a
+ * column its record did not carry.
  */
 interface Sink {
   stream: string;
@@ -100,7 +102,8 @@ interface Sink {
   converter: RecordConverter;
   columns: string[];
   keepAsJson: Set<string>;
-  rows: SqlValue[][];
+  /** The window's rows by the columns their records supplied ({@link suppliedOf}'s signature). */
+  batches: Map<string, SqlValue[][]>;
   pages: number;
   /** `evolve`: the columns added for fields the target does not know, and every column name taken. */
   evolved: EvolvedColumn[];
@@ -145,6 +148,46 @@ function evolveFields(sink: Sink, record: Record<string, unknown>): void {
     added = true;
   }
   if (added) sink.converter = new RecordConverter(sink.target, sink.evolved);
+}
+
+/**
+ * Which of the sink's columns a record supplies, as a signature ('1' or '0' per converter column): a
+ * column whose field the record has (null included), a key column, or one with a `default` (the record
+ * gets the default). The lineage columns are always supplied.
+ */
+function suppliedOf(sink: Sink, record: Record<string, unknown>): string {
+  const width = sink.converter.columns.length;
+  const present = new Array<string>(width).fill('0');
+  sink.target.columns.forEach((c, i) => {
+    if (sink.target.key.includes(c.name) || (c.default !== undefined && c.default !== null)) present[i] = '1';
+  });
+  for (const field of Object.keys(record)) {
+    if (record[field] === undefined) continue;
+    const i = sink.converter.columnIndexOf(field);
+    if (i !== undefined) present[i] = '1';
+  }
+  return present.join('');
+}
+
+/**
+ * The columns a batch merges and its rows cut to them. A row is laid out as the sink's columns (target
+ * columns, lineage, evolved); one converted before an evolved column was added is shorter.
+ */
+function suppliedRows(sink: Sink, supplied: string, rows: SqlValue[][]): { columns: string[]; rows: SqlValue[][] } {
+  const width = sink.target.columns.length;
+  const lineage = LINEAGE_COLUMNS.length;
+  // Sink column index of each converter column: target columns first, evolved ones after the lineage.
+  const at = (i: number) => (i < width ? i : i + lineage);
+  const picked: number[] = [];
+  for (let i = 0; i < width; i++) if (supplied[i] === '1') picked.push(i);
+  for (let l = 0; l < lineage; l++) picked.push(width + l);
+  for (let i = width; i < supplied.length; i++) if (supplied[i] === '1') picked.push(at(i));
+  const columns = picked.map((c) => sink.columns[c]);
+  if (picked.length === sink.columns.length) {
+    for (const row of rows) while (row.length < picked.length) row.push(null);
+    return { columns, rows };
+  }
+  return { columns, rows: rows.map((row) => picked.map((c) => row[c] ?? null)) };
 }
 
 /** Replaces every credential value (and its URL-encoded form) in a text. */
@@ -269,7 +312,7 @@ async function pullAndLoad(
       converter,
       columns,
       keepAsJson: new Set(target.columns.filter((c) => c.type === 'json').map((c) => (c.from ?? c.name).trim().toLowerCase())),
-      rows: [],
+      batches: new Map(),
       pages: 0,
       evolved: [],
       taken: new Set(columns),
@@ -320,7 +363,10 @@ async function pullAndLoad(
         const values = converted.values;
         if (values.length === width) values.push(ctx.id, loadedAt, key);
         else values.splice(width, 0, ctx.id, loadedAt, key);
-        sink.rows.push(values);
+        const supplied = suppliedOf(sink, flat);
+        const batch = sink.batches.get(supplied);
+        if (batch) batch.push(values);
+        else sink.batches.set(supplied, [values]);
       } else if (sink.target.onError === 'reject') {
         const first = converted.errors[0];
         throw new UserError('ROW_INVALID', `source "${source.name}", stream ${page.stream}: ${key}, record ${formatRowError(first).replace(/^line /, '')}`, {
@@ -384,11 +430,11 @@ async function pullAndLoad(
       unflushed = [];
       await deps.store.flush!(keys);
     }
-    const pending = [...sinks.values()].filter((s) => s.rows.length > 0);
+    const pending = [...sinks.values()].flatMap((sink) => [...sink.batches].map(([supplied, rows]) => ({ sink, supplied, rows })));
     const advance = state ? (tx: Parameters<NonNullable<Parameters<Warehouse['merge']>[0]['afterMerge']>>[0]) => deps.state.advance(tx, source.name, state, ctx.id) : undefined;
     const tables = new Set<string>();
     for (let i = 0; i < pending.length; i++) {
-      const sink = pending[i];
+      const { sink, supplied, rows } = pending[i];
       const spec = specOf(sink);
       if (sink.ensured < sink.evolved.length) {
         // The new columns exist before the merge stages rows for them (nullable: older rows read NULL).
@@ -397,19 +443,18 @@ async function pullAndLoad(
         if (added.length > 0) log.info('evolve: added columns to the table', { stream: sink.stream, table: sink.target.table, columns: added.map((e) => e.name) });
         sink.ensured = sink.evolved.length;
       }
-      const width = sink.columns.length;
-      for (const row of sink.rows) while (row.length < width) row.push(null);
+      const { columns, rows: projected } = suppliedRows(sink, supplied, rows);
       const merged = await deps.warehouse.merge({
         spec,
-        columns: sink.columns,
-        rows: sink.rows,
+        columns,
+        rows: projected,
         signal: ctx.signal,
         ...(i === pending.length - 1 && advance ? { afterMerge: advance } : {}),
       });
       totals.rowsLoaded += merged.rowsStaged;
       tables.add(sink.target.table);
-      sink.rows = [];
     }
+    for (const sink of sinks.values()) sink.batches = new Map();
     if (pending.length === 0 && advance) await deps.warehouse.transaction(advance);
     if (tables.size > 0 && deps.onTablesChanged) {
       try {
