@@ -10,7 +10,7 @@
  *   npx tsx bench/connectors-ga4.ts [--properties 20] [--demo-rows 2000000] [--page-size 1000]
  */
 import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { GA4_PROPERTIES } from '../src/demo/catalog.js';
@@ -64,6 +64,22 @@ streams:
   problems.throwIfAny('CONFIG_INVALID', 'bench source');
   const record = await jobs.create({ type: 'RUN_SOURCE', payload: { source: 'bench_ga4', from: FROM, to: TO }, source: 'bench_ga4' });
 
+  // Where the run's time goes, timed as it happens (calls overlap, so the parts may add up to more than the run).
+  const spent = { put: 0, flush: 0, merge: 0, jobUpdate: 0 };
+  const timed = <A extends unknown[], R>(key: keyof typeof spent, fn: (...a: A) => Promise<R>) => async (...a: A): Promise<R> => {
+    const t = performance.now();
+    try {
+      return await fn(...a);
+    } finally {
+      spent[key] += performance.now() - t;
+    }
+  };
+  store.put = timed('put', store.put.bind(store));
+  if (store.flush) store.flush = timed('flush', store.flush.bind(store));
+  warehouse.merge = timed('merge', warehouse.merge.bind(warehouse));
+  jobs.update = timed('jobUpdate', jobs.update.bind(jobs));
+  const load = () => loadavg().map((l) => l.toFixed(2)).join(' ');
+  const loadBefore = load();
   const started = performance.now();
   const result = await runSourceJob(
     { warehouse, store, jobs, state: new SourceStateStore(warehouse), targets, sources: new Map([['bench_ga4', source!]]), types: CONNECTOR_TYPES, log: silentLogger, env: { GA4_TOKEN: ga4.token }, now: () => new Date('2026-12-01T06:00:00Z') },
@@ -91,6 +107,8 @@ streams:
   line('sextant', oursSeconds);
   line('fetch floor', floorSeconds);
   console.log(`\n  sextant / floor (throughput): ${(floorSeconds / oursSeconds).toFixed(2)}×`);
+  console.log(`  inside the run: object-store writes ${(spent.put / 1000).toFixed(2)} s, flushes ${(spent.flush / 1000).toFixed(2)} s, merges ${(spent.merge / 1000).toFixed(2)} s, job updates ${(spent.jobUpdate / 1000).toFixed(2)} s`);
+  console.log(`  load average before: ${loadBefore}, after: ${load()}`);
   await store.close();
   await warehouse.close();
 } finally {

@@ -41,6 +41,11 @@ export interface SourceRunnerDeps {
   lockPollMs?: number;
   /** Pages whose object-store write may still run while the next pages are fetched (default {@link PAGES_IN_FLIGHT}). */
   pagesInFlight?: number;
+  /**
+   * A windowed run commits once this long has passed since its last commit began, or when
+   * {@link COMMIT_ROWS} rows wait, or at its last window (default {@link COMMIT_EVERY_MS}; 0: every window).
+   */
+  commitEveryMs?: number;
   /** Opens another database for the `postgres` type (the composition root passes the warehouse adapters). */
   openDatabase?: (url: string) => Promise<Warehouse>;
   /**
@@ -82,6 +87,17 @@ export interface SourceRunResult {
  * shared machine under changing load (bench/README.md, connectors.ts) — a lean, not a proof.
  */
 export const PAGES_IN_FLIGHT = 8;
+
+/**
+ * How often a windowed run commits (the windows pulled since, in one go, the state moved to the last).
+ * A commit costs the same for one window as for ten (a transaction per stream, the warehouse's sync, the
+ * raw pages' fsyncs): per window it held a 2-year GA4 backfill to a fifth of the fetch floor
+ * (bench/README.md, connectors-ga4.ts). A run killed between commits re-pulls at most this much.
+ */
+export const COMMIT_EVERY_MS = 5000;
+
+/** Rows a windowed run holds before it commits whatever the time (bounds its memory). */
+export const COMMIT_ROWS = 100_000;
 
 /** Most bad values a run lists in its job record (all are counted). */
 const MAX_LISTED_ERRORS = 200;
@@ -329,6 +345,8 @@ async function pullAndLoad(
 
   /** Keys put without a sync since the last commit: flushed before it, so state never outruns the raw pages. */
   let unflushed: string[] = [];
+  /** Rows converted since the last commit began. */
+  let buffered = 0;
 
   /** Writes the page to the store (the caller awaits it before reading the page's records). */
   const storePage = (page: SourcePage): { key: string; stored: Promise<unknown> } | undefined => {
@@ -363,6 +381,7 @@ async function pullAndLoad(
         const values = converted.values;
         if (values.length === width) values.push(ctx.id, loadedAt, key);
         else values.splice(width, 0, ctx.id, loadedAt, key);
+        buffered++;
         const supplied = suppliedOf(sink, flat);
         const batch = sink.batches.get(supplied);
         if (batch) batch.push(values);
@@ -425,12 +444,13 @@ async function pullAndLoad(
    * windows are visible to every API process at once rather than when the run ends.
    */
   const commit = async (state: { lastCompleteDay?: string; cursor?: string } | undefined): Promise<void> => {
-    if (unflushed.length > 0) {
-      const keys = unflushed;
-      unflushed = [];
-      await deps.store.flush!(keys);
-    }
+    // Taken before the first await: the next window's pages may be read while this commit runs.
     const pending = [...sinks.values()].flatMap((sink) => [...sink.batches].map(([supplied, rows]) => ({ sink, supplied, rows })));
+    for (const sink of sinks.values()) sink.batches = new Map();
+    buffered = 0;
+    const keys = unflushed;
+    unflushed = [];
+    if (keys.length > 0) await deps.store.flush!(keys);
     const advance = state ? (tx: Parameters<NonNullable<Parameters<Warehouse['merge']>[0]['afterMerge']>>[0]) => deps.state.advance(tx, source.name, state, ctx.id) : undefined;
     const tables = new Set<string>();
     for (let i = 0; i < pending.length; i++) {
@@ -454,7 +474,6 @@ async function pullAndLoad(
       totals.rowsLoaded += merged.rowsStaged;
       tables.add(sink.target.table);
     }
-    for (const sink of sinks.values()) sink.batches = new Map();
     if (pending.length === 0 && advance) await deps.warehouse.transaction(advance);
     if (tables.size > 0 && deps.onTablesChanged) {
       try {
@@ -487,15 +506,39 @@ async function pullAndLoad(
     const windows = range ? splitWindows(range, type.windowDaysOf?.(source.settings) ?? type.maxWindowDays) : [];
     log.info('source run', { from: range?.from, to: range?.to, windows: windows.length });
     await report(0);
-    for (const window of windows) {
-      ctx.signal.throwIfAborted();
-      await drain(type.pull(pullCtx, window));
-      const next = nextState(lastCompleteDay, source.startDate, window as DateWindow);
-      await commit(next !== lastCompleteDay ? { lastCompleteDay: next } : undefined);
-      lastCompleteDay = next;
-      totals.windows++;
-      await deps.state.renew(source.name, ctx.id, deps.lockTtlMs ?? 60_000);
-      await report(Math.floor((totals.windows / windows.length) * 100));
+    // Windows are committed together every COMMIT_EVERY_MS (the state moves to the last of them), and a
+    // commit runs while the next windows are pulled; commits still run one after another, in window
+    // order, so the state only ever advances over committed windows. A run ends (or fails) only after
+    // the commit in flight has ended.
+    const every = deps.commitEveryMs ?? COMMIT_EVERY_MS;
+    let committing: Promise<void> | undefined;
+    let committedDay = lastCompleteDay;
+    let lastCommitAt = performance.now();
+    let uncommitted = 0;
+    try {
+      for (const [i, window] of windows.entries()) {
+        ctx.signal.throwIfAborted();
+        await drain(type.pull(pullCtx, window));
+        lastCompleteDay = nextState(lastCompleteDay, source.startDate, window as DateWindow);
+        uncommitted++;
+        if (i < windows.length - 1 && performance.now() - lastCommitAt < every && buffered < COMMIT_ROWS) continue;
+        const state = lastCompleteDay !== committedDay ? { lastCompleteDay } : undefined;
+        committedDay = lastCompleteDay;
+        const group = uncommitted;
+        uncommitted = 0;
+        await committing;
+        lastCommitAt = performance.now();
+        committing = commit(state).then(async () => {
+          totals.windows += group;
+          await deps.state.renew(source.name, ctx.id, deps.lockTtlMs ?? 60_000);
+          await report(Math.floor((totals.windows / windows.length) * 100));
+        });
+        // Awaited before the next commit or after the loop; a failure is thrown there.
+        committing.catch(() => undefined);
+      }
+      await committing;
+    } finally {
+      await committing?.catch(() => undefined);
     }
   } else {
     await report(0);
