@@ -13,6 +13,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { timeSpent } from './support/timed.js';
 import { GA4_PROPERTIES } from '../src/demo/catalog.js';
 import { ProblemCollector } from '../src/errors.js';
 import { CONNECTOR_TYPES } from '../src/ingest/connectors/registry.js';
@@ -65,15 +66,8 @@ streams:
   const record = await jobs.create({ type: 'RUN_SOURCE', payload: { source: 'bench_ga4', from: FROM, to: TO }, source: 'bench_ga4' });
 
   // Where the run's time goes, timed as it happens (calls overlap, so the parts may add up to more than the run).
-  const spent = { put: 0, flush: 0, merge: 0, jobUpdate: 0 };
-  const timed = <A extends unknown[], R>(key: keyof typeof spent, fn: (...a: A) => Promise<R>) => async (...a: A): Promise<R> => {
-    const t = performance.now();
-    try {
-      return await fn(...a);
-    } finally {
-      spent[key] += performance.now() - t;
-    }
-  };
+  const { spent, timed } = timeSpent(['put', 'flush', 'merge', 'jobUpdate'] as const);
+
   store.put = timed('put', store.put.bind(store));
   if (store.flush) store.flush = timed('flush', store.flush.bind(store));
   warehouse.merge = timed('merge', warehouse.merge.bind(warehouse));

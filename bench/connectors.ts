@@ -13,6 +13,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { timeSpent } from './support/timed.js';
 import { ProblemCollector } from '../src/errors.js';
 import { CONNECTOR_TYPES } from '../src/ingest/connectors/registry.js';
 import { parseSource } from '../src/ingest/connectors/source-file.js';
@@ -60,15 +61,8 @@ ${args.posts ? '  post_insights: social_post_daily\n' : ''}`;
   const source = parseSource('bench_facebook', 'sources/bench_facebook.yml', yaml, CONNECTOR_TYPES, targets, problems)!;
   problems.throwIfAny('MODEL_INVALID', 'bench source');
   // Where the run's time goes: the store's writes and the merges, timed as they happen.
-  const spent = { put: 0, flush: 0, merge: 0 };
-  const timed = <A extends unknown[], R>(key: keyof typeof spent, fn: (...a: A) => Promise<R>) => async (...a: A): Promise<R> => {
-    const t = performance.now();
-    try {
-      return await fn(...a);
-    } finally {
-      spent[key] += performance.now() - t;
-    }
-  };
+  const { spent, timed } = timeSpent(['put', 'flush', 'merge'] as const);
+
   store.put = timed('put', store.put.bind(store));
   if (store.flush) store.flush = timed('flush', store.flush.bind(store));
   warehouse.merge = timed('merge', warehouse.merge.bind(warehouse));

@@ -82,9 +82,9 @@ export interface SourceRunResult {
 
 /**
  * Pages whose store write may run while the next pages are fetched; at most this many response bodies
- * are held. The folder store is bound by fsyncs (the file, then its folder, which concurrent puts into
- * one folder share): with that sharing, 8 in flight ran at 64–66 pages/s against 50–84 for 2 on the
- * shared machine under changing load (bench/README.md, connectors.ts) — a lean, not a proof.
+ * are held. Chosen when every put was fsynced (8 in flight: 64–66 pages/s against 50–84 for 2, under
+ * changing load — bench/README.md, connectors.ts); pages are now put unsynced and flushed before each
+ * commit, so on the folder store a put rarely waits at all.
  */
 export const PAGES_IN_FLIGHT = 8;
 
