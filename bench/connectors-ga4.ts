@@ -10,9 +10,10 @@
  *   npx tsx bench/connectors-ga4.ts [--properties 20] [--demo-rows 2000000] [--page-size 1000]
  */
 import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { timeSpent } from './support/timed.js';
 import { GA4_PROPERTIES } from '../src/demo/catalog.js';
 import { ProblemCollector } from '../src/errors.js';
 import { CONNECTOR_TYPES } from '../src/ingest/connectors/registry.js';
@@ -64,6 +65,15 @@ streams:
   problems.throwIfAny('CONFIG_INVALID', 'bench source');
   const record = await jobs.create({ type: 'RUN_SOURCE', payload: { source: 'bench_ga4', from: FROM, to: TO }, source: 'bench_ga4' });
 
+  // Where the run's time goes, timed as it happens (calls overlap, so the parts may add up to more than the run).
+  const { spent, timed } = timeSpent(['put', 'flush', 'merge', 'jobUpdate'] as const);
+
+  store.put = timed('put', store.put.bind(store));
+  if (store.flush) store.flush = timed('flush', store.flush.bind(store));
+  warehouse.merge = timed('merge', warehouse.merge.bind(warehouse));
+  jobs.update = timed('jobUpdate', jobs.update.bind(jobs));
+  const load = () => loadavg().map((l) => l.toFixed(2)).join(' ');
+  const loadBefore = load();
   const started = performance.now();
   const result = await runSourceJob(
     { warehouse, store, jobs, state: new SourceStateStore(warehouse), targets, sources: new Map([['bench_ga4', source!]]), types: CONNECTOR_TYPES, log: silentLogger, env: { GA4_TOKEN: ga4.token }, now: () => new Date('2026-12-01T06:00:00Z') },
@@ -91,6 +101,8 @@ streams:
   line('sextant', oursSeconds);
   line('fetch floor', floorSeconds);
   console.log(`\n  sextant / floor (throughput): ${(floorSeconds / oursSeconds).toFixed(2)}×`);
+  console.log(`  inside the run: object-store writes ${(spent.put / 1000).toFixed(2)} s, flushes ${(spent.flush / 1000).toFixed(2)} s, merges ${(spent.merge / 1000).toFixed(2)} s, job updates ${(spent.jobUpdate / 1000).toFixed(2)} s`);
+  console.log(`  load average before: ${loadBefore}, after: ${load()}`);
   await store.close();
   await warehouse.close();
 } finally {

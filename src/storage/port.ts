@@ -16,6 +16,13 @@ export interface PutOptions {
   contentType?: string;
   /** Aborts the upload; nothing is left under the key. */
   signal?: AbortSignal;
+  /**
+   * `false`: the object is visible when `put` resolves but may not survive a power cut until
+   * {@link ObjectStore.flush} of its key resolves (a connector's pages, made durable once per window,
+   * before the window's commit). Default `true`: durable when `put` resolves. Stores whose writes are
+   * always durable (S3) ignore it.
+   */
+  sync?: boolean;
 }
 
 export interface SignedUrlOptions {
@@ -29,6 +36,11 @@ export interface ObjectStore {
   readonly description: string;
   /** Writes an object from bytes or a stream (large streams go up in parts); visible only once complete. */
   put(key: string, body: Buffer | string | Readable, options?: PutOptions): Promise<ObjectInfo>;
+  /**
+   * Optional: makes objects written with `sync: false` durable (the folder store: an fsync of each file,
+   * then one of each folder). A store without it writes durably on every put.
+   */
+  flush?(keys: readonly string[]): Promise<void>;
   /** Reads an object as a stream; throws UserError NOT_FOUND when missing. */
   get(key: string): Promise<Readable>;
   /** Metadata of an object, or undefined when missing. */

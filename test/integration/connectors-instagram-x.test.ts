@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { addDays, daysBetween } from '../fakes/demo-data.js';
 import { startInstagramFake, type InstagramFake } from '../fakes/instagram/instagram-fake.js';
-import { startXFake, type XFake } from '../fakes/x/x-fake.js';
+import { startXFake, xPostTypeOf, type XFake } from '../fakes/x/x-fake.js';
 import { keysUnder, openHarness, source, startSlackReceiver, target, type Harness } from './connector-harness.js';
 import { DIALECTS } from '../support/warehouses.js';
 
@@ -96,7 +96,7 @@ streams: { users: social_accounts, tweets: social_post_daily }
       .sort((a, b) => a.post_id.localeCompare(b.post_id));
   const xPosts = (from: string, to: string) =>
     x.users
-      .flatMap((u) => x.tweets(u.id, from, to).map((t) => ({ post_id: t.id, metric_date: '2026-10-01', impressions: t.public_metrics.impression_count, likes: t.public_metrics.like_count, shares: t.public_metrics.retweet_count + t.public_metrics.quote_count })))
+      .flatMap((u) => x.tweets(u.id, from, to).map((t) => ({ post_id: t.id, metric_date: '2026-10-01', impressions: t.public_metrics.impression_count, likes: t.public_metrics.like_count, shares: t.public_metrics.retweet_count + t.public_metrics.quote_count, post_type: xPostTypeOf(t) })))
       .sort((a, b) => a.post_id.localeCompare(b.post_id));
   const posts = (platform: string, extra: string) =>
     h.rows(`SELECT post_id, CAST(metric_date AS VARCHAR) AS metric_date, impressions, ${extra} FROM social.post_daily WHERE platform = '${platform}' ORDER BY post_id`);
@@ -133,7 +133,11 @@ streams: { users: social_accounts, tweets: social_post_daily }
     x.inject({ kind: 'server_error', at: 6 });
     const first = await h.run('social_x', { from: '2026-06-01', to: '2026-09-28' });
     expect(first.error).toBeUndefined();
-    expect(await posts('x', 'likes, shares')).toEqual(xPosts('2026-06-01', '2026-09-28'));
+    const firstRows = await posts('x', 'likes, shares, post_type');
+    expect(firstRows).toEqual(xPosts('2026-06-01', '2026-09-28'));
+    // post_type from referenced_tweets: plain tweets, quotes, replies and threads (self-replies) all come; retweets are excluded.
+    expect(new Set(firstRows.map((r) => r.post_type))).toEqual(new Set(['tweet', 'quote', 'reply', 'thread']));
+    expect(x.requests.filter((r) => r.path.endsWith('/tweets')).every((r) => r.query.get('exclude') === 'retweets')).toBe(true);
     expect(await h.rows(`SELECT account_id, account_name, handle FROM social.accounts ORDER BY account_id`)).toEqual(x.users.map((u) => ({ account_id: u.id, account_name: u.name, handle: u.username })));
     // Waited until the reset X gave (about 30 s from the request), not a blind backoff.
     const wait = h.waits.find((w) => w.reason.includes('429'));
@@ -143,7 +147,7 @@ streams: { users: social_accounts, tweets: social_post_daily }
 
     x.setGrowth(3);
     await h.run('social_x', { from: '2026-09-01', to: '2026-09-28' });
-    const rows = await posts('x', 'likes, shares');
+    const rows = await posts('x', 'likes, shares, post_type');
     expect(rows).toHaveLength(xPosts('2026-06-01', '2026-09-28').length);
     const septemberIds = new Set(xPosts('2026-09-01', '2026-09-28').map((p) => p.post_id));
     expect(rows.filter((r) => septemberIds.has(String(r.post_id)))).toEqual(xPosts('2026-09-01', '2026-09-28'));

@@ -61,6 +61,17 @@ describe('folder object store', () => {
     expect(await readdir(join(dir, 'raw', 'social', 'dt=2026-01-01', 'job-1'))).toEqual(['posts.csv']);
   });
 
+  it('a put with sync: false is visible at once with its metadata; flush() of its keys makes it durable and names a missing key', async () => {
+    const keysPut = ['raw/fb/dt=2026-01-01/job-1/pages/page-1.json', 'raw/fb/dt=2026-01-01/job-1/pages/page-2.json', 'raw/fb/dt=2026-01-01/job-1/posts/page-1.json'];
+    for (const [i, key] of keysPut.entries()) await store.put(key, `{"n":${i}}`, { sync: false, contentType: 'application/json' });
+    expect(await keys(store, 'raw/fb/')).toEqual([...keysPut].sort());
+    expect((await readAll(await store.get(keysPut[1]))).toString()).toBe('{"n":1}');
+    expect(await store.head(keysPut[2])).toMatchObject({ size: 7, contentType: 'application/json' });
+    await expect(store.flush!(keysPut)).resolves.toBeUndefined();
+    expect((await readAll(await store.get(keysPut[0]))).toString()).toBe('{"n":0}');
+    await expect(store.flush!([keysPut[0], 'raw/fb/missing.json'])).rejects.toMatchObject({ code: 'NOT_FOUND', message: expect.stringContaining('raw/fb/missing.json') });
+  });
+
   it('lists files dropped into the folder by hand, as the inbox pick-up needs', async () => {
     await mkdir(join(dir, 'inbox', 'social'), { recursive: true });
     await writeFile(join(dir, 'inbox', 'social', 'manual.csv'), 'x,y\n');

@@ -41,6 +41,11 @@ export interface SourceRunnerDeps {
   lockPollMs?: number;
   /** Pages whose object-store write may still run while the next pages are fetched (default {@link PAGES_IN_FLIGHT}). */
   pagesInFlight?: number;
+  /**
+   * A windowed run commits once this long has passed since its last commit began, or when
+   * {@link COMMIT_ROWS} rows wait, or at its last window (default {@link COMMIT_EVERY_MS}; 0: every window).
+   */
+  commitEveryMs?: number;
   /** Opens another database for the `postgres` type (the composition root passes the warehouse adapters). */
   openDatabase?: (url: string) => Promise<Warehouse>;
   /**
@@ -77,11 +82,22 @@ export interface SourceRunResult {
 
 /**
  * Pages whose store write may run while the next pages are fetched; at most this many response bodies
- * are held. The folder store is bound by fsyncs (the file, then its folder, which concurrent puts into
- * one folder share): with that sharing, 8 in flight ran at 64–66 pages/s against 50–84 for 2 on the
- * shared machine under changing load (bench/README.md, connectors.ts) — a lean, not a proof.
+ * are held. Chosen when every put was fsynced (8 in flight: 64–66 pages/s against 50–84 for 2, under
+ * changing load — bench/README.md, connectors.ts); pages are now put unsynced and flushed before each
+ * commit, so on the folder store a put rarely waits at all.
  */
 export const PAGES_IN_FLIGHT = 8;
+
+/**
+ * How often a windowed run commits (the windows pulled since, in one go, the state moved to the last).
+ * A commit costs the same for one window as for ten (a transaction per stream, the warehouse's sync, the
+ * raw pages' fsyncs): per window it held a 2-year GA4 backfill to a fifth of the fetch floor
+ * (bench/README.md, connectors-ga4.ts). A run killed between commits re-pulls at most this much.
+ */
+export const COMMIT_EVERY_MS = 5000;
+
+/** Rows a windowed run holds before it commits whatever the time (bounds its memory). */
+export const COMMIT_ROWS = 100_000;
 
 /** Most bad values a run lists in its job record (all are counted). */
 const MAX_LISTED_ERRORS = 200;
@@ -92,7 +108,9 @@ const MAX_LISTED_FIELDS = 50;
 /**
  * A stream's target, converter and the rows of the current window. Rows are laid out as the target's
  * columns, the lineage columns, then the columns `evolve` added in this run (in the order their fields
- * first appeared); a row converted before a column was added is shorter and gets nulls at the merge.
+ * first appeared). Rows are kept in batches by the columns their record supplied (see
+ * {@link suppliedOf}), each merged setting only those columns, so a re-pull never writes NULL over a
+ * column its record did not carry.
  */
 interface Sink {
   stream: string;
@@ -100,7 +118,8 @@ interface Sink {
   converter: RecordConverter;
   columns: string[];
   keepAsJson: Set<string>;
-  rows: SqlValue[][];
+  /** The window's rows by the columns their records supplied ({@link suppliedOf}'s signature). */
+  batches: Map<string, SqlValue[][]>;
   pages: number;
   /** `evolve`: the columns added for fields the target does not know, and every column name taken. */
   evolved: EvolvedColumn[];
@@ -145,6 +164,46 @@ function evolveFields(sink: Sink, record: Record<string, unknown>): void {
     added = true;
   }
   if (added) sink.converter = new RecordConverter(sink.target, sink.evolved);
+}
+
+/**
+ * Which of the sink's columns a record supplies, as a signature ('1' or '0' per converter column): a
+ * column whose field the record has (null included), a key column, or one with a `default` (the record
+ * gets the default). The lineage columns are always supplied.
+ */
+function suppliedOf(sink: Sink, record: Record<string, unknown>): string {
+  const width = sink.converter.columns.length;
+  const present = new Array<string>(width).fill('0');
+  sink.target.columns.forEach((c, i) => {
+    if (sink.target.key.includes(c.name) || (c.default !== undefined && c.default !== null)) present[i] = '1';
+  });
+  for (const field of Object.keys(record)) {
+    if (record[field] === undefined) continue;
+    const i = sink.converter.columnIndexOf(field);
+    if (i !== undefined) present[i] = '1';
+  }
+  return present.join('');
+}
+
+/**
+ * The columns a batch merges and its rows cut to them. A row is laid out as the sink's columns (target
+ * columns, lineage, evolved); one converted before an evolved column was added is shorter.
+ */
+function suppliedRows(sink: Sink, supplied: string, rows: SqlValue[][]): { columns: string[]; rows: SqlValue[][] } {
+  const width = sink.target.columns.length;
+  const lineage = LINEAGE_COLUMNS.length;
+  // Sink column index of each converter column: target columns first, evolved ones after the lineage.
+  const at = (i: number) => (i < width ? i : i + lineage);
+  const picked: number[] = [];
+  for (let i = 0; i < width; i++) if (supplied[i] === '1') picked.push(i);
+  for (let l = 0; l < lineage; l++) picked.push(width + l);
+  for (let i = width; i < supplied.length; i++) if (supplied[i] === '1') picked.push(at(i));
+  const columns = picked.map((c) => sink.columns[c]);
+  if (picked.length === sink.columns.length) {
+    for (const row of rows) while (row.length < picked.length) row.push(null);
+    return { columns, rows };
+  }
+  return { columns, rows: rows.map((row) => picked.map((c) => row[c] ?? null)) };
 }
 
 /** Replaces every credential value (and its URL-encoded form) in a text. */
@@ -269,7 +328,7 @@ async function pullAndLoad(
       converter,
       columns,
       keepAsJson: new Set(target.columns.filter((c) => c.type === 'json').map((c) => (c.from ?? c.name).trim().toLowerCase())),
-      rows: [],
+      batches: new Map(),
       pages: 0,
       evolved: [],
       taken: new Set(columns),
@@ -284,6 +343,11 @@ async function pullAndLoad(
   const errors: JobError[] = [];
   const loadedAt = utcTimestamp(now());
 
+  /** Keys put without a sync since the last commit: flushed before it, so state never outruns the raw pages. */
+  let unflushed: string[] = [];
+  /** Rows converted since the last commit began. */
+  let buffered = 0;
+
   /** Writes the page to the store (the caller awaits it before reading the page's records). */
   const storePage = (page: SourcePage): { key: string; stored: Promise<unknown> } | undefined => {
     const sink = sinks.get(page.stream);
@@ -291,7 +355,9 @@ async function pullAndLoad(
     sink.pages++;
     totals.pages++;
     const key = `${rawPrefix}${page.stream}/page-${sink.pages}.json`;
-    return { key, stored: deps.store.put(key, page.body, { contentType: 'application/json', signal: ctx.signal }) };
+    // Visible now, durable at the window's flush (before its commit): one fsync per window, not per page.
+    if (deps.store.flush) unflushed.push(key);
+    return { key, stored: deps.store.put(key, page.body, { contentType: 'application/json', signal: ctx.signal, sync: false }) };
   };
 
   /** Converts a stored page's records into its stream's sink. */
@@ -315,7 +381,11 @@ async function pullAndLoad(
         const values = converted.values;
         if (values.length === width) values.push(ctx.id, loadedAt, key);
         else values.splice(width, 0, ctx.id, loadedAt, key);
-        sink.rows.push(values);
+        buffered++;
+        const supplied = suppliedOf(sink, flat);
+        const batch = sink.batches.get(supplied);
+        if (batch) batch.push(values);
+        else sink.batches.set(supplied, [values]);
       } else if (sink.target.onError === 'reject') {
         const first = converted.errors[0];
         throw new UserError('ROW_INVALID', `source "${source.name}", stream ${page.stream}: ${key}, record ${formatRowError(first).replace(/^line /, '')}`, {
@@ -374,11 +444,17 @@ async function pullAndLoad(
    * windows are visible to every API process at once rather than when the run ends.
    */
   const commit = async (state: { lastCompleteDay?: string; cursor?: string } | undefined): Promise<void> => {
-    const pending = [...sinks.values()].filter((s) => s.rows.length > 0);
+    // Taken before the first await: the next window's pages may be read while this commit runs.
+    const pending = [...sinks.values()].flatMap((sink) => [...sink.batches].map(([supplied, rows]) => ({ sink, supplied, rows })));
+    for (const sink of sinks.values()) sink.batches = new Map();
+    buffered = 0;
+    const keys = unflushed;
+    unflushed = [];
+    if (keys.length > 0) await deps.store.flush!(keys);
     const advance = state ? (tx: Parameters<NonNullable<Parameters<Warehouse['merge']>[0]['afterMerge']>>[0]) => deps.state.advance(tx, source.name, state, ctx.id) : undefined;
     const tables = new Set<string>();
     for (let i = 0; i < pending.length; i++) {
-      const sink = pending[i];
+      const { sink, supplied, rows } = pending[i];
       const spec = specOf(sink);
       if (sink.ensured < sink.evolved.length) {
         // The new columns exist before the merge stages rows for them (nullable: older rows read NULL).
@@ -387,18 +463,16 @@ async function pullAndLoad(
         if (added.length > 0) log.info('evolve: added columns to the table', { stream: sink.stream, table: sink.target.table, columns: added.map((e) => e.name) });
         sink.ensured = sink.evolved.length;
       }
-      const width = sink.columns.length;
-      for (const row of sink.rows) while (row.length < width) row.push(null);
+      const { columns, rows: projected } = suppliedRows(sink, supplied, rows);
       const merged = await deps.warehouse.merge({
         spec,
-        columns: sink.columns,
-        rows: sink.rows,
+        columns,
+        rows: projected,
         signal: ctx.signal,
         ...(i === pending.length - 1 && advance ? { afterMerge: advance } : {}),
       });
       totals.rowsLoaded += merged.rowsStaged;
       tables.add(sink.target.table);
-      sink.rows = [];
     }
     if (pending.length === 0 && advance) await deps.warehouse.transaction(advance);
     if (tables.size > 0 && deps.onTablesChanged) {
@@ -432,15 +506,39 @@ async function pullAndLoad(
     const windows = range ? splitWindows(range, type.windowDaysOf?.(source.settings) ?? type.maxWindowDays) : [];
     log.info('source run', { from: range?.from, to: range?.to, windows: windows.length });
     await report(0);
-    for (const window of windows) {
-      ctx.signal.throwIfAborted();
-      await drain(type.pull(pullCtx, window));
-      const next = nextState(lastCompleteDay, source.startDate, window as DateWindow);
-      await commit(next !== lastCompleteDay ? { lastCompleteDay: next } : undefined);
-      lastCompleteDay = next;
-      totals.windows++;
-      await deps.state.renew(source.name, ctx.id, deps.lockTtlMs ?? 60_000);
-      await report(Math.floor((totals.windows / windows.length) * 100));
+    // Windows are committed together every COMMIT_EVERY_MS (the state moves to the last of them), and a
+    // commit runs while the next windows are pulled; commits still run one after another, in window
+    // order, so the state only ever advances over committed windows. A run ends (or fails) only after
+    // the commit in flight has ended.
+    const every = deps.commitEveryMs ?? COMMIT_EVERY_MS;
+    let committing: Promise<void> | undefined;
+    let committedDay = lastCompleteDay;
+    let lastCommitAt = performance.now();
+    let uncommitted = 0;
+    try {
+      for (const [i, window] of windows.entries()) {
+        ctx.signal.throwIfAborted();
+        await drain(type.pull(pullCtx, window));
+        lastCompleteDay = nextState(lastCompleteDay, source.startDate, window as DateWindow);
+        uncommitted++;
+        if (i < windows.length - 1 && performance.now() - lastCommitAt < every && buffered < COMMIT_ROWS) continue;
+        const state = lastCompleteDay !== committedDay ? { lastCompleteDay } : undefined;
+        committedDay = lastCompleteDay;
+        const group = uncommitted;
+        uncommitted = 0;
+        await committing;
+        lastCommitAt = performance.now();
+        committing = commit(state).then(async () => {
+          totals.windows += group;
+          await deps.state.renew(source.name, ctx.id, deps.lockTtlMs ?? 60_000);
+          await report(Math.floor((totals.windows / windows.length) * 100));
+        });
+        // Awaited before the next commit or after the loop; a failure is thrown there.
+        committing.catch(() => undefined);
+      }
+      await committing;
+    } finally {
+      await committing?.catch(() => undefined);
     }
   } else {
     await report(0);

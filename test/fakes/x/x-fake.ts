@@ -19,6 +19,21 @@ export interface Tweet {
   created_at: string;
   text: string;
   public_metrics: { retweet_count: number; reply_count: number; like_count: number; quote_count: number; impression_count: number; bookmark_count: number };
+  /** A reply, quote or retweet names the tweet it refers to; a thread is a reply to the author's own tweet. */
+  referenced_tweets?: Array<{ type: 'replied_to' | 'quoted' | 'retweeted'; id: string }>;
+  in_reply_to_user_id?: string;
+}
+
+/**
+ * What a tweet is, as the connector's `post_type` should say: the demo's X post type where the fake
+ * serves the demo's posts (`thread` a self-reply; `video` and `link` look like a plain tweet to the
+ * timeline, so `tweet`), else the kind its hash-derived tweet was given.
+ */
+export function xPostTypeOf(t: Tweet): string {
+  const ref = t.referenced_tweets?.[0];
+  if (!ref) return 'tweet';
+  if (ref.type === 'replied_to') return t.in_reply_to_user_id === t.author_id ? 'thread' : 'reply';
+  return ref.type === 'quoted' ? 'quote' : 'retweet';
 }
 
 export interface XFake extends FakeServer {
@@ -54,20 +69,31 @@ export async function startXFake(options: { port?: number; token?: string; users
     if (a) {
       return a.posts
         .filter((p) => p.publishedAt.slice(0, 10) >= from && p.publishedAt.slice(0, 10) <= to)
-        .map((p) => ({
+        .map((p, i, all): Tweet => ({
           id: p.id,
           author_id: userId,
           created_at: `${p.publishedAt.replace(' ', 'T')}.000Z`,
           text: `A ${p.postType} of ${p.publishedAt.slice(0, 10)}`,
           public_metrics: { retweet_count: total(p.days.values(), 'shares'), reply_count: total(p.days.values(), 'comments'), like_count: total(p.days.values(), 'likes'), quote_count: 0, impression_count: total(p.days.values(), 'impressions'), bookmark_count: 0 },
+          // A thread continues the account's previous post (or itself, the first of the range).
+          ...(p.postType === 'thread' ? { referenced_tweets: [{ type: 'replied_to' as const, id: (all[i - 1] ?? p).id }], in_reply_to_user_id: userId } : {}),
         }))
         .reverse();
     }
     return daysBetween(from, to)
       .flatMap((d) =>
-        [7, 11, 15, 19].map((hour, k) => {
+        [7, 11, 15, 19].map((hour, k): Tweet => {
           const id = `1${userId.slice(-4)}${d.replace(/-/g, '')}${k}`;
+          const first = `1${userId.slice(-4)}${d.replace(/-/g, '')}0`;
+          // The day's four: a tweet, a quote, a reply to someone else, and a thread on the first.
+          const refs: Partial<Tweet>[] = [
+            {},
+            { referenced_tweets: [{ type: 'quoted', id: '1380581922200424449' }] },
+            { referenced_tweets: [{ type: 'replied_to', id: '1380581922200424449' }], in_reply_to_user_id: '783214' },
+            { referenced_tweets: [{ type: 'replied_to', id: first }], in_reply_to_user_id: userId },
+          ];
           return {
+            ...refs[k],
             id,
             author_id: userId,
             created_at: `${d}T${String(hour).padStart(2, '0')}:15:00.000Z`,
@@ -105,7 +131,10 @@ export async function startXFake(options: { port?: number; token?: string; users
             const start = req.query.get('start_time');
             const end = req.query.get('end_time');
             if (!start || !end) return problem(400, 'Invalid Request', 'start_time and end_time are required by this fake');
-            const all = tweets(id, start.slice(0, 10), end.slice(0, 10)).filter((t) => t.created_at >= start.replace('Z', '.000Z') && t.created_at <= end.replace('Z', '.999Z'));
+            // exclude=replies drops replies (threads too: they are replies), exclude=retweets retweets.
+            const exclude = new Set((req.query.get('exclude') ?? '').split(','));
+            const excluded = (t: Tweet) => t.referenced_tweets?.some((r) => (r.type === 'replied_to' && exclude.has('replies')) || (r.type === 'retweeted' && exclude.has('retweets'))) ?? false;
+            const all = tweets(id, start.slice(0, 10), end.slice(0, 10)).filter((t) => !excluded(t) && t.created_at >= start.replace('Z', '.000Z') && t.created_at <= end.replace('Z', '.999Z'));
             const token2 = req.query.get('pagination_token');
             const from = token2 ? Number(Buffer.from(token2, 'base64url').toString()) : 0;
             const page = all.slice(from, from + max);

@@ -3,7 +3,7 @@
  *
  * - `users`: `GET /2/users?ids=…&user.fields=public_metrics,username,name` — one record per user.
  * - `user_metrics`: the same lookup as one record per user and run day (followers as a balance).
- * - `tweets`: `GET /2/users/:id/tweets?start_time=&end_time=&max_results=100&tweet.fields=created_at,public_metrics`,
+ * - `tweets`: `GET /2/users/:id/tweets?start_time=&end_time=&max_results=100&tweet.fields=created_at,public_metrics,referenced_tweets,in_reply_to_user_id&exclude=retweets`,
  *   paged by `meta.next_token` → `pagination_token`. X keeps no history of a tweet's counters, so each run
  *   records a snapshot of every tweet of the window dated the run's day.
  *
@@ -27,6 +27,19 @@ interface Metrics {
   retweet_count?: number;
   quote_count?: number;
   bookmark_count?: number;
+}
+
+/**
+ * A tweet's `post_type` from its `referenced_tweets`: `reply`, `thread` (a reply to its own author),
+ * `quote`, `retweet`, else `tweet`.
+ */
+export function postTypeOf(tweet: Record<string, unknown>, userId: string): string {
+  const refs = Array.isArray(tweet.referenced_tweets) ? (tweet.referenced_tweets as Array<{ type?: unknown }>) : [];
+  const types = new Set(refs.map((r) => r?.type));
+  if (types.has('retweeted')) return 'retweet';
+  if (types.has('replied_to')) return String(tweet.in_reply_to_user_id ?? '') === String(tweet.author_id ?? userId) ? 'thread' : 'reply';
+  if (types.has('quoted')) return 'quote';
+  return 'tweet';
 }
 
 export const xType: ConnectorType<XSettings> = {
@@ -75,8 +88,9 @@ export const xType: ConnectorType<XSettings> = {
         start_time: `${window.from}T00:00:00Z`,
         end_time: `${window.to}T23:59:59Z`,
         max_results: 100,
-        'tweet.fields': 'created_at,public_metrics',
-        exclude: 'retweets,replies',
+        'tweet.fields': 'created_at,public_metrics,referenced_tweets,in_reply_to_user_id',
+        // Replies stay (threads are replies to oneself); a retweet's metrics are its original's.
+        exclude: 'retweets',
       });
       for await (const res of paginate(ctx.http, 'tweets', { url, headers }, { type: 'cursor', cursorPath: 'meta.next_token', cursorParam: 'pagination_token' }, (j) => recordsAt(j, 'data').length, ctx.signal)) {
         yield {
@@ -91,7 +105,7 @@ export const xType: ConnectorType<XSettings> = {
                 account_id: id,
                 metric_date: today,
                 published_at: t.created_at,
-                post_type: 'tweet',
+                post_type: postTypeOf(t, id),
                 impressions: m.impression_count,
                 likes: m.like_count,
                 comments: m.reply_count,
