@@ -159,7 +159,7 @@ export async function loadObject(deps: LoadDeps, input: LoadInput): Promise<Load
   const loadedAt = utcTimestamp(new Date());
 
   // The warehouse's own CSV reader first (docs/targets.md, "Large files"); declined files go the Node way.
-  const plainCsv = !target.evolve && input.maxFieldBytes === undefined && target.columns.every((c) => c.default === undefined || c.default === null);
+  const plainCsv = !target.evolve && input.maxFieldBytes === undefined;
   if (warehouse.loadCsv && plainCsv && (input.format ?? formatOfName(file)) === 'csv') {
     let header: string[] = [];
     const body = await store.get(key);
@@ -167,10 +167,13 @@ export async function loadObject(deps: LoadDeps, input: LoadInput): Promise<Load
     await probe.next().catch(() => undefined);
     body.destroy();
     const fields = header.map((f) => baseConverter.columnIndexOf(f));
-    if (fields.length > 0 && fields.every((i) => i !== undefined) && new Set(fields).size === fields.length) {
+    const columns = fields.map((i) => (i === undefined ? '' : baseConverter.columns[i]));
+    // A column with a default is offered as required: a missing value declines the file (the default is the converter's to give).
+    const defaulted = new Set(target.columns.filter((c) => c.default !== undefined && c.default !== null).map((c) => c.name));
+    if (columns.length > 0 && !columns.includes('') && new Set(columns).size === columns.length && [...defaulted].every((c) => columns.includes(c))) {
       const lineage = { runId, loadedAt, sourceObject: key };
-      const columns = fields.map((i) => baseConverter.columns[i!]);
-      const loaded = await warehouse.loadCsv({ spec, columns, lineage, open: () => store.get(key), localPath: store.localPath?.(key), signal });
+      const offered = { ...spec, columns: spec.columns.map((c) => (defaulted.has(c.name) ? { ...c, required: true } : c)) };
+      const loaded = await warehouse.loadCsv({ spec: offered, columns, lineage, open: () => store.get(key), localPath: store.localPath?.(key), signal });
       if (loaded) {
         input.onProgress?.(loaded.rowsStaged, totalBytes, totalBytes);
         return { rowsRead: loaded.rowsStaged, rowsLoaded: loaded.rowsStaged, rowsRejected: 0, errors: [], inserted: loaded.inserted, updated: loaded.updated, addedColumns };

@@ -189,6 +189,15 @@ describe('DuckDB loadCsv: read_csv leaves the table the Node path leaves', () =>
     expect(await duck.query('SELECT count(*) AS n FROM t.every_type')).toEqual([{ n: 0 }]);
   });
 
+  it('takes a column with a default when every row has a value, and leaves a file with a missing one to the converter', async () => {
+    const yaml = EVERY_TYPE.replace('n:       { type: integer }', 'n:       { type: integer, default: 42 }');
+    const full = await loadBoth(`${HEADER}\na,2026-01-01,1,,,,,,,\n`, yaml);
+    expect(full.answers).toEqual([{ rowsStaged: 1, inserted: 1, updated: 0 }]);
+    const gap = await loadBoth(`${HEADER}\nb,2026-01-01,,,,,,,,\n`, yaml);
+    expect(gap.answers).toEqual([undefined]);
+    expect((await tableOf(duck)).map((r) => r.n)).toEqual(['1', '42']);
+  });
+
   it('keeps the last row of a key across a file of many parallel-read chunks', async () => {
     const lines = [HEADER];
     for (let i = 0; i < 200_000; i++) lines.push(`k${i % 50_000},2026-01-01,${i},,,,,,,`);
