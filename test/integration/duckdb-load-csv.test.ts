@@ -80,8 +80,8 @@ const FIRST = [
   'e,2026-03-01,0,1,.5,7.,False,2026-03-01T12:34:56,,  spaced  ',
 ].join('\r\n');
 
-/** Into the loaded table: an update of b, a new row. */
-const SECOND = [HEADER, 'b,2026-01-02,8,8,8,8,0,,,"updated"', 'f,2026-03-02,9,9,9,9,1,,,new'].join('\n') + '\n';
+/** Into the loaded table: an update of b (written twice, the last wins), a new row. */
+const SECOND = [HEADER, 'b,2026-01-02,7,7,7,7,1,,,"first b"', 'b,2026-01-02,8,8,8,8,0,,,"updated"', 'f,2026-03-02,9,9,9,9,1,,,new'].join('\n') + '\n';
 
 describe('DuckDB loadCsv: read_csv leaves the table the Node path leaves', () => {
   let dir: string;

@@ -401,12 +401,13 @@ class DuckDbWarehouse implements Warehouse {
   }
 
   /**
-   * The CSV fast path (docs/targets.md, "Large files"): DuckDB's `read_csv` reads the file from disk into a
-   * typed staging table, every field converted in SQL as the loader's converter would (csv-values.ts);
-   * the staged rows are then merged like a batch. Declines — undefined, nothing changed — when the file
-   * is not on disk, its shape is one for the loader's parser (csv-shape.ts), `read_csv` refuses it, or a
-   * value is not in a form both read alike. The staging table keeps the file's order (DuckDB preserves
-   * insertion order), so its rowid says which row of a key came last.
+   * The CSV fast path (docs/targets.md, "Large files"): DuckDB's `read_csv` reads the file from disk, every
+   * field converted in SQL as the loader's converter would (csv-values.ts). Into an empty target the rows
+   * go straight in, in one transaction, and the rows of a repeated key but the last are deleted; into a
+   * loaded one they are staged in a typed temp table and merged like a batch. Declines — undefined,
+   * nothing changed — when the file's shape is one for the loader's parser (csv-shape.ts), `read_csv`
+   * refuses it, or a value is not in a form both read alike. DuckDB keeps the file's order as it inserts
+   * (preserve_insertion_order), so a rowid says which row of a key came last.
    */
   private async loadCsvOn(conn: DuckDBConnection, lease: Lease, input: CsvLoadInput, path: string, shape: CsvShape): Promise<MergeResult | undefined> {
     const { spec } = input;
@@ -415,45 +416,81 @@ class DuckDbWarehouse implements Warehouse {
     const n = ++this.stageCounter;
     const stage = `__sextant_stage_${n}`;
     const q = quoteIdent;
-    const fieldOf = new Map(input.columns.map((c, i) => [c, `f${i}`]));
-    const lineage = new Map([
-      ['_run_id', input.lineage.runId],
-      ['_loaded_at', input.lineage.loadedAt],
-      ['_source_object', input.lineage.sourceObject],
-    ]);
-    const params: unknown[] = [path];
-    const values = spec.columns.map((c) => {
-      const field = fieldOf.get(c.name);
-      if (field) return fieldValueSql(c, field);
-      const fixed = lineage.get(c.name);
-      if (fixed === undefined) return 'NULL';
-      params.push(fixed);
-      return `CAST($${params.length} AS ${this.dialect.columnType(c.type)})`;
-    });
-    const fields = input.columns.map((_, i) => `'f${i}': 'VARCHAR'`).join(', ');
-    // Spreadsheet exports end with rows of bare delimiters: the parser skips records whose values are all blank.
-    const notBlank = input.columns.map((_, i) => missingSql(q(`f${i}`))).join(' AND ');
-    await run.execute(`CREATE TEMP TABLE ${q(stage)} (${spec.columns.map((c) => `${q(c.name)} ${this.dialect.columnType(c.type)}`).join(', ')})`);
-    try {
+    const target = this.dialect.quoteTable(spec.table);
+    const read = this.readCsvSql(input, shape);
+    const insert = (into: string) => `INSERT INTO ${into} (${spec.columns.map((c) => q(c.name)).join(', ')}) ${read.sql}`;
+    /** Runs the reading insert; false when read_csv or a value check refused the file. */
+    const tryInsert = async (runner: SqlRunner, into: string): Promise<boolean> => {
       try {
-        await run.execute(
-          `INSERT INTO ${q(stage)} SELECT ${values.join(', ')}
-            FROM read_csv($1, columns = {${fields}}, header = true, delim = '${shape.delimiter}', quote = '"', escape = '"',
-                          auto_detect = false, strict_mode = true, null_padding = false, max_line_size = ${CSV_MAX_LINE_BYTES})
-            WHERE NOT (${notBlank})`,
-          params,
-        );
+        await runner.execute(insert(into), [path, ...read.params]);
+        return true;
       } catch (err) {
         // A refusal of read_csv or of a value: the loader's parser and converter report it, with its line.
         if (input.signal?.aborted) throw err;
-        return undefined;
+        return false;
       }
+    };
+    try {
+      const [occupied] = await run.query(`SELECT EXISTS (SELECT 1 FROM ${target}) AS any`);
+      if (occupied.any !== true) {
+        const declined = Symbol('declined');
+        const loaded = await this.inTransaction(
+          conn,
+          lease,
+          'merge',
+          async (tx) => {
+            if (!(await tryInsert(tx, target))) throw declined;
+            const keys = spec.key.map(q).join(', ');
+            const [counted] = await tx.query(`SELECT count(*) AS rows, (SELECT count(*) FROM (SELECT 1 FROM ${target} GROUP BY ${keys})) AS keys FROM ${target}`);
+            const rows = Number(counted.keys);
+            if (rows < Number(counted.rows)) await tx.execute(`DELETE FROM ${target} WHERE rowid NOT IN (SELECT max(rowid) FROM ${target} GROUP BY ${keys})`);
+            // The table held nothing before: its rows are the batch.
+            if (input.afterMerge) await input.afterMerge(tx, { staged: target });
+            return { rowsStaged: rows, inserted: rows, updated: 0 };
+          },
+          options,
+        ).catch((err: unknown) => {
+          if (err === declined) return undefined;
+          throw err;
+        });
+        return loaded;
+      }
+      await run.execute(`CREATE TEMP TABLE ${q(stage)} (${spec.columns.map((c) => `${q(c.name)} ${this.dialect.columnType(c.type)}`).join(', ')})`);
+      if (!(await tryInsert(run, q(stage)))) return undefined;
       return await this.inTransaction(conn, lease, 'merge', (tx) => this.mergeStaged(tx, input, spec.columns, { stage, order: 'rowid', n }), options);
     } catch (err) {
       throw translateDuckDbError(err, 'merge', spec.table);
     } finally {
       await dropStaged(conn, n);
     }
+  }
+
+  /** The SELECT reading the file with `read_csv` ($1 its path), one value per column of the spec, and its other parameters. */
+  private readCsvSql(input: CsvLoadInput, shape: CsvShape): { sql: string; params: unknown[] } {
+    const q = quoteIdent;
+    const fieldOf = new Map(input.columns.map((c, i) => [c, `f${i}`]));
+    const lineage = new Map([
+      ['_run_id', input.lineage.runId],
+      ['_loaded_at', input.lineage.loadedAt],
+      ['_source_object', input.lineage.sourceObject],
+    ]);
+    const params: unknown[] = [];
+    const values = input.spec.columns.map((c) => {
+      const field = fieldOf.get(c.name);
+      if (field) return fieldValueSql(c, field);
+      const fixed = lineage.get(c.name);
+      if (fixed === undefined) return 'NULL';
+      params.push(fixed);
+      return `CAST($${params.length + 1} AS ${this.dialect.columnType(c.type)})`;
+    });
+    const fields = input.columns.map((_, i) => `'f${i}': 'VARCHAR'`).join(', ');
+    // Spreadsheet exports end with rows of bare delimiters: the parser skips records whose values are all blank.
+    const blankRow = input.columns.map((_, i) => missingSql(q(`f${i}`))).join(' AND ');
+    const sql = `SELECT ${values.join(', ')}
+      FROM read_csv($1, columns = {${fields}}, header = true, delim = '${shape.delimiter}', quote = '"', escape = '"',
+                    auto_detect = false, strict_mode = true, null_padding = false, max_line_size = ${CSV_MAX_LINE_BYTES})
+      WHERE NOT (${blankRow})`;
+    return { sql, params };
   }
 
   /**
