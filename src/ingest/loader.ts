@@ -6,7 +6,7 @@
  */
 import { UserError } from '../errors.js';
 import type { ObjectStore } from '../storage/port.js';
-import type { ColumnTypeName, MergeResult, SqlValue, TableColumn, TableSpec, Warehouse } from '../warehouse/port.js';
+import type { ColumnTypeName, MergedBatch, MergeResult, SqlRunner, SqlValue, TableColumn, TableSpec, Warehouse } from '../warehouse/port.js';
 import { RecordConverter, columnNameForField, formatRowError, sourceFieldOf, type EvolvedColumn, type RowError } from './convert.js';
 import { isMissing, normaliseField } from './convert-value.js';
 import { formatOfName, parseRecords, type InputFormat } from './parsers/parse-records.js';
@@ -173,10 +173,17 @@ export async function loadObject(deps: LoadDeps, input: LoadInput): Promise<Load
     if (columns.length > 0 && !columns.includes('') && new Set(columns).size === columns.length && [...defaulted].every((c) => columns.includes(c))) {
       const lineage = { runId, loadedAt, sourceObject: key };
       const offered = { ...spec, columns: spec.columns.map((c) => (defaulted.has(c.name) ? { ...c, required: true } : c)) };
-      const loaded = await warehouse.loadCsv({ spec: offered, columns, lineage, open: () => store.get(key), localPath: store.localPath?.(key), signal });
+      // Progress before the read and before the commit: a cancel from either leaves the table as it was.
+      input.onProgress?.(0, 0, totalBytes);
+      const afterMerge = async (tx: SqlRunner, batch: MergedBatch): Promise<void> => {
+        const [staged] = await tx.query(`SELECT count(*) AS n FROM ${batch.staged}`);
+        input.onProgress?.(Number(staged.n), totalBytes, totalBytes);
+        signal?.throwIfAborted();
+      };
+      const localPath = store.localPath?.(key);
+      const loaded = await warehouse.loadCsv({ spec: offered, columns, lineage, open: () => store.get(key), localPath, signal, afterMerge });
       if (loaded) {
-        input.onProgress?.(loaded.rowsStaged, totalBytes, totalBytes);
-        return { rowsRead: loaded.rowsStaged, rowsLoaded: loaded.rowsStaged, rowsRejected: 0, errors: [], inserted: loaded.inserted, updated: loaded.updated, addedColumns };
+        return { rowsRead: loaded.rowsRead ?? loaded.rowsStaged, rowsLoaded: loaded.rowsStaged, rowsRejected: 0, errors: [], inserted: loaded.inserted, updated: loaded.updated, addedColumns };
       }
     }
   }

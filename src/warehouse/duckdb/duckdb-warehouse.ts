@@ -392,7 +392,8 @@ class DuckDbWarehouse implements Warehouse {
     await run.execute(`CREATE TEMP TABLE ${q(stage)} (${columns.map((c) => `${q(c.name)} ${this.dialect.columnType(c.type)}`).join(', ')}, ${q(SEQ)} BIGINT)`);
     try {
       await this.appendRows(conn, stage, input, columns);
-      return await this.inTransaction(conn, lease, 'merge', (tx) => this.mergeStaged(tx, input, columns, { stage, order: q(SEQ), n }), options);
+      const { rowsStaged, inserted, updated } = await this.inTransaction(conn, lease, 'merge', (tx) => this.mergeStaged(tx, input, columns, { stage, order: q(SEQ), n }), options);
+      return { rowsStaged, inserted, updated };
     } catch (err) {
       throw translateDuckDbError(err, 'merge', input.spec.table);
     } finally {
@@ -446,7 +447,7 @@ class DuckDbWarehouse implements Warehouse {
             if (rows < Number(counted.rows)) await tx.execute(`DELETE FROM ${target} WHERE rowid NOT IN (SELECT max(rowid) FROM ${target} GROUP BY ${keys})`);
             // The table held nothing before: its rows are the batch.
             if (input.afterMerge) await input.afterMerge(tx, { staged: target });
-            return { rowsStaged: rows, inserted: rows, updated: 0 };
+            return { rowsStaged: rows, inserted: rows, updated: 0, rowsRead: Number(counted.rows) };
           },
           options,
         ).catch((err: unknown) => {
@@ -547,7 +548,7 @@ class DuckDbWarehouse implements Warehouse {
       await tx.execute(`INSERT INTO ${target} (${names}) SELECT ${names} FROM ${q(source)}`);
     }
     if (input.afterMerge) await input.afterMerge(tx, { staged: q(source) });
-    return { rowsStaged: rows, inserted: rows - updated, updated };
+    return { rowsStaged: rows, inserted: rows - updated, updated, rowsRead: Number(shape.rows) };
   }
 
   /**
