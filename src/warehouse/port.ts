@@ -94,6 +94,8 @@ export interface MergeResult {
   inserted: number;
   /** Rows that replaced an existing row with the same key. */
   updated: number;
+  /** `loadCsv` only: the file's records (blank ones aside) before de-duplication on the key. */
+  rowsRead?: number;
 }
 
 /** What `afterMerge` is told about the batch it runs after. */
@@ -145,7 +147,7 @@ export interface CsvLoadInput {
   /** The table column each field of the file feeds, in the file's order (the header mapped to columns). */
   columns: string[];
   lineage: CsvLineage;
-  /** Opens the file's bytes anew (UTF-8 without a BOM, header line first). */
+  /** Opens the file's bytes anew (UTF-8 without a BOM, comma-separated, header line first). */
   open(): Promise<Readable>;
   /** The file on this machine's disk when the object store is a folder: an embedded reader may open it itself. */
   localPath?: string;

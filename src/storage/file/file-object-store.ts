@@ -345,6 +345,11 @@ class FileObjectStore implements ObjectStore {
     }
   }
 
+  /** The object's file under the root (it may not exist); DuckDB's `read_csv` opens it in place. */
+  localPath(key: string): string {
+    return this.pathOf(key);
+  }
+
   async head(key: string): Promise<ObjectInfo | undefined> {
     const path = this.pathOf(key);
     try {

@@ -10,6 +10,7 @@ import { DuckDBInstance, ResultReturnType, type DuckDBConnection, type DuckDBRes
 import { UserError } from '../../errors.js';
 import type {
   ColumnTypeName,
+  CsvLoadInput,
   MergeInput,
   MergeResult,
   PoolStats,
@@ -25,6 +26,8 @@ import type {
 import { STAGE_SEQ_COLUMN as SEQ, checkTableSpec, mergeColumns, quoteIdent, replaceNames, splitTable } from '../sql.js';
 import { ConnectionPool } from './connection-pool.js';
 import { DEFAULT_PREPARED_STATEMENTS, PreparedStatementCache } from './prepared.js';
+import { csvShapeOf, type CsvShape } from './csv-shape.js';
+import { fieldValueSql, missingSql } from './csv-values.js';
 import { duckdbDialect } from './dialect.js';
 import { queryTimeout, translateDuckDbError, translateOpenError, type DuckDbOperation } from './errors.js';
 import { rowsFromChunk, toDuckDbParam, toStageText } from './values.js';
@@ -40,6 +43,8 @@ const APPEND_YIELD_EVERY = 4_096;
  * database keeps DuckDB's default: it has no file to spill its tables to.
  */
 export const DEFAULT_DUCKDB_MEMORY_LIMIT = '128MB';
+/** The parser's default limit on a record (DEFAULT_MAX_FIELD_BYTES): a longer line makes read_csv refuse the file. */
+const CSV_MAX_LINE_BYTES = 1024 * 1024;
 /** How often a stopped statement is interrupted again until it gives up. */
 const REINTERRUPT_MS = 25;
 
@@ -254,6 +259,20 @@ class DuckDbWarehouse implements Warehouse {
     return this.writes.run(() => this.withConnection((conn, lease) => this.mergeOn(conn, lease, input, columns)));
   }
 
+  async loadCsv(input: CsvLoadInput): Promise<MergeResult | undefined> {
+    if (!input.localPath) return undefined;
+    const path = input.localPath;
+    const known = new Set(input.spec.columns.map((c) => c.name));
+    if (input.columns.length === 0 || input.columns.some((c) => !known.has(c)) || new Set(input.columns).size !== input.columns.length) return undefined;
+    const shape = await csvShapeOf(await input.open());
+    if (!shape) return undefined;
+    // read_csv reads the file in one statement: progress before it and before the commit, so that a cancel
+    // from either leaves the table as it was.
+    input.onProgress?.(0);
+    input.signal?.throwIfAborted();
+    return this.writes.run(() => this.withConnection((conn, lease) => this.loadCsvOn(conn, lease, input, path, shape)));
+  }
+
   async replaceTable(input: ReplaceInput): Promise<{ rows: number }> {
     const names = replaceNames(input.spec);
     return this.writes.run(() => this.withConnection((conn, lease) => this.replaceOn(conn, lease, input, names)));
@@ -371,71 +390,184 @@ class DuckDbWarehouse implements Warehouse {
 
   /**
    * Appends the batch into a temporary staging table typed as the target (DuckDB casts text to the
-   * column type as it appends), then in one transaction keeps the last row of each key and replaces
-   * rows by key. Staging happens outside the transaction: until COMMIT nothing is visible, and a
-   * failure anywhere leaves the table as it was. Two shortcuts, each decided by a cheap query: a batch
-   * whose keys are already unique is merged straight from the staging table (no de-duplicating copy),
-   * and into an empty target the batch is inserted without looking for existing keys.
+   * column type as it appends), then merges it in one transaction ({@link mergeStaged}). Staging happens
+   * outside the transaction: until COMMIT nothing is visible, and a failure anywhere leaves the table as it was.
    */
   private async mergeOn(conn: DuckDBConnection, lease: Lease, input: MergeInput, columns: TableColumn[]): Promise<MergeResult> {
-    const { spec } = input;
     // No statement timeout: a merge lasts as long as its batch is big; its signal can still stop it.
     const options: QueryOptions = { timeoutMs: 0, signal: input.signal };
     const run = this.runner(conn, lease, 'merge', options);
     const n = ++this.stageCounter;
     const stage = `__sextant_stage_${n}`;
-    const latest = `__sextant_latest_${n}`;
-    const carry = `__sextant_carry_${n}`;
     const q = quoteIdent;
-    const target = this.dialect.quoteTable(spec.table);
     await run.execute(`CREATE TEMP TABLE ${q(stage)} (${columns.map((c) => `${q(c.name)} ${this.dialect.columnType(c.type)}`).join(', ')}, ${q(SEQ)} BIGINT)`);
     try {
       await this.appendRows(conn, stage, input, columns);
-      const keys = spec.key.map(q).join(', ');
-      const names = columns.map((c) => q(c.name)).join(', ');
-      const matches = spec.key.map((k) => `t.${q(k)} = s.${q(k)}`).join(' AND ');
-      return await this.inTransaction(conn, lease, 'merge', async (tx) => {
-        // One hash aggregate over the keys says both how many rows survive de-duplication and whether any key repeats.
-        const [shape] = await tx.query(`SELECT count(*) AS rows, (SELECT count(*) FROM (SELECT 1 FROM ${q(stage)} GROUP BY ${keys})) AS keys FROM ${q(stage)}`);
-        const staged = Number(shape.keys);
-        let source = stage;
-        if (staged < Number(shape.rows)) {
-          await tx.execute(`CREATE TEMP TABLE ${q(latest)} AS SELECT * FROM ${q(stage)} QUALIFY row_number() OVER (PARTITION BY ${keys} ORDER BY ${q(SEQ)} DESC) = 1`);
-          source = latest;
-        }
-        // Key columns are NOT NULL in the target, so a non-null t.key means "exists". An empty target needs no join.
-        const [occupied] = await tx.query(`SELECT EXISTS (SELECT 1 FROM ${target}) AS any`);
-        const updated =
-          occupied.any === true ? Number((await tx.query(`SELECT count(*) AS existing FROM ${q(source)} s JOIN ${target} t ON ${matches}`))[0].existing) : 0;
-        // Replace = delete the rows whose key is staged, insert the staged rows (see ensureTable for why
-        // not ON CONFLICT). Columns of the table that the batch does not supply keep their old values.
-        const supplied = new Set(columns.map((c) => c.name));
-        const kept = updated === 0 ? [] : ((await this.describeWith(tx, spec.table)) ?? []).map((c) => c.name).filter((c) => !supplied.has(c));
-        if (kept.length > 0) {
-          await tx.execute(
-            `CREATE TEMP TABLE ${q(carry)} AS SELECT ${spec.key.map((k) => `t.${q(k)}`).join(', ')}, ${kept.map((c) => `t.${q(c)}`).join(', ')}
-              FROM ${target} t JOIN ${q(source)} s ON ${matches}`,
-          );
-        }
-        if (updated > 0) await tx.execute(`DELETE FROM ${target} t USING ${q(source)} s WHERE ${matches}`);
-        if (kept.length > 0) {
-          const carried = spec.key.map((k) => `s.${q(k)} = c.${q(k)}`).join(' AND ');
-          await tx.execute(
-            `INSERT INTO ${target} (${names}, ${kept.map(q).join(', ')})
-              SELECT ${columns.map((c) => `s.${q(c.name)}`).join(', ')}, ${kept.map((c) => `c.${q(c)}`).join(', ')}
-              FROM ${q(source)} s LEFT JOIN ${q(carry)} c ON ${carried}`,
-          );
-        } else {
-          await tx.execute(`INSERT INTO ${target} (${names}) SELECT ${names} FROM ${q(source)}`);
-        }
-        if (input.afterMerge) await input.afterMerge(tx, { staged: q(source) });
-        return { rowsStaged: staged, inserted: staged - updated, updated };
-      }, options);
+      const { rowsStaged, inserted, updated } = await this.inTransaction(conn, lease, 'merge', (tx) => this.mergeStaged(tx, input, columns, { stage, order: q(SEQ), n }), options);
+      return { rowsStaged, inserted, updated };
+    } catch (err) {
+      throw translateDuckDbError(err, 'merge', input.spec.table);
+    } finally {
+      await dropStaged(conn, n);
+    }
+  }
+
+  /**
+   * The CSV fast path (docs/targets.md, "Large files"): DuckDB's `read_csv` reads the file from disk, every
+   * field converted in SQL as the loader's converter would (csv-values.ts). Into an empty target the rows
+   * go straight in, in one transaction, and the rows of a repeated key but the last are deleted; into a
+   * loaded one they are staged in a typed temp table and merged like a batch. Declines — undefined,
+   * nothing changed — when the file's shape is one for the loader's parser (csv-shape.ts), `read_csv`
+   * refuses it, or a value is not in a form both read alike. DuckDB keeps the file's order as it inserts
+   * (preserve_insertion_order), so a rowid says which row of a key came last.
+   */
+  private async loadCsvOn(conn: DuckDBConnection, lease: Lease, input: CsvLoadInput, path: string, shape: CsvShape): Promise<MergeResult | undefined> {
+    const { spec } = input;
+    const options: QueryOptions = { timeoutMs: 0, signal: input.signal };
+    const run = this.runner(conn, lease, 'merge', options);
+    const n = ++this.stageCounter;
+    const stage = `__sextant_stage_${n}`;
+    const q = quoteIdent;
+    const target = this.dialect.quoteTable(spec.table);
+    const read = this.readCsvSql(input, shape);
+    const insert = (into: string) => `INSERT INTO ${into} (${spec.columns.map((c) => q(c.name)).join(', ')}) ${read.sql}`;
+    /** Runs the reading insert; false when read_csv or a value check refused the file. */
+    const tryInsert = async (runner: SqlRunner, into: string): Promise<boolean> => {
+      try {
+        await runner.execute(insert(into), [path, ...read.params]);
+        return true;
+      } catch (err) {
+        // A refusal of read_csv or of a value: the loader's parser and converter report it, with its line.
+        if (input.signal?.aborted) throw err;
+        return false;
+      }
+    };
+    try {
+      const [occupied] = await run.query(`SELECT EXISTS (SELECT 1 FROM ${target}) AS any`);
+      if (occupied.any !== true) {
+        const declined = Symbol('declined');
+        const loaded = await this.inTransaction(
+          conn,
+          lease,
+          'merge',
+          async (tx) => {
+            if (!(await tryInsert(tx, target))) throw declined;
+            const keys = spec.key.map(q).join(', ');
+            const [counted] = await tx.query(`SELECT count(*) AS rows, (SELECT count(*) FROM (SELECT 1 FROM ${target} GROUP BY ${keys})) AS keys FROM ${target}`);
+            const rows = Number(counted.keys);
+            if (rows < Number(counted.rows)) await tx.execute(`DELETE FROM ${target} WHERE rowid NOT IN (SELECT max(rowid) FROM ${target} GROUP BY ${keys})`);
+            input.onProgress?.(Number(counted.rows));
+            input.signal?.throwIfAborted();
+            // The table held nothing before: its rows are the batch.
+            if (input.afterMerge) await input.afterMerge(tx, { staged: target });
+            return { rowsStaged: rows, inserted: rows, updated: 0, rowsRead: Number(counted.rows) };
+          },
+          options,
+        ).catch((err: unknown) => {
+          if (err === declined) return undefined;
+          throw err;
+        });
+        return loaded;
+      }
+      await run.execute(`CREATE TEMP TABLE ${q(stage)} (${spec.columns.map((c) => `${q(c.name)} ${this.dialect.columnType(c.type)}`).join(', ')})`);
+      if (!(await tryInsert(run, q(stage)))) return undefined;
+      const [read] = await run.query(`SELECT count(*) AS n FROM ${q(stage)}`);
+      const reported: MergeInput['afterMerge'] = async (tx, batch) => {
+        input.onProgress?.(Number(read.n));
+        input.signal?.throwIfAborted();
+        await input.afterMerge?.(tx, batch);
+      };
+      return await this.inTransaction(conn, lease, 'merge', (tx) => this.mergeStaged(tx, { spec, afterMerge: reported }, spec.columns, { stage, order: 'rowid', n }), options);
     } catch (err) {
       throw translateDuckDbError(err, 'merge', spec.table);
     } finally {
-      await conn.run(`DROP TABLE IF EXISTS temp.main.${q(stage)}; DROP TABLE IF EXISTS temp.main.${q(latest)}; DROP TABLE IF EXISTS temp.main.${q(carry)}`).catch(() => undefined);
+      await dropStaged(conn, n);
     }
+  }
+
+  /** The SELECT reading the file with `read_csv` ($1 its path), one value per column of the spec, and its other parameters. */
+  private readCsvSql(input: CsvLoadInput, shape: CsvShape): { sql: string; params: unknown[] } {
+    const q = quoteIdent;
+    const fieldOf = new Map(input.columns.map((c, i) => [c, `f${i}`]));
+    const lineage = new Map([
+      ['_run_id', input.lineage.runId],
+      ['_loaded_at', input.lineage.loadedAt],
+      ['_source_object', input.lineage.sourceObject],
+    ]);
+    const params: unknown[] = [];
+    const values = input.spec.columns.map((c) => {
+      const field = fieldOf.get(c.name);
+      if (field) return fieldValueSql(c, field);
+      const fixed = lineage.get(c.name);
+      if (fixed === undefined) return 'NULL';
+      params.push(fixed);
+      return `CAST($${params.length + 1} AS ${this.dialect.columnType(c.type)})`;
+    });
+    const fields = input.columns.map((_, i) => `'f${i}': 'VARCHAR'`).join(', ');
+    // Spreadsheet exports end with rows of bare delimiters: the parser skips records whose values are all blank.
+    const blankRow = input.columns.map((_, i) => missingSql(q(`f${i}`))).join(' AND ');
+    const sql = `SELECT ${values.join(', ')}
+      FROM read_csv($1, columns = {${fields}}, header = true, delim = '${shape.delimiter}', quote = '"', escape = '"',
+                    auto_detect = false, strict_mode = true, null_padding = false, max_line_size = ${CSV_MAX_LINE_BYTES})
+      WHERE NOT (${blankRow})`;
+    return { sql, params };
+  }
+
+  /**
+   * The transaction of a merge, from a staged temp table: keeps the last row of each key (by `order`),
+   * then replaces rows by key and runs `afterMerge`. Two shortcuts, each decided by a cheap query: a
+   * batch whose keys are already unique is merged straight from the staging table (no de-duplicating
+   * copy), and into an empty target the batch is inserted without looking for existing keys.
+   */
+  private async mergeStaged(
+    tx: SqlRunner,
+    input: Pick<MergeInput, 'spec' | 'afterMerge'>,
+    columns: readonly TableColumn[],
+    staged: { stage: string; order: string; n: number },
+  ): Promise<MergeResult> {
+    const { spec } = input;
+    const { stage, order, n } = staged;
+    const q = quoteIdent;
+    const target = this.dialect.quoteTable(spec.table);
+    const latest = `__sextant_latest_${n}`;
+    const carry = `__sextant_carry_${n}`;
+    const keys = spec.key.map(q).join(', ');
+    const names = columns.map((c) => q(c.name)).join(', ');
+    const matches = spec.key.map((k) => `t.${q(k)} = s.${q(k)}`).join(' AND ');
+    // One hash aggregate over the keys says both how many rows survive de-duplication and whether any key repeats.
+    const [shape] = await tx.query(`SELECT count(*) AS rows, (SELECT count(*) FROM (SELECT 1 FROM ${q(stage)} GROUP BY ${keys})) AS keys FROM ${q(stage)}`);
+    const rows = Number(shape.keys);
+    let source = stage;
+    if (rows < Number(shape.rows)) {
+      await tx.execute(`CREATE TEMP TABLE ${q(latest)} AS SELECT * FROM ${q(stage)} QUALIFY row_number() OVER (PARTITION BY ${keys} ORDER BY ${order} DESC) = 1`);
+      source = latest;
+    }
+    // Key columns are NOT NULL in the target, so a non-null t.key means "exists". An empty target needs no join.
+    const [occupied] = await tx.query(`SELECT EXISTS (SELECT 1 FROM ${target}) AS any`);
+    const updated = occupied.any === true ? Number((await tx.query(`SELECT count(*) AS existing FROM ${q(source)} s JOIN ${target} t ON ${matches}`))[0].existing) : 0;
+    // Replace = delete the rows whose key is staged, insert the staged rows (see ensureTable for why
+    // not ON CONFLICT). Columns of the table that the batch does not supply keep their old values.
+    const supplied = new Set(columns.map((c) => c.name));
+    const kept = updated === 0 ? [] : ((await this.describeWith(tx, spec.table)) ?? []).map((c) => c.name).filter((c) => !supplied.has(c));
+    if (kept.length > 0) {
+      await tx.execute(
+        `CREATE TEMP TABLE ${q(carry)} AS SELECT ${spec.key.map((k) => `t.${q(k)}`).join(', ')}, ${kept.map((c) => `t.${q(c)}`).join(', ')}
+          FROM ${target} t JOIN ${q(source)} s ON ${matches}`,
+      );
+    }
+    if (updated > 0) await tx.execute(`DELETE FROM ${target} t USING ${q(source)} s WHERE ${matches}`);
+    if (kept.length > 0) {
+      const carried = spec.key.map((k) => `s.${q(k)} = c.${q(k)}`).join(' AND ');
+      await tx.execute(
+        `INSERT INTO ${target} (${names}, ${kept.map(q).join(', ')})
+          SELECT ${columns.map((c) => `s.${q(c.name)}`).join(', ')}, ${kept.map((c) => `c.${q(c)}`).join(', ')}
+          FROM ${q(source)} s LEFT JOIN ${q(carry)} c ON ${carried}`,
+      );
+    } else {
+      await tx.execute(`INSERT INTO ${target} (${names}) SELECT ${names} FROM ${q(source)}`);
+    }
+    if (input.afterMerge) await input.afterMerge(tx, { staged: q(source) });
+    return { rowsStaged: rows, inserted: rows - updated, updated, rowsRead: Number(shape.rows) };
   }
 
   /**
@@ -530,6 +662,12 @@ class DuckDbWarehouse implements Warehouse {
       }
     }
   }
+}
+
+/** Drops the temp tables of staging `n` (the staged rows, their de-duplicated copy, the carried columns). */
+async function dropStaged(conn: DuckDBConnection, n: number): Promise<void> {
+  const drops = ['stage', 'latest', 'carry'].map((what) => `DROP TABLE IF EXISTS temp.main.${quoteIdent(`__sextant_${what}_${n}`)}`);
+  await conn.run(drops.join('; ')).catch(() => undefined);
 }
 
 /**

@@ -1,0 +1,105 @@
+/**
+ * The byte-level checks that decide whether DuckDB's `read_csv` may read an uploaded file in place of the
+ * loader's CSV parser (src/ingest/parsers/csv-reader.ts): comma-separated (the only files the loader offers), a header
+ * on the first line, no byte-order mark, and quotes only where the parser accepts them. `read_csv` is more
+ * lenient about quotes (`x"y` unquoted, spaces after a closing quote), so a file with such a quote is left
+ * to the parser, which reports the line. Only the quotes are looked at (memchr), so a file without any is
+ * checked at the speed of reading it.
+ */
+import type { Readable } from 'node:stream';
+
+const LF = 0x0a;
+const CR = 0x0d;
+const QUOTE = 0x22;
+/** A header line longer than this is left to the parser (it reads the first line in chunks of its own). */
+const MAX_HEADER_BYTES = 64 * 1024;
+
+/** How `read_csv` must read the file, or undefined when the file is one for the loader's own parser. */
+export interface CsvShape {
+  /** Always `,`: the loader offers comma-separated files only (CsvLoadInput). */
+  delimiter: ',';
+}
+
+/** Tracks quoted values across chunks: a quote opens only at a value's start and closes before a delimiter, a line break or the end. */
+class QuoteChecker {
+  private inQuote = false;
+  /** A quote ended the previous chunk inside a quoted value: the next byte says whether it closed it. */
+  private closing = false;
+  /** The byte before the current chunk (-1 at the start of the file). */
+  private before = -1;
+  ok = true;
+
+  constructor(private readonly delimiter: number) {}
+
+  private ends(byte: number): boolean {
+    return byte === this.delimiter || byte === LF || byte === CR;
+  }
+
+  feed(buf: Buffer): void {
+    let pos = 0;
+    if (this.closing && buf.length > 0) {
+      this.closing = false;
+      if (buf[0] === QUOTE) pos = 1;
+      else if (this.ends(buf[0])) this.inQuote = false;
+      else this.ok = false;
+    }
+    while (this.ok && pos < buf.length) {
+      const q = buf.indexOf(QUOTE, pos);
+      if (q === -1) break;
+      if (!this.inQuote) {
+        const prev = q > 0 ? buf[q - 1] : this.before;
+        if (prev !== -1 && !this.ends(prev)) this.ok = false;
+        this.inQuote = true;
+        pos = q + 1;
+      } else if (q + 1 >= buf.length) {
+        this.closing = true;
+        break;
+      } else if (buf[q + 1] === QUOTE) pos = q + 2;
+      else if (this.ends(buf[q + 1])) {
+        this.inQuote = false;
+        pos = q + 1;
+      } else this.ok = false;
+    }
+    if (buf.length > 0) this.before = buf[buf.length - 1];
+  }
+
+  /** True when every quoted value was closed properly. */
+  end(): boolean {
+    return this.ok && (!this.inQuote || this.closing);
+  }
+}
+
+/**
+ * Reads the file once and says how `read_csv` must read it, or undefined when the loader's parser must:
+ * a byte-order mark, a blank or over-long first line, a lone `\r` in it (the parser would then read the
+ * delimiter from more than the header), or a quote the parser refuses.
+ */
+export async function csvShapeOf(body: Readable): Promise<CsvShape | undefined> {
+  let head: Buffer = Buffer.alloc(0);
+  let checker: QuoteChecker | undefined;
+  let delimiter: ',' | undefined;
+  try {
+    for await (const chunk of body) {
+      const buf = typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : (chunk as Buffer);
+      if (!checker) {
+        head = Buffer.concat([head, buf]);
+        const lf = head.indexOf(LF);
+        if (lf === -1) {
+          if (head.length > MAX_HEADER_BYTES) return undefined;
+          continue;
+        }
+        if (head[0] === 0xef || head[0] === 0xfe || head[0] === 0xff) return undefined;
+        const line = head.subarray(0, lf).toString('utf8').replace(/\r$/, '');
+        if (line.includes('\r') || line.trim() === '') return undefined;
+        delimiter = ',';
+        checker = new QuoteChecker(delimiter.charCodeAt(0));
+        checker.feed(head);
+        head = Buffer.alloc(0);
+      } else checker.feed(buf);
+      if (!checker.ok) return undefined;
+    }
+  } finally {
+    body.destroy();
+  }
+  return checker?.end() && delimiter ? { delimiter } : undefined;
+}
