@@ -16,7 +16,7 @@ import { parseCommandArgs } from './args.js';
 import { createProgressBar } from './progress-bar.js';
 
 const USAGE =
-  'usage: sextant export --model <team.model> --measures a,b [--dimensions d:grain,e] [--grain month] [--filter member=value]… [--order -a] --format xlsx|csv [--out file]';
+  'usage: sextant export --model <team.model> --measures a,b [--dimensions d:grain,e] [--grain month] [--filter member=value]… [--order=-a] --format xlsx|csv [--out file]';
 
 /** `--filter platform=facebook,instagram --filter metric_date.gte=2026-01-01` → URL-style parameters. */
 function filterParams(filters: readonly string[]): ParamValues {
