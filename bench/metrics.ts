@@ -37,7 +37,7 @@ import { planQuery } from '../src/semantic/planner.js';
 import { postgresDialect } from '../src/warehouse/postgres/dialect.js';
 import { duckdbDialect } from '../src/warehouse/duckdb/dialect.js';
 import type { SqlDialect, Warehouse } from '../src/warehouse/port.js';
-import { EXAMPLE_PROJECT } from '../src/config/env.js';
+import { EXAMPLE_PROJECT, loadConfig } from '../src/config/env.js';
 import { DEFAULT_DUCKDB_MEMORY_LIMIT } from '../src/warehouse/duckdb/duckdb-warehouse.js';
 import type { SemanticQuery } from '../src/semantic/types.js';
 
@@ -85,7 +85,7 @@ const CLIENTS = Number(args.clients);
 /** Connections to PostgreSQL of each contender: our warehouse adapter's default pool. */
 const POOL = 10;
 /** Connections to DuckDB of each contender: --duckdb-pool, or what serve opens by default. */
-const DUCK_POOL = args['duckdb-pool'] !== undefined ? Number(args['duckdb-pool']) : Number(process.env.SEXTANT_WAREHOUSE_POOL_SIZE ?? 10);
+const DUCK_POOL = args['duckdb-pool'] !== undefined ? Number(args['duckdb-pool']) : Number(process.env.SEXTANT_WAREHOUSE_POOL_SIZE ?? loadConfig({ SEXTANT_WAREHOUSE: 'duckdb::memory:' }).warehousePoolSize);
 /** DuckDB's memory_limit of each contender: what serve applies (SEXTANT_DUCKDB_MEMORY_LIMIT, else the product's default). */
 const DUCK_MEMORY_LIMIT = process.env.SEXTANT_DUCKDB_MEMORY_LIMIT?.trim() || DEFAULT_DUCKDB_MEMORY_LIMIT;
 const only = (what: 'selective' | 'heavy' | 'dashboard'): boolean => !args.only || String(args.only).split(',').includes(what);
