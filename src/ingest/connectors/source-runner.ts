@@ -414,8 +414,20 @@ async function pullAndLoad(
       convertPage(oldest.page, oldest.key);
     };
     let first = true;
+    const iterator = pages[Symbol.asyncIterator]();
+    let ahead: Promise<IteratorResult<SourcePage>> | undefined;
+    let done = false;
     try {
-      for await (const page of pages) {
+      for (;;) {
+        const result = await (ahead ?? iterator.next());
+        if (result.done) {
+          done = true;
+          break;
+        }
+        const page = result.value;
+        // Pipelining: the next page's request goes out now, and is answered while this one is stored and read.
+        ahead = iterator.next();
+        ahead.catch(() => undefined);
         if (!first && between) {
           while (inFlight.length > 0) await settleOldest();
           await between();
@@ -432,8 +444,13 @@ async function pullAndLoad(
       }
       while (inFlight.length > 0) await settleOldest();
     } finally {
-      // A failed run leaves no write behind it unawaited (the pages already sent stay in the store).
+      // A failed run leaves no write behind it unawaited (the pages already sent stay in the store),
+      // and no request of the source behind it: the one read ahead ends, then the pull is closed.
       await Promise.allSettled(inFlight.map((f) => f.stored));
+      if (!done) {
+        await ahead?.catch(() => undefined);
+        await iterator.return?.(undefined).catch(() => undefined);
+      }
     }
     return { last };
   };
@@ -512,6 +529,7 @@ async function pullAndLoad(
     // the commit in flight has ended.
     const every = deps.commitEveryMs ?? COMMIT_EVERY_MS;
     let committing: Promise<void> | undefined;
+    let commitRunning = false;
     let committedDay = lastCompleteDay;
     let lastCommitAt = performance.now();
     let uncommitted = 0;
@@ -521,18 +539,27 @@ async function pullAndLoad(
         await drain(type.pull(pullCtx, window));
         lastCompleteDay = nextState(lastCompleteDay, source.startDate, window as DateWindow);
         uncommitted++;
-        if (i < windows.length - 1 && performance.now() - lastCommitAt < every && buffered < COMMIT_ROWS) continue;
+        const lastWindow = i === windows.length - 1;
+        if (!lastWindow && performance.now() - lastCommitAt < every && buffered < COMMIT_ROWS) continue;
+        // A commit due while the previous one still runs waits for the next window, unless the rows
+        // waiting need bounding: the pull goes on rather than stand idle behind the warehouse.
+        if (!lastWindow && commitRunning && buffered < COMMIT_ROWS) continue;
         const state = lastCompleteDay !== committedDay ? { lastCompleteDay } : undefined;
         committedDay = lastCompleteDay;
         const group = uncommitted;
         uncommitted = 0;
         await committing;
         lastCommitAt = performance.now();
-        committing = commit(state).then(async () => {
-          totals.windows += group;
-          await deps.state.renew(source.name, ctx.id, deps.lockTtlMs ?? 60_000);
-          await report(Math.floor((totals.windows / windows.length) * 100));
-        });
+        commitRunning = true;
+        committing = commit(state)
+          .then(async () => {
+            totals.windows += group;
+            await deps.state.renew(source.name, ctx.id, deps.lockTtlMs ?? 60_000);
+            await report(Math.floor((totals.windows / windows.length) * 100));
+          })
+          .finally(() => {
+            commitRunning = false;
+          });
         // Awaited before the next commit or after the loop; a failure is thrown there.
         committing.catch(() => undefined);
       }
