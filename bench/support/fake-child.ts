@@ -8,6 +8,7 @@
  *   tsx bench/support/fake-child.ts ga4 '{"propertyData":{…},"demo":{"rows":2000000}}'
  */
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 
@@ -18,6 +19,8 @@ export interface FakeChild {
   /** The API root a source's `base_url` takes. */
   baseUrl: string;
   token: string;
+  /** CPU seconds (user + system) the fake's process has used so far (Linux: /proc/<pid>/stat). */
+  cpuSeconds(): number;
   /** Every request the fake answered, as `GET /__fake/requests` lists them (bodies included). */
   requests(): Promise<Array<{ method: string; path: string; query: string; body: string; status?: number }>>;
   close(): Promise<void>;
@@ -36,6 +39,12 @@ export async function startFakeChild(name: 'facebook' | 'ga4', options: unknown)
     url,
     baseUrl,
     token,
+    cpuSeconds: () => {
+      // Fields 14 and 15 (utime, stime) in clock ticks, counted after the command name's closing parenthesis.
+      const stat = readFileSync(`/proc/${child.pid}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      return (Number(fields[11]) + Number(fields[12])) / 100;
+    },
     requests: async () => (await (await fetch(`${url}/__fake/requests`)).json()) as Awaited<ReturnType<FakeChild['requests']>>,
     close: () =>
       new Promise<void>((resolve) => {

@@ -133,6 +133,8 @@ interface Sink {
   rows: Map<string, PendingRow>;
   /** Where the target's key columns are in a row. */
   keyAt: number[];
+  /** {@link suppliedOf}'s signature before a record's fields: the key columns and those with a default. */
+  alwaysSupplied?: string[];
   pages: number;
   /** `evolve`: the columns added for fields the target does not know, and every column name taken. */
   evolved: EvolvedColumn[];
@@ -159,7 +161,8 @@ function specOf(sink: Sink): TableSpec {
  */
 function evolveFields(sink: Sink, record: Record<string, unknown>): void {
   let added = false;
-  for (const [field, value] of Object.entries(record)) {
+  for (const field in record) {
+    const value = record[field];
     const isList = Array.isArray(value);
     if (isList) record[field] = JSON.stringify(value);
     if (sink.converter.columnIndexOf(field) !== undefined) continue;
@@ -186,11 +189,15 @@ function evolveFields(sink: Sink, record: Record<string, unknown>): void {
  */
 function suppliedOf(sink: Sink, record: Record<string, unknown>): string {
   const width = sink.converter.columns.length;
-  const present = new Array<string>(width).fill('0');
-  sink.target.columns.forEach((c, i) => {
-    if (sink.target.key.includes(c.name) || (c.default !== undefined && c.default !== null)) present[i] = '1';
-  });
-  for (const field of Object.keys(record)) {
+  if (sink.alwaysSupplied?.length !== width) {
+    const base = new Array<string>(width).fill('0');
+    sink.target.columns.forEach((c, i) => {
+      if (sink.target.key.includes(c.name) || (c.default !== undefined && c.default !== null)) base[i] = '1';
+    });
+    sink.alwaysSupplied = base;
+  }
+  const present = sink.alwaysSupplied.slice();
+  for (const field in record) {
     if (record[field] === undefined) continue;
     const i = sink.converter.columnIndexOf(field);
     if (i !== undefined) present[i] = '1';
