@@ -45,6 +45,18 @@ const APPEND_YIELD_EVERY = 4_096;
 export const DEFAULT_DUCKDB_MEMORY_LIMIT = '128MB';
 /** The parser's default limit on a record (DEFAULT_MAX_FIELD_BYTES): a longer line makes read_csv refuse the file. */
 const CSV_MAX_LINE_BYTES = 1024 * 1024;
+/**
+ * The schema of staged batches (merges, the CSV path's merge into a loaded table, replaceTable): a schema
+ * of the database file rather than TEMP tables, which live in DuckDB's in-memory temporary catalog: a
+ * file table's blocks are written out and evicted under memory_limit like any other table's
+ * (bench/README.md, "xlsx-mem"). Emptied when the warehouse opens (a crash may leave tables behind);
+ * nothing the product lists (models, catalog, OData) reads it.
+ */
+export const STAGING_SCHEMA = '__sextant_staging';
+/** A staged table's name in SQL: `"__sextant_staging"."<name>"`. */
+function staged(name: string): string {
+  return `${quoteIdent(STAGING_SCHEMA)}.${quoteIdent(name)}`;
+}
 /** How often a stopped statement is interrupted again until it gives up. */
 const REINTERRUPT_MS = 25;
 
@@ -389,7 +401,7 @@ class DuckDbWarehouse implements Warehouse {
   }
 
   /**
-   * Appends the batch into a temporary staging table typed as the target (DuckDB casts text to the
+   * Appends the batch into a staging table (in {@link STAGING_SCHEMA}) typed as the target (DuckDB casts text to the
    * column type as it appends), then merges it in one transaction ({@link mergeStaged}). Staging happens
    * outside the transaction: until COMMIT nothing is visible, and a failure anywhere leaves the table as it was.
    */
@@ -400,7 +412,7 @@ class DuckDbWarehouse implements Warehouse {
     const n = ++this.stageCounter;
     const stage = `__sextant_stage_${n}`;
     const q = quoteIdent;
-    await run.execute(`CREATE TEMP TABLE ${q(stage)} (${columns.map((c) => `${q(c.name)} ${this.dialect.columnType(c.type)}`).join(', ')}, ${q(SEQ)} BIGINT)`);
+    await run.execute(`CREATE SCHEMA IF NOT EXISTS ${q(STAGING_SCHEMA)}; CREATE TABLE ${staged(stage)} (${columns.map((c) => `${q(c.name)} ${this.dialect.columnType(c.type)}`).join(', ')}, ${q(SEQ)} BIGINT)`);
     try {
       await this.appendRows(conn, stage, input, columns);
       const { rowsStaged, inserted, updated } = await this.inTransaction(conn, lease, 'merge', (tx) => this.mergeStaged(tx, input, columns, { stage, order: q(SEQ), n }), options);
@@ -416,7 +428,7 @@ class DuckDbWarehouse implements Warehouse {
    * The CSV fast path (docs/targets.md, "Large files"): DuckDB's `read_csv` reads the file from disk, every
    * field converted in SQL as the loader's converter would (csv-values.ts). Into an empty target the rows
    * go straight in, in one transaction, and the rows of a repeated key but the last are deleted; into a
-   * loaded one they are staged in a typed temp table and merged like a batch. Declines — undefined,
+   * loaded one they are staged in a typed table of {@link STAGING_SCHEMA} and merged like a batch. Declines — undefined,
    * nothing changed — when the file's shape is one for the loader's parser (csv-shape.ts), `read_csv`
    * refuses it, or a value is not in a form both read alike. DuckDB keeps the file's order as it inserts
    * (preserve_insertion_order), so a rowid says which row of a key came last.
@@ -469,9 +481,9 @@ class DuckDbWarehouse implements Warehouse {
         });
         return loaded;
       }
-      await run.execute(`CREATE TEMP TABLE ${q(stage)} (${spec.columns.map((c) => `${q(c.name)} ${this.dialect.columnType(c.type)}`).join(', ')})`);
-      if (!(await tryInsert(run, q(stage)))) return undefined;
-      const [read] = await run.query(`SELECT count(*) AS n FROM ${q(stage)}`);
+      await run.execute(`CREATE SCHEMA IF NOT EXISTS ${q(STAGING_SCHEMA)}; CREATE TABLE ${staged(stage)} (${spec.columns.map((c) => `${q(c.name)} ${this.dialect.columnType(c.type)}`).join(', ')})`);
+      if (!(await tryInsert(run, staged(stage)))) return undefined;
+      const [read] = await run.query(`SELECT count(*) AS n FROM ${staged(stage)}`);
       const reported: MergeInput['afterMerge'] = async (tx, batch) => {
         input.onProgress?.(Number(read.n));
         input.signal?.throwIfAborted();
@@ -514,7 +526,7 @@ class DuckDbWarehouse implements Warehouse {
   }
 
   /**
-   * The transaction of a merge, from a staged temp table: keeps the last row of each key (by `order`),
+   * The transaction of a merge, from a staged table (in {@link STAGING_SCHEMA}): keeps the last row of each key (by `order`),
    * then replaces rows by key and runs `afterMerge`. Two shortcuts, each decided by a cheap query: a
    * batch whose keys are already unique is merged straight from the staging table (no de-duplicating
    * copy), and into an empty target the batch is inserted without looking for existing keys.
@@ -523,10 +535,10 @@ class DuckDbWarehouse implements Warehouse {
     tx: SqlRunner,
     input: Pick<MergeInput, 'spec' | 'afterMerge'>,
     columns: readonly TableColumn[],
-    staged: { stage: string; order: string; n: number },
+    staging: { stage: string; order: string; n: number },
   ): Promise<MergeResult> {
     const { spec } = input;
-    const { stage, order, n } = staged;
+    const { stage, order, n } = staging;
     const q = quoteIdent;
     const target = this.dialect.quoteTable(spec.table);
     const latest = `__sextant_latest_${n}`;
@@ -535,38 +547,38 @@ class DuckDbWarehouse implements Warehouse {
     const names = columns.map((c) => q(c.name)).join(', ');
     const matches = spec.key.map((k) => `t.${q(k)} = s.${q(k)}`).join(' AND ');
     // One hash aggregate over the keys says both how many rows survive de-duplication and whether any key repeats.
-    const [shape] = await tx.query(`SELECT count(*) AS rows, (SELECT count(*) FROM (SELECT 1 FROM ${q(stage)} GROUP BY ${keys})) AS keys FROM ${q(stage)}`);
+    const [shape] = await tx.query(`SELECT count(*) AS rows, (SELECT count(*) FROM (SELECT 1 FROM ${staged(stage)} GROUP BY ${keys})) AS keys FROM ${staged(stage)}`);
     const rows = Number(shape.keys);
-    let source = stage;
+    let source = staged(stage);
     if (rows < Number(shape.rows)) {
-      await tx.execute(`CREATE TEMP TABLE ${q(latest)} AS SELECT * FROM ${q(stage)} QUALIFY row_number() OVER (PARTITION BY ${keys} ORDER BY ${order} DESC) = 1`);
-      source = latest;
+      await tx.execute(`CREATE TABLE ${staged(latest)} AS SELECT * FROM ${staged(stage)} QUALIFY row_number() OVER (PARTITION BY ${keys} ORDER BY ${order} DESC) = 1`);
+      source = staged(latest);
     }
     // Key columns are NOT NULL in the target, so a non-null t.key means "exists". An empty target needs no join.
     const [occupied] = await tx.query(`SELECT EXISTS (SELECT 1 FROM ${target}) AS any`);
-    const updated = occupied.any === true ? Number((await tx.query(`SELECT count(*) AS existing FROM ${q(source)} s JOIN ${target} t ON ${matches}`))[0].existing) : 0;
+    const updated = occupied.any === true ? Number((await tx.query(`SELECT count(*) AS existing FROM ${source} s JOIN ${target} t ON ${matches}`))[0].existing) : 0;
     // Replace = delete the rows whose key is staged, insert the staged rows (see ensureTable for why
     // not ON CONFLICT). Columns of the table that the batch does not supply keep their old values.
     const supplied = new Set(columns.map((c) => c.name));
     const kept = updated === 0 ? [] : ((await this.describeWith(tx, spec.table)) ?? []).map((c) => c.name).filter((c) => !supplied.has(c));
     if (kept.length > 0) {
       await tx.execute(
-        `CREATE TEMP TABLE ${q(carry)} AS SELECT ${spec.key.map((k) => `t.${q(k)}`).join(', ')}, ${kept.map((c) => `t.${q(c)}`).join(', ')}
-          FROM ${target} t JOIN ${q(source)} s ON ${matches}`,
+        `CREATE TABLE ${staged(carry)} AS SELECT ${spec.key.map((k) => `t.${q(k)}`).join(', ')}, ${kept.map((c) => `t.${q(c)}`).join(', ')}
+          FROM ${target} t JOIN ${source} s ON ${matches}`,
       );
     }
-    if (updated > 0) await tx.execute(`DELETE FROM ${target} t USING ${q(source)} s WHERE ${matches}`);
+    if (updated > 0) await tx.execute(`DELETE FROM ${target} t USING ${source} s WHERE ${matches}`);
     if (kept.length > 0) {
       const carried = spec.key.map((k) => `s.${q(k)} = c.${q(k)}`).join(' AND ');
       await tx.execute(
         `INSERT INTO ${target} (${names}, ${kept.map(q).join(', ')})
           SELECT ${columns.map((c) => `s.${q(c.name)}`).join(', ')}, ${kept.map((c) => `c.${q(c)}`).join(', ')}
-          FROM ${q(source)} s LEFT JOIN ${q(carry)} c ON ${carried}`,
+          FROM ${source} s LEFT JOIN ${staged(carry)} c ON ${carried}`,
       );
     } else {
-      await tx.execute(`INSERT INTO ${target} (${names}) SELECT ${names} FROM ${q(source)}`);
+      await tx.execute(`INSERT INTO ${target} (${names}) SELECT ${names} FROM ${source}`);
     }
-    if (input.afterMerge) await input.afterMerge(tx, { staged: q(source) });
+    if (input.afterMerge) await input.afterMerge(tx, { staged: source });
     return { rowsStaged: rows, inserted: rows - updated, updated, rowsRead: Number(shape.rows) };
   }
 
@@ -584,7 +596,7 @@ class DuckDbWarehouse implements Warehouse {
     const stage = `__sextant_replace_${++this.stageCounter}`;
     const schema = names.schema ?? 'main';
     const inSchema = (name: string) => `${q(schema)}.${q(name)}`;
-    await run.execute(`CREATE TEMP TABLE ${q(stage)} (${spec.columns.map((c) => `${q(c.name)} VARCHAR`).join(', ')}, ${q(SEQ)} BIGINT)`);
+    await run.execute(`CREATE SCHEMA IF NOT EXISTS ${q(STAGING_SCHEMA)}; CREATE TABLE ${staged(stage)} (${spec.columns.map((c) => `${q(c.name)} VARCHAR`).join(', ')}, ${q(SEQ)} BIGINT)`);
     try {
       await this.appendRows(conn, stage, { spec, columns: spec.columns.map((c) => c.name), rows: input.rows, signal: input.signal }, spec.columns.map((c) => ({ ...c, type: 'string' as const })));
       const defs = spec.columns.map((c) => `${q(c.name)} ${this.dialect.columnType(c.type)}`);
@@ -597,7 +609,7 @@ class DuckDbWarehouse implements Warehouse {
         async (tx) => {
           await tx.execute(`DROP TABLE IF EXISTS ${inSchema(names.next)}`);
           await tx.execute(`CREATE TABLE ${inSchema(names.next)} (${defs.join(', ')})`);
-          await tx.execute(`INSERT INTO ${inSchema(names.next)} SELECT ${casts.join(', ')} FROM ${q(stage)} ORDER BY ${q(SEQ)}`);
+          await tx.execute(`INSERT INTO ${inSchema(names.next)} SELECT ${casts.join(', ')} FROM ${staged(stage)} ORDER BY ${q(SEQ)}`);
           const [counted] = await tx.query(`SELECT count(*) AS n FROM ${inSchema(names.next)}`);
           await tx.execute(`DROP TABLE IF EXISTS ${inSchema(names.name)}`);
           await tx.execute(`ALTER TABLE ${inSchema(names.next)} RENAME TO ${q(names.name)}`);
@@ -609,7 +621,7 @@ class DuckDbWarehouse implements Warehouse {
     } catch (err) {
       throw translateDuckDbError(err, 'merge', spec.table);
     } finally {
-      await conn.run(`DROP TABLE IF EXISTS temp.main.${q(stage)}`).catch(() => undefined);
+      await conn.run(`DROP TABLE IF EXISTS ${staged(stage)}`).catch(() => undefined);
     }
   }
 
@@ -618,7 +630,7 @@ class DuckDbWarehouse implements Warehouse {
    * column has that type; everything else as text, which DuckDB casts to the column's type.
    */
   private async appendRows(conn: DuckDBConnection, stage: string, input: MergeInput, columns: readonly TableColumn[]): Promise<void> {
-    const appender = await conn.createAppender(stage, 'main', 'temp');
+    const appender = await conn.createAppender(stage, STAGING_SCHEMA);
     const width = columns.length;
     const types = columns.map((c) => c.type);
     let appended = false;
@@ -664,9 +676,9 @@ class DuckDbWarehouse implements Warehouse {
   }
 }
 
-/** Drops the temp tables of staging `n` (the staged rows, their de-duplicated copy, the carried columns). */
+/** Drops the staged tables of staging `n` (the staged rows, their de-duplicated copy, the carried columns). */
 async function dropStaged(conn: DuckDBConnection, n: number): Promise<void> {
-  const drops = ['stage', 'latest', 'carry'].map((what) => `DROP TABLE IF EXISTS temp.main.${quoteIdent(`__sextant_${what}_${n}`)}`);
+  const drops = ['stage', 'latest', 'carry'].map((what) => `DROP TABLE IF EXISTS ${staged(`__sextant_${what}_${n}`)}`);
   await conn.run(drops.join('; ')).catch(() => undefined);
 }
 
@@ -688,6 +700,24 @@ async function retryOnWriteConflict<T>(run: () => Promise<T>, attempts = 5): Pro
 }
 
 /**
+ * DuckDB's allocator keeps freed blocks for reuse and returns them to the OS lazily: after a 1M-row upload
+ * the process held on to memory it no longer used. Freeing past 8 MB of cached blocks, on DuckDB's
+ * background threads, gives it back as the load goes (bench/README.md, "xlsx-mem").
+ */
+const ALLOCATOR_SETTINGS: Record<string, string> = { allocator_flush_threshold: '8MB', allocator_background_threads: 'true' };
+
+/** Drops what a previous process left staged (it stopped mid-merge): the schema is made again when staging. */
+async function emptyStaging(instance: DuckDBInstance): Promise<void> {
+  const conn = await instance.connect();
+  try {
+    const [row] = (await conn.runAndReadAll(`SELECT count(*)::INTEGER AS n FROM duckdb_schemas() WHERE schema_name = '${STAGING_SCHEMA}'`)).getRowObjects();
+    if (Number(row.n) > 0) await conn.run(`DROP SCHEMA ${quoteIdent(STAGING_SCHEMA)} CASCADE`);
+  } finally {
+    conn.closeSync();
+  }
+}
+
+/**
  * Opens the DuckDB warehouse at `path` (a file, created with its parent folder when missing, or
  * `:memory:`).
  */
@@ -697,7 +727,10 @@ export async function openDuckDbWarehouse(path: string, options: WarehouseOption
     const config: Record<string, string> = {};
     const memoryLimit = options.memoryLimit ?? (path === ':memory:' ? undefined : DEFAULT_DUCKDB_MEMORY_LIMIT);
     if (memoryLimit) config.memory_limit = memoryLimit;
-    return new DuckDbWarehouse(await DuckDBInstance.create(path, config), options);
+    Object.assign(config, ALLOCATOR_SETTINGS);
+    const instance = await DuckDBInstance.create(path, config);
+    if (path !== ':memory:') await emptyStaging(instance);
+    return new DuckDbWarehouse(instance, options);
   } catch (err) {
     throw translateOpenError(err, path);
   }
