@@ -79,7 +79,8 @@ describe('DuckDB memory limit', () => {
       yield* four(50, 150, 3);
     }
     expect(await wh.merge({ spec: SPEC, columns: COLUMNS.slice(0, 4), rows: twice(), afterMerge: async (_tx, batch) => void seen.push(String(batch.staged)) })).toEqual({ rowsStaged: 100, inserted: 50, updated: 50 });
-    expect(seen).toEqual([`"${STAGING_SCHEMA}"."__sextant_stage_1"`, `"${STAGING_SCHEMA}"."__sextant_latest_2"`]);
+    // Into the empty table the batch is appended straight in: the table is the batch.
+    expect(seen).toEqual([`"social"."posts"`, `"${STAGING_SCHEMA}"."__sextant_latest_1"`]);
     const [sum] = await wh.query('SELECT count(*) AS n, sum(impressions) AS s FROM social.posts');
     expect(sum).toEqual({ n: 150, s: 50 * 1 + 100 * 3 });
     async function* report(): AsyncGenerator<SqlValue[]> {

@@ -57,6 +57,8 @@ export const STAGING_SCHEMA = '__sextant_staging';
 function staged(name: string): string {
   return `${quoteIdent(STAGING_SCHEMA)}.${quoteIdent(name)}`;
 }
+/** In an append's column layout: the column of the row's sequence number (staging tables' {@link SEQ}). */
+const SEQUENCE = -2;
 /** How often a stopped statement is interrupted again until it gives up. */
 const REINTERRUPT_MS = 25;
 
@@ -401,20 +403,27 @@ class DuckDbWarehouse implements Warehouse {
   }
 
   /**
-   * Appends the batch into a staging table (in {@link STAGING_SCHEMA}) typed as the target (DuckDB casts text to the
-   * column type as it appends), then merges it in one transaction ({@link mergeStaged}). Staging happens
+   * Into an empty table the batch is appended straight into it ({@link appendIntoEmpty}). Otherwise it is
+   * appended into a staging table (in {@link STAGING_SCHEMA}) typed as the target (DuckDB casts text to the
+   * column type as it appends), then merged in one transaction ({@link mergeStaged}). Staging happens
    * outside the transaction: until COMMIT nothing is visible, and a failure anywhere leaves the table as it was.
    */
   private async mergeOn(conn: DuckDBConnection, lease: Lease, input: MergeInput, columns: TableColumn[]): Promise<MergeResult> {
     // No statement timeout: a merge lasts as long as its batch is big; its signal can still stop it.
     const options: QueryOptions = { timeoutMs: 0, signal: input.signal };
+    try {
+      const direct = await this.inTransaction(conn, lease, 'merge', (tx) => this.appendIntoEmpty(conn, tx, input, columns), options);
+      if (direct) return direct;
+    } catch (err) {
+      throw translateDuckDbError(err, 'merge', input.spec.table);
+    }
     const run = this.runner(conn, lease, 'merge', options);
     const n = ++this.stageCounter;
     const stage = `__sextant_stage_${n}`;
     const q = quoteIdent;
     await run.execute(`CREATE SCHEMA IF NOT EXISTS ${q(STAGING_SCHEMA)}; CREATE TABLE ${staged(stage)} (${columns.map((c) => `${q(c.name)} ${this.dialect.columnType(c.type)}`).join(', ')}, ${q(SEQ)} BIGINT)`);
     try {
-      await this.appendRows(conn, stage, input, columns);
+      await this.appendRows(conn, { schema: STAGING_SCHEMA, table: stage }, input, columns, [...columns.keys(), SEQUENCE]);
       const { rowsStaged, inserted, updated } = await this.inTransaction(conn, lease, 'merge', (tx) => this.mergeStaged(tx, input, columns, { stage, order: q(SEQ), n }), options);
       return { rowsStaged, inserted, updated };
     } catch (err) {
@@ -583,6 +592,30 @@ class DuckDbWarehouse implements Warehouse {
   }
 
   /**
+   * In the merge's transaction: when the target holds no row, appends the batch into it with no staged
+   * copy (a 1M-row upload held the batch twice otherwise: staged, then inserted), keeps the last row of a
+   * repeated key (appended rows get increasing rowids), and runs `afterMerge` with the target as the
+   * batch. Undefined, nothing read from the batch, when the target has rows.
+   */
+  private async appendIntoEmpty(conn: DuckDBConnection, tx: SqlRunner, input: MergeInput, columns: readonly TableColumn[]): Promise<MergeResult | undefined> {
+    const { spec } = input;
+    const target = this.dialect.quoteTable(spec.table);
+    const [occupied] = await tx.query(`SELECT EXISTS (SELECT 1 FROM ${target}) AS any`);
+    if (occupied.any === true) return undefined;
+    const { schema, table } = splitTable(spec.table);
+    const tableColumns = (await this.describeWith(tx, spec.table)) ?? [];
+    // Columns of the table the batch does not supply take their default (NULL).
+    const layout = tableColumns.map((c) => columns.findIndex((s) => s.name === c.name));
+    await this.appendRows(conn, { schema: schema ?? 'main', table }, input, columns, layout);
+    const keys = spec.key.map(quoteIdent).join(', ');
+    const [counted] = await tx.query(`SELECT count(*) AS rows, (SELECT count(*) FROM (SELECT 1 FROM ${target} GROUP BY ${keys})) AS keys FROM ${target}`);
+    const rows = Number(counted.keys);
+    if (rows < Number(counted.rows)) await tx.execute(`DELETE FROM ${target} WHERE rowid NOT IN (SELECT max(rowid) FROM ${target} GROUP BY ${keys})`);
+    if (input.afterMerge) await input.afterMerge(tx, { staged: target });
+    return { rowsStaged: rows, inserted: rows, updated: 0 };
+  }
+
+  /**
    * Stages the rows as text outside the transaction (as a merge does), then in ONE transaction: the
    * typed table beside the old one, DROP of the old, RENAME of the new, and `inSwap`. DuckDB's catalog
    * is versioned like its rows (MVCC), so a reader's query sees the table as of its start: the whole
@@ -598,7 +631,7 @@ class DuckDbWarehouse implements Warehouse {
     const inSchema = (name: string) => `${q(schema)}.${q(name)}`;
     await run.execute(`CREATE SCHEMA IF NOT EXISTS ${q(STAGING_SCHEMA)}; CREATE TABLE ${staged(stage)} (${spec.columns.map((c) => `${q(c.name)} VARCHAR`).join(', ')}, ${q(SEQ)} BIGINT)`);
     try {
-      await this.appendRows(conn, stage, { spec, columns: spec.columns.map((c) => c.name), rows: input.rows, signal: input.signal }, spec.columns.map((c) => ({ ...c, type: 'string' as const })));
+      await this.appendRows(conn, { schema: STAGING_SCHEMA, table: stage }, { spec, columns: spec.columns.map((c) => c.name), rows: input.rows, signal: input.signal }, spec.columns.map((c) => ({ ...c, type: 'string' as const })), [...spec.columns.keys(), SEQUENCE]);
       const defs = spec.columns.map((c) => `${q(c.name)} ${this.dialect.columnType(c.type)}`);
       const casts = spec.columns.map((c) => `CAST(${q(c.name)} AS ${this.dialect.columnType(c.type)})`);
       await run.execute(`CREATE SCHEMA IF NOT EXISTS ${q(schema)}`);
@@ -626,11 +659,12 @@ class DuckDbWarehouse implements Warehouse {
   }
 
   /**
-   * Appends the rows and their sequence. Numbers and booleans go in as themselves where the staging
-   * column has that type; everything else as text, which DuckDB casts to the column's type.
+   * Appends the rows into `into`, whose columns are `layout`: each the index of a row's value, {@link SEQUENCE}
+   * for the row's sequence number, or -1 for the column's default. Numbers and booleans go in as themselves
+   * where the column has that type; everything else as text, which DuckDB casts to the column's type.
    */
-  private async appendRows(conn: DuckDBConnection, stage: string, input: MergeInput, columns: readonly TableColumn[]): Promise<void> {
-    const appender = await conn.createAppender(stage, STAGING_SCHEMA);
+  private async appendRows(conn: DuckDBConnection, into: { schema: string; table: string }, input: MergeInput, columns: readonly TableColumn[], layout: readonly number[]): Promise<void> {
+    const appender = await conn.createAppender(into.table, into.schema);
     const width = columns.length;
     const types = columns.map((c) => c.type);
     let appended = false;
@@ -642,7 +676,15 @@ class DuckDbWarehouse implements Warehouse {
           throw new UserError('ROW_INVALID', `merge into ${input.spec.table}: row ${seq + 1} has ${row.length} values, expected ${width} (one per column: ${input.columns.join(', ')})`);
         }
         try {
-          for (let i = 0; i < width; i++) {
+          for (const i of layout) {
+            if (i === SEQUENCE) {
+              appender.appendBigInt(BigInt(seq));
+              continue;
+            }
+            if (i < 0) {
+              appender.appendDefault();
+              continue;
+            }
             const value = row[i];
             if (value === null || value === undefined) appender.appendNull();
             else if (typeof value === 'number' && types[i] === 'integer' && Number.isInteger(value)) appender.appendInteger(value);
@@ -650,7 +692,6 @@ class DuckDbWarehouse implements Warehouse {
             else if (typeof value === 'boolean' && types[i] === 'boolean') appender.appendBoolean(value);
             else appender.appendVarchar(toStageText(value) as string);
           }
-          appender.appendBigInt(BigInt(seq));
           appender.endRow();
         } catch (err) {
           // A text value the column type cannot hold ("Could not convert string 'abc' to INT32").
