@@ -2,7 +2,8 @@
  * A 2-year backfill of a facebook_pages source with 20 pages from the local Graph API fake (no
  * throttling), through the whole run — lease, windows, every page written to the object store before it
  * is read, conversion, merges into DuckDB, state — against the floor: fetching the very same pages one
- * after another and discarding them. Prints pages/s and rows/s of both and the ratio.
+ * after another and discarding them. Prints pages/s and rows/s of both and the ratio. The fake runs in a
+ * child process (bench/support/fake-child.ts), so its CPU is not spent in the process measured.
  *
  *   npm run bench:connectors -- --pages 20 --days 730 [--posts] [--in-flight 8]
  *
@@ -24,11 +25,17 @@ import { JobStore } from '../src/jobs/job-store.js';
 import { silentLogger } from '../src/log.js';
 import { openFileObjectStore } from '../src/storage/file/file-object-store.js';
 import { openDuckDbWarehouse } from '../src/warehouse/duckdb/duckdb-warehouse.js';
-import { startFacebookFake } from '../test/fakes/facebook/facebook-fake.js';
+import { startFakeChild } from './support/fake-child.js';
 import { addDays } from '../test/fakes/demo-data.js';
 import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { PAGES_IN_FLIGHT } from '../src/ingest/connectors/source-runner.js';
+
+/** CPU seconds (user + system) this process used since `from`. */
+const cpuSecondsSince = (from: NodeJS.CpuUsage): number => {
+  const d = process.cpuUsage(from);
+  return (d.user + d.system) / 1e6;
+};
 
 const { values: args } = parseArgs({ options: { pages: { type: 'string', default: '20' }, days: { type: 'string', default: '730' }, posts: { type: 'boolean', default: false }, 'in-flight': { type: 'string', default: String(PAGES_IN_FLIGHT) } } });
 const IN_FLIGHT = Number(args['in-flight']);
@@ -39,7 +46,8 @@ const TO = addDays(TODAY, -1);
 const FROM = addDays(TODAY, -DAYS);
 
 const pages = Array.from({ length: PAGES }, (_, i) => ({ id: String(104512345600000 + i), name: `Page ${i + 1}`, username: `page${i + 1}` }));
-const fake = await startFacebookFake({ pages, today: TODAY });
+// The fake runs in a child process: its CPU is spent outside the process measured, for ours and the floor alike.
+const fake = await startFakeChild('facebook', { pages, today: TODAY });
 const dir = mkdtempSync(join(tmpdir(), 'sextant-bench-connectors-'));
 const warehouse = await openDuckDbWarehouse(':memory:', { statementTimeoutMs: 600_000 });
 const store = await openFileObjectStore(join(dir, 'objects'));
@@ -86,15 +94,21 @@ ${args.posts ? '  post_insights: social_post_daily\n' : ''}`;
   const load = () => loadavg().map((l) => l.toFixed(2)).join(' ');
   console.log(`facebook_pages: ${PAGES} pages, ${FROM} … ${TO} (${DAYS} days)${args.posts ? ', with post insights' : ''}; DuckDB in memory, folder object store (pages put unsynced, flushed before each window's commit), ${IN_FLIGHT} page writes in flight`);
   console.log(`load average before: ${load()}`);
+  const cpu0 = process.cpuUsage();
+  const fakeCpu0 = fake.cpuSeconds();
   const t0 = performance.now();
   const job = await service.runHere({ name: source.name, from: FROM, to: TO });
   const oursS = (performance.now() - t0) / 1000;
+  const oursCpu = cpuSecondsSince(cpu0);
+  const oursFakeCpu = fake.cpuSeconds() - fakeCpu0;
   if (job.status !== 'SUCCEEDED') throw new Error(`the run ${job.status}: ${JSON.stringify(job.errors)}`);
-  const served = fake.requests.filter((r) => r.status === 200);
+  const served = (await fake.requests()).filter((r) => r.status === 200);
   const rows = job.rowsLoaded;
 
   // The floor: the same URLs, fetched one after another, bodies read and dropped.
-  const urls = served.map((r) => `${fake.url}${r.path}?${r.query.toString()}`);
+  const urls = served.map((r) => `${fake.url}${r.path}?${r.query}`);
+  const cpu1 = process.cpuUsage();
+  const fakeCpu1 = fake.cpuSeconds();
   const t1 = performance.now();
   let bytes = 0;
   for (const url of urls) {
@@ -102,12 +116,16 @@ ${args.posts ? '  post_insights: social_post_daily\n' : ''}`;
     bytes += (await res.arrayBuffer()).byteLength;
   }
   const floorS = (performance.now() - t1) / 1000;
+  const floorCpu = cpuSecondsSince(cpu1);
+  const floorFakeCpu = fake.cpuSeconds() - fakeCpu1;
 
   const fmt = (n: number) => Math.round(n).toLocaleString('en');
   console.log(`pages fetched:  ${urls.length} (${(bytes / 1e6).toFixed(1)} MB), rows loaded: ${fmt(rows)}`);
   console.log(`ours (run):     ${oursS.toFixed(2)} s   ${fmt(urls.length / oursS)} pages/s   ${fmt(rows / oursS)} rows/s`);
   console.log(`floor (fetch):  ${floorS.toFixed(2)} s   ${fmt(urls.length / floorS)} pages/s   ${fmt(rows / floorS)} rows/s (the same rows, not loaded)`);
   console.log(`ratio ours/floor (throughput): ${(floorS / oursS).toFixed(2)}×`);
+  console.log(`CPU of this process: ours ${oursCpu.toFixed(2)} s (${((oursCpu / urls.length) * 1000).toFixed(2)} ms/page), floor ${floorCpu.toFixed(2)} s (${((floorCpu / urls.length) * 1000).toFixed(2)} ms/page); of the fake's process: ${oursFakeCpu.toFixed(2)} s during ours, ${floorFakeCpu.toFixed(2)} s during the floor`);
+  console.log(`peak RSS of this process: ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MB`);
   console.log(`load average after: ${load()}`);
   console.log(`inside the run: object-store writes ${(spent.put / 1000).toFixed(2)} s (overlapping the next fetch), flushes ${(spent.flush / 1000).toFixed(2)} s, merges ${(spent.merge / 1000).toFixed(2)} s`);
 } finally {

@@ -12,8 +12,7 @@
  * wait for the client in turn: memory stays flat whatever the row count.
  */
 import type { Writable } from 'node:stream';
-// Loaded when a workbook is read or written, not at start-up: exceljs adds ~16 MB to an idle process.
-import type ExcelJS from 'exceljs';
+import ExcelJS from 'exceljs';
 import type { Row } from '../warehouse/port.js';
 import type { AnswerStream, ServedColumn } from '../serving/types.js';
 import { cellText, numFmtOf, xlsxValue, type XlsxValue } from './cell-values.js';
@@ -79,8 +78,7 @@ export async function writeXlsx(answer: AnswerStream, out: Writable, options: Ex
   const headerStyles = columns.map(() => BOLD);
   const headers = columns.map((c) => cellText(columnHeader(c)));
 
-  const { default: excel } = await import('exceljs');
-  const workbook = new excel.stream.xlsx.WorkbookWriter({ stream: out, useStyles: true, useSharedStrings: false });
+  const workbook = new ExcelJS.stream.xlsx.WorkbookWriter({ stream: out, useStyles: true, useSharedStrings: false });
   workbook.creator = 'Sextant';
   workbook.created = generatedAt;
   const sheets: Array<{ name: string; first: number; last: number }> = [];

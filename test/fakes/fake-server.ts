@@ -162,7 +162,7 @@ export function parseFault(input: unknown): Fault {
 /**
  * Starts `api` on a free loopback port (or `options.port`). Control endpoints, outside the API's
  * own paths: `POST /__fake/faults` (a {@link Fault} as JSON), `DELETE /__fake/faults`,
- * `GET /__fake/requests` (the log as JSON).
+ * `GET /__fake/requests` (the log as JSON: method, path, query, body, status, fault of each request).
  */
 export async function startFakeServer(api: FakeApi, options: { port?: number; host?: string } = {}): Promise<FakeServer> {
   const requests: FakeRequest[] = [];
@@ -211,7 +211,7 @@ export async function startFakeServer(api: FakeApi, options: { port?: number; ho
       faults = [];
       send(res, json(204, undefined));
     } else if (path === '/__fake/requests' && req.method === 'GET') {
-      send(res, json(200, requests.map((r) => ({ method: r.method, path: r.path, query: r.query.toString(), status: r.status, fault: r.fault }))));
+      send(res, json(200, requests.map((r) => ({ method: r.method, path: r.path, query: r.query.toString(), body: r.body, status: r.status, fault: r.fault }))));
     } else send(res, json(404, { error: `no control endpoint ${req.method} ${path}` }));
   };
 

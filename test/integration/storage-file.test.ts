@@ -2,7 +2,7 @@
  * What only the folder store does: its layout on disk, its bookkeeping folder, and what a folder
  * cannot hold that S3 can. Each test works in a fresh temp dir.
  */
-import { mkdir, mkdtemp, readdir, rm, stat, utimes, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
@@ -70,6 +70,25 @@ describe('folder object store', () => {
     await expect(store.flush!(keysPut)).resolves.toBeUndefined();
     expect((await readAll(await store.get(keysPut[0]))).toString()).toBe('{"n":0}');
     await expect(store.flush!([keysPut[0], 'raw/fb/missing.json'])).rejects.toMatchObject({ code: 'NOT_FOUND', message: expect.stringContaining('raw/fb/missing.json') });
+  });
+
+  it('flush() of 64 keys or more is one sync of the file system (sync -f), names a missing key, and fsyncs each file when that sync cannot run', async () => {
+    const calls = join(root, 'sync-calls.txt');
+    const recorder = join(root, 'sync-recorder.sh');
+    await writeFile(recorder, `#!/bin/sh\necho "$@" >> '${calls}'\nexec sync "$@"\n`, { mode: 0o755 });
+    const many = Array.from({ length: 70 }, (_, i) => `raw/fb/dt=2026-01-01/job-1/pages/page-${i + 1}.json`);
+    const recorded = await openFileObjectStore(dir, { syncCommand: recorder });
+    for (const [i, key] of many.entries()) await recorded.put(key, `{"n":${i}}`, { sync: false });
+    await expect(recorded.flush!(many.slice(0, 63))).resolves.toBeUndefined();
+    expect(await exists(calls)).toBe(false);
+    await expect(recorded.flush!(many)).resolves.toBeUndefined();
+    expect((await readFile(calls, 'utf8')).trim().split('\n')).toEqual([`-f ${dir}`]);
+    await expect(recorded.flush!([...many, 'raw/fb/missing.json'])).rejects.toMatchObject({ code: 'NOT_FOUND', message: expect.stringContaining('raw/fb/missing.json') });
+    expect((await readFile(calls, 'utf8')).trim().split('\n')).toHaveLength(1);
+    const noSync = await openFileObjectStore(dir, { syncCommand: join(root, 'no-such-program') });
+    await expect(noSync.flush!(many)).resolves.toBeUndefined();
+    await expect(noSync.flush!([...many, 'raw/fb/missing.json'])).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    expect((await readAll(await noSync.get(many[69]))).toString()).toBe('{"n":69}');
   });
 
   it('lists files dropped into the folder by hand, as the inbox pick-up needs', async () => {

@@ -62,7 +62,7 @@ describe('fake-server', () => {
     expect(bad.status).toBe(400);
     expect(await bad.text()).toContain('fault kind must be one of throttle, server_error, truncate, bad_credentials');
     const log = (await (await fetch(`${fake.url}/__fake/requests`)).json()) as Array<{ path: string; status: number }>;
-    expect(log).toEqual([{ method: 'GET', path: '/items/1', query: '', status: 401, fault: 'bad_credentials' }]);
+    expect(log).toEqual([{ method: 'GET', path: '/items/1', query: '', body: '', status: 401, fault: 'bad_credentials' }]);
   });
 });
 

@@ -135,6 +135,8 @@ function errorMessageOf(json: unknown, text: string): string {
  * status envelopes (GA4), problem JSON (X, Mailchimp), and plain HTTP statuses.
  */
 export function defaultVerdict(status: number, headers: Headers, json: unknown, text: string, now: number): Verdict {
+  // A success says nothing more (and its body, often large, need not be searched for a message).
+  if (status < 400 && !(json && typeof json === 'object' && (json as Record<string, unknown>).error)) return { kind: 'ok' };
   const message = errorMessageOf(json, text);
   const wait = waitFromHeaders(headers, now);
   const graph = json && typeof json === 'object' ? ((json as Record<string, unknown>).error as Record<string, unknown> | undefined) : undefined;

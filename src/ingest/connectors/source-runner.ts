@@ -106,11 +106,22 @@ const MAX_LISTED_ERRORS = 200;
 const MAX_LISTED_FIELDS = 50;
 
 /**
- * A stream's target, converter and the rows of the current window. Rows are laid out as the target's
- * columns, the lineage columns, then the columns `evolve` added in this run (in the order their fields
- * first appeared). Rows are kept in batches by the columns their record supplied (see
- * {@link suppliedOf}), each merged setting only those columns, so a re-pull never writes NULL over a
- * column its record did not carry.
+ * A row waiting for the next commit: its values, the columns its records supplied ({@link suppliedOf}'s
+ * signature, the union over the records of its key) and the pull (window) that last counted it.
+ */
+interface PendingRow {
+  values: SqlValue[];
+  supplied: string;
+  counted: number;
+}
+
+/**
+ * A stream's target, converter and the rows waiting for the next commit. Rows are laid out as the
+ * target's columns, the lineage columns, then the columns `evolve` added in this run (in the order their
+ * fields first appeared). A key has one row until the commit: a later record of the key sets the columns
+ * it supplies over the earlier one's. At the commit rows are merged in batches by the columns they were
+ * supplied (see {@link suppliedOf}), each setting only those columns, so a re-pull never writes NULL over
+ * a column its record did not carry.
  */
 interface Sink {
   stream: string;
@@ -118,8 +129,12 @@ interface Sink {
   converter: RecordConverter;
   columns: string[];
   keepAsJson: Set<string>;
-  /** The window's rows by the columns their records supplied ({@link suppliedOf}'s signature). */
-  batches: Map<string, SqlValue[][]>;
+  /** The rows waiting for the next commit, by key ({@link keyOf}). */
+  rows: Map<string, PendingRow>;
+  /** Where the target's key columns are in a row. */
+  keyAt: number[];
+  /** {@link suppliedOf}'s signature before a record's fields: the key columns and those with a default. */
+  alwaysSupplied?: string[];
   pages: number;
   /** `evolve`: the columns added for fields the target does not know, and every column name taken. */
   evolved: EvolvedColumn[];
@@ -146,7 +161,8 @@ function specOf(sink: Sink): TableSpec {
  */
 function evolveFields(sink: Sink, record: Record<string, unknown>): void {
   let added = false;
-  for (const [field, value] of Object.entries(record)) {
+  for (const field in record) {
+    const value = record[field];
     const isList = Array.isArray(value);
     if (isList) record[field] = JSON.stringify(value);
     if (sink.converter.columnIndexOf(field) !== undefined) continue;
@@ -173,16 +189,49 @@ function evolveFields(sink: Sink, record: Record<string, unknown>): void {
  */
 function suppliedOf(sink: Sink, record: Record<string, unknown>): string {
   const width = sink.converter.columns.length;
-  const present = new Array<string>(width).fill('0');
-  sink.target.columns.forEach((c, i) => {
-    if (sink.target.key.includes(c.name) || (c.default !== undefined && c.default !== null)) present[i] = '1';
-  });
-  for (const field of Object.keys(record)) {
+  if (sink.alwaysSupplied?.length !== width) {
+    const base = new Array<string>(width).fill('0');
+    sink.target.columns.forEach((c, i) => {
+      if (sink.target.key.includes(c.name) || (c.default !== undefined && c.default !== null)) base[i] = '1';
+    });
+    sink.alwaysSupplied = base;
+  }
+  const present = sink.alwaysSupplied.slice();
+  for (const field in record) {
     if (record[field] === undefined) continue;
     const i = sink.converter.columnIndexOf(field);
     if (i !== undefined) present[i] = '1';
   }
   return present.join('');
+}
+
+/** A row's key as one string (values of the key columns, which are never null). */
+function keyOf(sink: Sink, values: readonly SqlValue[]): string {
+  const at = sink.keyAt;
+  if (at.length === 1) return String(values[at[0]]);
+  let id = String(values[at[0]]);
+  for (let k = 1; k < at.length; k++) id += `\u0001${String(values[at[k]])}`;
+  return id;
+}
+
+/**
+ * A later record of a pending row's key: the columns it supplies, and the lineage, replace the earlier
+ * values; the others stay. The row is then supplied the columns either supplied.
+ */
+function overlay(sink: Sink, row: PendingRow, values: SqlValue[], supplied: string): void {
+  const width = sink.target.columns.length;
+  const lineage = LINEAGE_COLUMNS.length;
+  // A row converted before `evolve` added a column is shorter: NULL there, not a hole.
+  while (row.values.length < values.length) row.values.push(null);
+  for (let i = 0; i < supplied.length; i++) {
+    if (supplied[i] !== '1') continue;
+    const at = i < width ? i : i + lineage;
+    row.values[at] = values[at];
+  }
+  for (let l = 0; l < lineage; l++) row.values[width + l] = values[width + l];
+  let union = '';
+  for (let i = 0; i < Math.max(supplied.length, row.supplied.length); i++) union += supplied[i] === '1' || row.supplied[i] === '1' ? '1' : '0';
+  row.supplied = union;
 }
 
 /**
@@ -328,7 +377,8 @@ async function pullAndLoad(
       converter,
       columns,
       keepAsJson: new Set(target.columns.filter((c) => c.type === 'json').map((c) => (c.from ?? c.name).trim().toLowerCase())),
-      batches: new Map(),
+      rows: new Map(),
+      keyAt: target.key.map((k) => target.columns.findIndex((c) => c.name === k)),
       pages: 0,
       evolved: [],
       taken: new Set(columns),
@@ -345,8 +395,12 @@ async function pullAndLoad(
 
   /** Keys put without a sync since the last commit: flushed before it, so state never outruns the raw pages. */
   let unflushed: string[] = [];
-  /** Rows converted since the last commit began. */
+  /** Rows (distinct keys) waiting since the last commit began. */
   let buffered = 0;
+  /** Pulls so far (a window's, or a cursor run's): a key counts once per pull in `rowsLoaded`. */
+  let pulls = 0;
+  /** Rows the next commit loads, counted per pull: what `rowsLoaded` adds when it commits. */
+  let toLoad = 0;
 
   /** Writes the page to the store (the caller awaits it before reading the page's records). */
   const storePage = (page: SourcePage): { key: string; stored: Promise<unknown> } | undefined => {
@@ -381,11 +435,20 @@ async function pullAndLoad(
         const values = converted.values;
         if (values.length === width) values.push(ctx.id, loadedAt, key);
         else values.splice(width, 0, ctx.id, loadedAt, key);
-        buffered++;
         const supplied = suppliedOf(sink, flat);
-        const batch = sink.batches.get(supplied);
-        if (batch) batch.push(values);
-        else sink.batches.set(supplied, [values]);
+        const id = keyOf(sink, values);
+        const had = sink.rows.get(id);
+        if (!had) {
+          sink.rows.set(id, { values, supplied, counted: pulls });
+          buffered++;
+          toLoad++;
+        } else {
+          overlay(sink, had, values, supplied);
+          if (had.counted !== pulls) {
+            had.counted = pulls;
+            toLoad++;
+          }
+        }
       } else if (sink.target.onError === 'reject') {
         const first = converted.errors[0];
         throw new UserError('ROW_INVALID', `source "${source.name}", stream ${page.stream}: ${key}, record ${formatRowError(first).replace(/^line /, '')}`, {
@@ -408,14 +471,27 @@ async function pullAndLoad(
   const drain = async (pages: AsyncIterable<SourcePage>, between?: () => Promise<void>): Promise<{ last?: string }> => {
     const inFlight: Array<{ page: SourcePage; key: string; stored: Promise<unknown> }> = [];
     let last: string | undefined;
+    pulls++;
     const settleOldest = async (): Promise<void> => {
       const oldest = inFlight.shift()!;
       await oldest.stored;
       convertPage(oldest.page, oldest.key);
     };
     let first = true;
+    const iterator = pages[Symbol.asyncIterator]();
+    let ahead: Promise<IteratorResult<SourcePage>> | undefined;
+    let done = false;
     try {
-      for await (const page of pages) {
+      for (;;) {
+        const result = await (ahead ?? iterator.next());
+        if (result.done) {
+          done = true;
+          break;
+        }
+        const page = result.value;
+        // Pipelining: the next page's request goes out now, and is answered while this one is stored and read.
+        ahead = iterator.next();
+        ahead.catch(() => undefined);
         if (!first && between) {
           while (inFlight.length > 0) await settleOldest();
           await between();
@@ -432,8 +508,13 @@ async function pullAndLoad(
       }
       while (inFlight.length > 0) await settleOldest();
     } finally {
-      // A failed run leaves no write behind it unawaited (the pages already sent stay in the store).
+      // A failed run leaves no write behind it unawaited (the pages already sent stay in the store),
+      // and no request of the source behind it: the one read ahead ends, then the pull is closed.
       await Promise.allSettled(inFlight.map((f) => f.stored));
+      if (!done) {
+        await ahead?.catch(() => undefined);
+        await iterator.return?.(undefined).catch(() => undefined);
+      }
     }
     return { last };
   };
@@ -445,9 +526,20 @@ async function pullAndLoad(
    */
   const commit = async (state: { lastCompleteDay?: string; cursor?: string } | undefined): Promise<void> => {
     // Taken before the first await: the next window's pages may be read while this commit runs.
-    const pending = [...sinks.values()].flatMap((sink) => [...sink.batches].map(([supplied, rows]) => ({ sink, supplied, rows })));
-    for (const sink of sinks.values()) sink.batches = new Map();
+    const pending: Array<{ sink: Sink; supplied: string; rows: SqlValue[][] }> = [];
+    for (const sink of sinks.values()) {
+      const batches = new Map<string, SqlValue[][]>();
+      for (const row of sink.rows.values()) {
+        const batch = batches.get(row.supplied);
+        if (batch) batch.push(row.values);
+        else batches.set(row.supplied, [row.values]);
+      }
+      for (const [supplied, rows] of batches) pending.push({ sink, supplied, rows });
+      sink.rows = new Map();
+    }
+    const loading = toLoad;
     buffered = 0;
+    toLoad = 0;
     const keys = unflushed;
     unflushed = [];
     if (keys.length > 0) await deps.store.flush!(keys);
@@ -464,16 +556,16 @@ async function pullAndLoad(
         sink.ensured = sink.evolved.length;
       }
       const { columns, rows: projected } = suppliedRows(sink, supplied, rows);
-      const merged = await deps.warehouse.merge({
+      await deps.warehouse.merge({
         spec,
         columns,
         rows: projected,
         signal: ctx.signal,
         ...(i === pending.length - 1 && advance ? { afterMerge: advance } : {}),
       });
-      totals.rowsLoaded += merged.rowsStaged;
       tables.add(sink.target.table);
     }
+    totals.rowsLoaded += loading;
     if (pending.length === 0 && advance) await deps.warehouse.transaction(advance);
     if (tables.size > 0 && deps.onTablesChanged) {
       try {
@@ -512,6 +604,7 @@ async function pullAndLoad(
     // the commit in flight has ended.
     const every = deps.commitEveryMs ?? COMMIT_EVERY_MS;
     let committing: Promise<void> | undefined;
+    let commitRunning = false;
     let committedDay = lastCompleteDay;
     let lastCommitAt = performance.now();
     let uncommitted = 0;
@@ -521,18 +614,27 @@ async function pullAndLoad(
         await drain(type.pull(pullCtx, window));
         lastCompleteDay = nextState(lastCompleteDay, source.startDate, window as DateWindow);
         uncommitted++;
-        if (i < windows.length - 1 && performance.now() - lastCommitAt < every && buffered < COMMIT_ROWS) continue;
+        const lastWindow = i === windows.length - 1;
+        if (!lastWindow && performance.now() - lastCommitAt < every && buffered < COMMIT_ROWS) continue;
+        // A commit due while the previous one still runs waits for the next window, unless the rows
+        // waiting need bounding: the pull goes on rather than stand idle behind the warehouse.
+        if (!lastWindow && commitRunning && buffered < COMMIT_ROWS) continue;
         const state = lastCompleteDay !== committedDay ? { lastCompleteDay } : undefined;
         committedDay = lastCompleteDay;
         const group = uncommitted;
         uncommitted = 0;
         await committing;
         lastCommitAt = performance.now();
-        committing = commit(state).then(async () => {
-          totals.windows += group;
-          await deps.state.renew(source.name, ctx.id, deps.lockTtlMs ?? 60_000);
-          await report(Math.floor((totals.windows / windows.length) * 100));
-        });
+        commitRunning = true;
+        committing = commit(state)
+          .then(async () => {
+            totals.windows += group;
+            await deps.state.renew(source.name, ctx.id, deps.lockTtlMs ?? 60_000);
+            await report(Math.floor((totals.windows / windows.length) * 100));
+          })
+          .finally(() => {
+            commitRunning = false;
+          });
         // Awaited before the next commit or after the loop; a failure is thrown there.
         committing.catch(() => undefined);
       }

@@ -11,8 +11,7 @@
  * types then accept or reject with the cell's row and column.
  */
 import type { Readable } from 'node:stream';
-// Loaded when a workbook is read or written, not at start-up: exceljs adds ~16 MB to an idle process.
-import type ExcelJS from 'exceljs';
+import ExcelJS from 'exceljs';
 import { UserError } from '../../errors.js';
 import { DEFAULT_MAX_FIELD_BYTES, type ParsedRecord, type ParseOptions } from './parsed-record.js';
 
@@ -81,8 +80,7 @@ interface SheetReader extends AsyncIterable<ExcelJS.Row> {
 export async function* parseXlsx(source: Readable, options: XlsxParseOptions): AsyncGenerator<ParsedRecord> {
   const { file } = options;
   const maxField = options.maxFieldBytes ?? DEFAULT_MAX_FIELD_BYTES;
-  const { default: excel } = await import('exceljs');
-  const reader = new excel.stream.xlsx.WorkbookReader(source, {
+  const reader = new ExcelJS.stream.xlsx.WorkbookReader(source, {
     entries: 'emit',
     sharedStrings: 'cache',
     hyperlinks: 'ignore',

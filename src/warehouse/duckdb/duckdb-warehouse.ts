@@ -26,7 +26,7 @@ import type {
 import { STAGE_SEQ_COLUMN as SEQ, checkTableSpec, mergeColumns, quoteIdent, replaceNames, splitTable } from '../sql.js';
 import { ConnectionPool } from './connection-pool.js';
 import { DEFAULT_PREPARED_STATEMENTS, PreparedStatementCache } from './prepared.js';
-import { csvShapeOf, type CsvShape } from './csv-shape.js';
+import { csvShapeFits } from './csv-shape.js';
 import { fieldValueSql, missingSql } from './csv-values.js';
 import { duckdbDialect } from './dialect.js';
 import { queryTimeout, translateDuckDbError, translateOpenError, type DuckDbOperation } from './errors.js';
@@ -278,13 +278,12 @@ class DuckDbWarehouse implements Warehouse {
     const path = input.localPath;
     const known = new Set(input.spec.columns.map((c) => c.name));
     if (input.columns.length === 0 || input.columns.some((c) => !known.has(c)) || new Set(input.columns).size !== input.columns.length) return undefined;
-    const shape = await csvShapeOf(await input.open());
-    if (!shape) return undefined;
+    if (!(await csvShapeFits(await input.open()))) return undefined;
     // read_csv reads the file in one statement: progress before it and before the commit, so that a cancel
     // from either leaves the table as it was.
     input.onProgress?.(0);
     input.signal?.throwIfAborted();
-    return this.writes.run(() => this.withConnection((conn, lease) => this.loadCsvOn(conn, lease, input, path, shape)));
+    return this.writes.run(() => this.withConnection((conn, lease) => this.loadCsvOn(conn, lease, input, path)));
   }
 
   async replaceTable(input: ReplaceInput): Promise<{ rows: number }> {
@@ -424,8 +423,7 @@ class DuckDbWarehouse implements Warehouse {
     await run.execute(`CREATE SCHEMA IF NOT EXISTS ${q(STAGING_SCHEMA)}; CREATE TABLE ${staged(stage)} (${columns.map((c) => `${q(c.name)} ${this.dialect.columnType(c.type)}`).join(', ')}, ${q(SEQ)} BIGINT)`);
     try {
       await this.appendRows(conn, { schema: STAGING_SCHEMA, table: stage }, input, columns, [...columns.keys(), SEQUENCE]);
-      const { rowsStaged, inserted, updated } = await this.inTransaction(conn, lease, 'merge', (tx) => this.mergeStaged(tx, input, columns, { stage, order: q(SEQ), n }), options);
-      return { rowsStaged, inserted, updated };
+      return await this.inTransaction(conn, lease, 'merge', (tx) => this.mergeStaged(tx, input, columns, { stage, order: q(SEQ), n }), options);
     } catch (err) {
       throw translateDuckDbError(err, 'merge', input.spec.table);
     } finally {
@@ -438,11 +436,9 @@ class DuckDbWarehouse implements Warehouse {
    * field converted in SQL as the loader's converter would (csv-values.ts). Into an empty target the rows
    * go straight in, in one transaction, and the rows of a repeated key but the last are deleted; into a
    * loaded one they are staged in a typed table of {@link STAGING_SCHEMA} and merged like a batch. Declines — undefined,
-   * nothing changed — when the file's shape is one for the loader's parser (csv-shape.ts), `read_csv`
-   * refuses it, or a value is not in a form both read alike. DuckDB keeps the file's order as it inserts
-   * (preserve_insertion_order), so a rowid says which row of a key came last.
+   * nothing changed — when `read_csv` refuses the file or a value is not in a form both read alike.
    */
-  private async loadCsvOn(conn: DuckDBConnection, lease: Lease, input: CsvLoadInput, path: string, shape: CsvShape): Promise<MergeResult | undefined> {
+  private async loadCsvOn(conn: DuckDBConnection, lease: Lease, input: CsvLoadInput, path: string): Promise<MergeResult | undefined> {
     const { spec } = input;
     const options: QueryOptions = { timeoutMs: 0, signal: input.signal };
     const run = this.runner(conn, lease, 'merge', options);
@@ -450,51 +446,40 @@ class DuckDbWarehouse implements Warehouse {
     const stage = `__sextant_stage_${n}`;
     const q = quoteIdent;
     const target = this.dialect.quoteTable(spec.table);
-    const read = this.readCsvSql(input, shape);
-    const insert = (into: string) => `INSERT INTO ${into} (${spec.columns.map((c) => q(c.name)).join(', ')}) ${read.sql}`;
-    /** Runs the reading insert; false when read_csv or a value check refused the file. */
-    const tryInsert = async (runner: SqlRunner, into: string): Promise<boolean> => {
-      try {
-        await runner.execute(insert(into), [path, ...read.params]);
-        return true;
-      } catch (err) {
-        // A refusal of read_csv or of a value: the loader's parser and converter report it, with its line.
-        if (input.signal?.aborted) throw err;
-        return false;
-      }
-    };
     try {
       const [occupied] = await run.query(`SELECT EXISTS (SELECT 1 FROM ${target}) AS any`);
       if (occupied.any !== true) {
         const declined = Symbol('declined');
-        const loaded = await this.inTransaction(
+        return await this.inTransaction(
           conn,
           lease,
           'merge',
           async (tx) => {
-            if (!(await tryInsert(tx, target))) throw declined;
-            const keys = spec.key.map(q).join(', ');
-            const [counted] = await tx.query(`SELECT count(*) AS rows, (SELECT count(*) FROM (SELECT 1 FROM ${target} GROUP BY ${keys})) AS keys FROM ${target}`);
-            const rows = Number(counted.keys);
-            if (rows < Number(counted.rows)) await tx.execute(`DELETE FROM ${target} WHERE rowid NOT IN (SELECT max(rowid) FROM ${target} GROUP BY ${keys})`);
-            input.onProgress?.(Number(counted.rows));
+            const read = await this.readCsvInto(tx, target, input, path);
+            if (!read) throw declined;
+            let rows = read.rows;
+            if (read.ordered) {
+              const keys = spec.key.map(q).join(', ');
+              await tx.execute(`DELETE FROM ${target} WHERE rowid NOT IN (SELECT max(rowid) FROM ${target} GROUP BY ${keys})`);
+              rows = Number((await tx.query(`SELECT count(*) AS n FROM ${target}`))[0].n);
+            }
+            input.onProgress?.(read.rows);
             input.signal?.throwIfAborted();
             // The table held nothing before: its rows are the batch.
             if (input.afterMerge) await input.afterMerge(tx, { staged: target });
-            return { rowsStaged: rows, inserted: rows, updated: 0, rowsRead: Number(counted.rows) };
+            return { rowsStaged: rows, inserted: rows, updated: 0 };
           },
           options,
         ).catch((err: unknown) => {
           if (err === declined) return undefined;
           throw err;
         });
-        return loaded;
       }
       await run.execute(`CREATE SCHEMA IF NOT EXISTS ${q(STAGING_SCHEMA)}; CREATE TABLE ${staged(stage)} (${spec.columns.map((c) => `${q(c.name)} ${this.dialect.columnType(c.type)}`).join(', ')})`);
-      if (!(await tryInsert(run, staged(stage)))) return undefined;
-      const [read] = await run.query(`SELECT count(*) AS n FROM ${staged(stage)}`);
+      const read = await this.readCsvInto(run, staged(stage), input, path);
+      if (!read) return undefined;
       const reported: MergeInput['afterMerge'] = async (tx, batch) => {
-        input.onProgress?.(Number(read.n));
+        input.onProgress?.(read.rows);
         input.signal?.throwIfAborted();
         await input.afterMerge?.(tx, batch);
       };
@@ -506,8 +491,40 @@ class DuckDbWarehouse implements Warehouse {
     }
   }
 
-  /** The SELECT reading the file with `read_csv` ($1 its path), one value per column of the spec, and its other parameters. */
-  private readCsvSql(input: CsvLoadInput, shape: CsvShape): { sql: string; params: unknown[] } {
+  /**
+   * Reads the file into the empty table `into` (quoted) and answers how many records it read, or undefined
+   * when `read_csv` or a value check refused the file. DuckDB reads a file in parallel and its rowids then do
+   * not follow the file's order, so when a key may repeat (fewer distinct key hashes than rows; a collision
+   * only costs this) the rows are read again by one thread, `ordered`: the higher rowid of a key is then the
+   * later row in the file, which must win.
+   */
+  private async readCsvInto(run: SqlRunner, into: string, input: CsvLoadInput, path: string): Promise<{ rows: number; ordered: boolean } | undefined> {
+    const { spec } = input;
+    const q = quoteIdent;
+    const insert = (ordered: boolean): Promise<void> => {
+      const read = this.readCsvSql(input, ordered);
+      return run.execute(`INSERT INTO ${into} (${spec.columns.map((c) => q(c.name)).join(', ')}) ${read.sql}`, [path, ...read.params]);
+    };
+    try {
+      await insert(false);
+    } catch (err) {
+      // A refusal of read_csv or of a value: the loader's parser and converter report it, with its line.
+      if (input.signal?.aborted) throw err;
+      return undefined;
+    }
+    const [counted] = await run.query(`SELECT count(*) AS rows, count(DISTINCT hash(${spec.key.map(q).join(', ')})) AS keys FROM ${into}`);
+    const rows = Number(counted.rows);
+    if (Number(counted.keys) === rows) return { rows, ordered: false };
+    await run.execute(`DELETE FROM ${into}`);
+    await insert(true);
+    return { rows, ordered: true };
+  }
+
+  /**
+   * The SELECT reading the file with `read_csv` ($1 its path), one value per column of the spec, and its
+   * other parameters; `ordered`: by one thread, so that rows are inserted in the file's order.
+   */
+  private readCsvSql(input: CsvLoadInput, ordered: boolean): { sql: string; params: unknown[] } {
     const q = quoteIdent;
     const fieldOf = new Map(input.columns.map((c, i) => [c, `f${i}`]));
     const lineage = new Map([
@@ -528,8 +545,8 @@ class DuckDbWarehouse implements Warehouse {
     // Spreadsheet exports end with rows of bare delimiters: the parser skips records whose values are all blank.
     const blankRow = input.columns.map((_, i) => missingSql(q(`f${i}`))).join(' AND ');
     const sql = `SELECT ${values.join(', ')}
-      FROM read_csv($1, columns = {${fields}}, header = true, delim = '${shape.delimiter}', quote = '"', escape = '"',
-                    auto_detect = false, strict_mode = true, null_padding = false, max_line_size = ${CSV_MAX_LINE_BYTES})
+      FROM read_csv($1, columns = {${fields}}, header = true, delim = ',', quote = '"', escape = '"', auto_detect = false,
+                    strict_mode = true, null_padding = false, max_line_size = ${CSV_MAX_LINE_BYTES}, parallel = ${ordered ? 'false' : 'true'})
       WHERE NOT (${blankRow})`;
     return { sql, params };
   }
@@ -588,7 +605,7 @@ class DuckDbWarehouse implements Warehouse {
       await tx.execute(`INSERT INTO ${target} (${names}) SELECT ${names} FROM ${source}`);
     }
     if (input.afterMerge) await input.afterMerge(tx, { staged: source });
-    return { rowsStaged: rows, inserted: rows - updated, updated, rowsRead: Number(shape.rows) };
+    return { rowsStaged: rows, inserted: rows - updated, updated };
   }
 
   /**
