@@ -354,16 +354,7 @@ describe.each(WAREHOUSE_DIALECTS)('warehouse conformance: %s', (dialect: TestDia
     expect((unknownColumn as UserError).code).toBe('TARGET_INVALID');
 
     // A generator that fails half-way (a parser hitting a bad line) aborts the whole batch too.
-    const producerFailure = await rejection(
-      wh.merge({
-        spec: POSTS,
-        columns: POST_COLUMNS,
-        rows: (async function* () {
-          yield ['fb', 'a', '2026-01-01', 99, 'changed'];
-          throw new Error('parser failed');
-        })(),
-      }),
-    );
+    const producerFailure = await rejection(wh.merge({ spec: POSTS, columns: POST_COLUMNS, rows: failingProducer() }));
     expect((producerFailure as Error).message).toBe('parser failed');
 
     expect(await wh.query('SELECT * FROM social.post_daily ORDER BY post_id')).toEqual(before);
@@ -375,19 +366,9 @@ describe.each(WAREHOUSE_DIALECTS)('warehouse conformance: %s', (dialect: TestDia
     const wh = await fresh();
     await wh.ensureTable(POSTS);
     const failures: Array<() => Promise<unknown>> = [
-      () =>
-        wh.merge({ spec: POSTS, columns: POST_COLUMNS, rows: generatedBatchWithBadRow() }),
-      () =>
-        wh.merge({ spec: POSTS, columns: POST_COLUMNS, rows: [['fb', 'a', '2026-01-01', 9, 'x'], ['fb', null, '2026-01-01', 1, null]] }),
-      () =>
-        wh.merge({
-        spec: POSTS,
-        columns: POST_COLUMNS,
-        rows: (async function* () {
-          yield ['fb', 'a', '2026-01-01', 99, 'changed'];
-          throw new Error('parser failed');
-        })(),
-      }),
+      () => wh.merge({ spec: POSTS, columns: POST_COLUMNS, rows: generatedBatchWithBadRow() }),
+      () => wh.merge({ spec: POSTS, columns: POST_COLUMNS, rows: [['fb', 'a', '2026-01-01', 9, 'x'], ['fb', null, '2026-01-01', 1, null]] }),
+      () => wh.merge({ spec: POSTS, columns: POST_COLUMNS, rows: failingProducer() }),
     ];
     const errors: unknown[] = [];
     for (const f of failures) errors.push(await rejection(f()));
@@ -728,6 +709,12 @@ describe.each(WAREHOUSE_DIALECTS)('warehouse conformance: %s', (dialect: TestDia
     expect(await rejection(wh.query('SELECT 1'))).toBeInstanceOf(Error);
   });
 });
+
+/** A producer that fails half-way (a parser hitting a bad line): the whole batch is abandoned. */
+async function* failingProducer(): AsyncGenerator<SqlValue[]> {
+  yield ['fb', 'a', '2026-01-01', 99, 'changed'];
+  throw new Error('parser failed');
+}
 
 function* generatedBatchWithBadRow(): Generator<SqlValue[]> {
   for (let i = 0; i < 1000; i++) yield ['fb', `bad${i}`, '2026-01-01', i === 500 ? 'abc' : i, null];
