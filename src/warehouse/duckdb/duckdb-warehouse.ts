@@ -435,8 +435,8 @@ class DuckDbWarehouse implements Warehouse {
    * The CSV fast path (docs/targets.md, "Large files"): DuckDB's `read_csv` reads the file from disk, every
    * field converted in SQL as the loader's converter would (csv-values.ts). Into an empty target the rows
    * go straight in, in one transaction, and the rows of a repeated key but the last are deleted; into a
-   * loaded one they are staged in a typed table of {@link STAGING_SCHEMA} and merged like a batch. Declines — undefined,
-   * nothing changed — when `read_csv` refuses the file or a value is not in a form both read alike.
+   * loaded one they are staged in a typed table of {@link STAGING_SCHEMA} and merged like a batch. Declines —
+   * undefined, nothing changed — when `read_csv` refuses the file or a value is not in a form both read alike.
    */
   private async loadCsvOn(conn: DuckDBConnection, lease: Lease, input: CsvLoadInput, path: string): Promise<MergeResult | undefined> {
     const { spec } = input;
