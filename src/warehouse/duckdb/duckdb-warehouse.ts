@@ -747,7 +747,7 @@ class DuckDbWarehouse implements Warehouse {
       try {
         appender.flushSync();
       } catch (err) {
-        throw translateDuckDbError(err, 'merge', input.spec.table);
+        throw appendFailure(err, input.spec.table);
       }
       appended = true;
     } finally {
@@ -755,10 +755,22 @@ class DuckDbWarehouse implements Warehouse {
         appender.closeSync();
       } catch (err) {
         // After a failure the staged rows are dropped anyway; report the first error, not this one.
-        if (appended) throw err;
+        if (appended) throw appendFailure(err, input.spec.table);
       }
     }
   }
+}
+
+/**
+ * A failed flush of an appender: a constraint of the table appended into (a key column's NOT NULL, when
+ * {@link DuckDbWarehouse.appendIntoEmpty} appends into the target) is a bad row, as the same value is in a
+ * staged merge ("Failed to append: NOT NULL constraint failed: posts.post_id").
+ */
+function appendFailure(err: unknown, table: string): unknown {
+  if (err instanceof Error && /constraint failed/i.test(err.message)) {
+    return new UserError('ROW_INVALID', `The batch could not be merged into ${table} and nothing was written: ${err.message}`, { cause: err });
+  }
+  return translateDuckDbError(err, 'merge', table);
 }
 
 /** Drops the staged tables of staging `n` (the staged rows, their de-duplicated copy, the carried columns). */
