@@ -114,6 +114,18 @@ describe.each(WAREHOUSE_DIALECTS)('prepared statements on %s', (dialect) => {
     if (dialect !== 'duckdb') expect((await serverStatements(w)).map((s) => s.statement)).toEqual([SHAPE]);
   });
 
+  it('reads every row of an answer larger than one DuckDB chunk (2,048 rows), in order', async () => {
+    const w = await open();
+    const series = `SELECT g AS n, g * 3 AS triple FROM generate_series(1, $1) AS t(g) ORDER BY g`;
+    for (const count of [5_000, 2_048, 1, 2_049]) {
+      const rows = await w.query(series, [count], { prepare: true });
+      expect(rows).toHaveLength(count);
+      expect(rows.reduce((s, r) => s + Number(r.n), 0)).toBe((count * (count + 1)) / 2);
+      expect(rows.every((r, i) => Number(r.n) === i + 1 && Number(r.triple) === 3 * (i + 1))).toBe(true);
+    }
+    expect(await w.query(series, [0], { prepare: true })).toEqual([]);
+  });
+
   it("the serving layer's reads are prepared", async () => {
     const w = await open();
     const runner = new QueryRunner({ project: { models: new Map() } as unknown as SemanticProject, warehouse: w });

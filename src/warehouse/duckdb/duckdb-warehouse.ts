@@ -25,7 +25,7 @@ import type {
 } from '../port.js';
 import { STAGE_SEQ_COLUMN as SEQ, checkTableSpec, mergeColumns, quoteIdent, replaceNames, splitTable } from '../sql.js';
 import { ConnectionPool } from './connection-pool.js';
-import { DEFAULT_PREPARED_STATEMENTS, PreparedStatementCache } from './prepared.js';
+import { DEFAULT_PREPARED_STATEMENTS, PreparedStatementCache, runAndRead } from './prepared.js';
 import { csvShapeFits } from './csv-shape.js';
 import { NOT_CANONICAL, fieldValueSql, missingSql } from './csv-values.js';
 import { duckdbDialect } from './dialect.js';
@@ -377,7 +377,7 @@ class DuckDbWarehouse implements Warehouse {
     try {
       if (params.length > 0) statement.bind(params.map(toDuckDbParam));
       else statement.clearBindings();
-      return await readAll(await statement.stream());
+      return await runAndRead(statement);
     } catch (err) {
       cache.forget(sql);
       throw err;

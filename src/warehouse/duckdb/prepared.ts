@@ -4,7 +4,9 @@
  * selective aggregate. Each connection keeps at most `max` of them, least recently used destroyed first,
  * so an unbounded variety of shapes holds bounded memory.
  */
-import type { DuckDBConnection, DuckDBPreparedStatement } from '@duckdb/node-api';
+import { ResultReturnType, type DuckDBConnection, type DuckDBPreparedStatement } from '@duckdb/node-api';
+import type { Row } from '../port.js';
+import { rowsFromChunk } from './values.js';
 
 /** Prepared statements kept per connection unless SEXTANT_PREPARED_STATEMENTS says otherwise. */
 export const DEFAULT_PREPARED_STATEMENTS = 100;
@@ -53,4 +55,22 @@ export class PreparedStatementCache {
   get size(): number {
     return this.statements.size;
   }
+}
+
+/**
+ * Runs a bound prepared statement and reads its rows: executed whole in one call (a materialized result,
+ * whose chunks are then read without going back to DuckDB's thread), where a streaming result costs a
+ * round trip to a libuv thread per chunk plus one for the empty chunk that ends it — three for a small
+ * answer instead of one. For the serving layer's reads, whose answers are bounded by the row limit.
+ */
+export async function runAndRead(statement: DuckDBPreparedStatement): Promise<Row[]> {
+  const result = await statement.run();
+  // DML answers a one-row "Count" result in DuckDB and no rows in PostgreSQL; the port says no rows.
+  if (result.returnType !== ResultReturnType.QUERY_RESULT) return [];
+  const names = result.deduplicatedColumnNames();
+  const count = result.chunkCount;
+  if (count === 1) return rowsFromChunk(result.getChunk(0), names);
+  const rows: Row[] = [];
+  for (let i = 0; i < count; i++) for (const row of rowsFromChunk(result.getChunk(i), names)) rows.push(row);
+  return rows;
 }
