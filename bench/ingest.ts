@@ -21,6 +21,8 @@ import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { once } from 'node:events';
+import { request, type IncomingMessage } from 'node:http';
+import { pipeline } from 'node:stream/promises';
 import { DuckDBInstance } from '@duckdb/node-api';
 import pg from 'pg';
 import { benchPostgres } from './support/postgres.js';
@@ -108,18 +110,26 @@ async function startService(env: Record<string, string>): Promise<{ base: string
   };
 }
 
+/**
+ * PUTs the file to the upload URL as a client would stream it (node:http, the file read in 1 MB chunks).
+ * fetch() with a stream body took ~0.3 s longer for the 36.6 MB file: its chunks are smaller and each is a promise.
+ */
+async function putFile(url: string, path: string, size: number): Promise<void> {
+  const req = request(url, { method: 'PUT', headers: { 'content-type': 'text/csv', 'content-length': String(size) } });
+  const answered = once(req, 'response') as Promise<[IncomingMessage]>;
+  await pipeline(createReadStream(path, { highWaterMark: 1 << 20 }), req);
+  const [res] = await answered;
+  let body = '';
+  for await (const chunk of res) body += String(chunk);
+  if (res.statusCode !== 200) throw new Error(`PUT failed: ${res.statusCode} ${body}`);
+}
+
 /** Our upload path, timed from createUpload to the job's end. */
 async function upload(base: string, csv: string): Promise<{ seconds: number; line: string }> {
   const size = statSync(csv).size;
   const t0 = performance.now();
   const up = await gql(`${base}/graphql`, `mutation($f: String!) { createUpload(target: "social_manual_posts", filename: $f, contentType: "text/csv") { id uploadUrl } }`, { f: 'posts.csv' });
-  const put = await fetch(up.createUpload.uploadUrl, {
-    method: 'PUT',
-    body: createReadStream(csv) as unknown as ReadableStream,
-    headers: { 'content-type': 'text/csv', 'content-length': String(size) },
-    duplex: 'half',
-  } as RequestInit);
-  if (!put.ok) throw new Error(`PUT failed: ${put.status} ${await put.text()}`);
+  await putFile(up.createUpload.uploadUrl, csv, size);
   const tPut = performance.now();
   const done = await gql(`${base}/graphql`, `mutation($id: ID!) { completeUpload(id: $id) { id status } }`, { id: up.createUpload.id });
   let job = done.completeUpload;

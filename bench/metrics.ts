@@ -37,7 +37,8 @@ import { planQuery } from '../src/semantic/planner.js';
 import { postgresDialect } from '../src/warehouse/postgres/dialect.js';
 import { duckdbDialect } from '../src/warehouse/duckdb/dialect.js';
 import type { SqlDialect, Warehouse } from '../src/warehouse/port.js';
-import { EXAMPLE_PROJECT } from '../src/config/env.js';
+import { EXAMPLE_PROJECT, loadConfig } from '../src/config/env.js';
+import { DEFAULT_DUCKDB_MEMORY_LIMIT } from '../src/warehouse/duckdb/duckdb-warehouse.js';
 import type { SemanticQuery } from '../src/semantic/types.js';
 
 /**
@@ -66,6 +67,9 @@ const { values: args } = parseArgs({
     // How the load generator sends requests to Sextant and the peer: http (node:http keep-alive) or fetch.
     client: { type: 'string', default: 'http' },
     // Where the DuckDB files are kept between runs (one per --rows).
+    // Connections to DuckDB of each contender (the floor's pool, and SEXTANT_WAREHOUSE_POOL_SIZE of serve);
+    // default: what `sextant serve` opens when SEXTANT_WAREHOUSE_POOL_SIZE is unset.
+    'duckdb-pool': { type: 'string' },
     'duckdb-dir': { type: 'string', default: join(tmpdir(), 'sextant-bench-duckdb') },
   },
 });
@@ -80,8 +84,10 @@ const DURATION_MS = Number(args.seconds) * 1000;
 const CLIENTS = Number(args.clients);
 /** Connections to PostgreSQL of each contender: our warehouse adapter's default pool. */
 const POOL = 10;
-/** Connections to DuckDB of each contender: our DuckDB adapter's default pool. */
-const DUCK_POOL = 4;
+/** Connections to DuckDB of each contender: --duckdb-pool, or what serve opens by default. */
+const DUCK_POOL = args['duckdb-pool'] !== undefined ? Number(args['duckdb-pool']) : Number(process.env.SEXTANT_WAREHOUSE_POOL_SIZE ?? loadConfig({ SEXTANT_WAREHOUSE: 'duckdb::memory:' }).warehousePoolSize);
+/** DuckDB's memory_limit of each contender: what serve applies (SEXTANT_DUCKDB_MEMORY_LIMIT, else the product's default). */
+const DUCK_MEMORY_LIMIT = process.env.SEXTANT_DUCKDB_MEMORY_LIMIT?.trim() || DEFAULT_DUCKDB_MEMORY_LIMIT;
 const only = (what: 'selective' | 'heavy' | 'dashboard'): boolean => !args.only || String(args.only).split(',').includes(what);
 
 function loadAverage(): string {
@@ -254,6 +260,9 @@ async function startSextant(warehouse: string, project: string, objects: string,
       SEXTANT_RATE_LIMIT_PER_MINUTE: '100000000',
       SEXTANT_STATEMENT_TIMEOUT_MS: '3600000',
       SEXTANT_LOG_LEVEL: 'warn',
+      // The same connections (and, on DuckDB, the same memory_limit) as the floor's.
+      SEXTANT_WAREHOUSE_POOL_SIZE: String(warehouse.startsWith('duckdb:') ? DUCK_POOL : POOL),
+      ...(warehouse.startsWith('duckdb:') ? { SEXTANT_DUCKDB_MEMORY_LIMIT: DUCK_MEMORY_LIMIT } : {}),
     },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
@@ -303,6 +312,65 @@ async function rollupUsed(url: string, query: string): Promise<string> {
 }
 
 const LOAD = () => ({ clients: CLIENTS, durationMs: DURATION_MS, warmupMs: 3000 });
+
+/** CPU time (ms) a process has used so far: all its threads, and its main (JavaScript) thread alone; Linux /proc. */
+function cpuMs(pid: number): { total: number; main: number } | undefined {
+  const ms = (path: string): number => {
+    const stat = readFileSync(path, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // utime and stime (fields 14 and 15 of proc(5)), in clock ticks of 10 ms.
+    return (Number(fields[11]) + Number(fields[12])) * 10;
+  };
+  try {
+    return { total: ms(`/proc/${pid}/stat`), main: ms(`/proc/${pid}/task/${pid}/stat`) };
+  } catch {
+    return undefined;
+  }
+}
+
+/** CPU time per request (ms) of a run, warm-up included: of the process that answers, and of this one (the load generator). */
+interface CpuPerRequest {
+  answering?: { total: number; main: number };
+  bench?: { total: number; main: number };
+  requests: number;
+}
+const cpuOf = new WeakMap<LoadResult, CpuPerRequest>();
+
+/**
+ * runLoad, and the CPU time per request it cost: `answering` is the process that answers (a server's pid;
+ * the floor answers in this process, so its figure is this process's, load loop included). CPU time moves
+ * less with the machine's load than requests/s.
+ */
+async function measuredLoad(name: string, request: (i: number) => Promise<void>, answeringPid: number = process.pid): Promise<LoadResult> {
+  let requests = 0;
+  const counted = async (i: number) => {
+    requests++;
+    await request(i);
+  };
+  const before = { answering: cpuMs(answeringPid), bench: cpuMs(process.pid) };
+  const result = await runLoad(name, counted, LOAD());
+  const after = { answering: cpuMs(answeringPid), bench: cpuMs(process.pid) };
+  const per = (a?: { total: number; main: number }, b?: { total: number; main: number }) =>
+    a && b && requests > 0 ? { total: (b.total - a.total) / requests, main: (b.main - a.main) / requests } : undefined;
+  const cpu: CpuPerRequest = { requests };
+  const answering = per(before.answering, after.answering);
+  if (answering) cpu.answering = answering;
+  const bench = answeringPid === process.pid ? undefined : per(before.bench, after.bench);
+  if (bench) cpu.bench = bench;
+  cpuOf.set(result, cpu);
+  return result;
+}
+
+/** printTable, then each run's CPU time per request. */
+function printMeasured(title: string, rows: LoadResult[]): void {
+  printTable(title, rows);
+  for (const r of rows) {
+    const cpu = cpuOf.get(r);
+    if (!cpu?.answering) continue;
+    const f = (c: { total: number; main: number }) => `${c.total.toFixed(2)} ms (main thread ${c.main.toFixed(2)} ms)`;
+    console.log(`  CPU per request, ${r.name}: answering process ${f(cpu.answering)}${cpu.bench ? `; bench client ${f(cpu.bench)}` : ''} — over ${cpu.requests} requests, warm-up included`);
+  }
+}
 
 /**
  * The dashboard: the selective question, asked again and again by every client (the result cache on),
@@ -420,10 +488,10 @@ async function runPostgres(work: string, project: string, children: ChildProcess
       results.push(await runLoad(floorName, async () => void (await pool.query(plan.sql, plan.params)), LOAD()));
       if (name === 'selective') selectiveFloor = results[0];
       if (!only(name)) continue;
-      results.push(await runLoad('sextant GraphQL/HTTP, cache off, distinct', post(ours.url, ourQ, (i) => ({ limit: 50000 - (i % 10000) })), LOAD()));
-      results.push(await runLoad('postgraphile 5 + pg-aggregates', post(peerUrl, peerQ), LOAD()));
-      results.push(await runLoad('sextant, identical requests (coalesced)', post(ours.url, ourQ, () => ({ limit: 50000 })), LOAD()));
-      printTable(`PostgreSQL, ${name} — ${q.rows.toLocaleString()} rows, ${CLIENTS} clients, ${DURATION_MS / 1000} s each, rollups ${ROLLUPS ? 'on' : 'off'} (${loadAverage()})`, results);
+      results.push(await measuredLoad('sextant GraphQL/HTTP, cache off, distinct', post(ours.url, ourQ, (i) => ({ limit: 50000 - (i % 10000) })), ours.child.pid));
+      results.push(await measuredLoad('postgraphile 5 + pg-aggregates', post(peerUrl, peerQ), peer.pid));
+      results.push(await measuredLoad('sextant, identical requests (coalesced)', post(ours.url, ourQ, () => ({ limit: 50000 })), ours.child.pid));
+      printMeasured(`PostgreSQL, ${name} — ${q.rows.toLocaleString()} rows, ${CLIENTS} clients, ${DURATION_MS / 1000} s each, rollups ${ROLLUPS ? 'on' : 'off'} (${loadAverage()})`, results);
       if (name === 'selective') figures.selective = { floor: results[0], sextant: results[1], peer: results[2], source };
     }
     await stopChild(peer);
@@ -442,6 +510,12 @@ async function runPostgres(work: string, project: string, children: ChildProcess
   }
 }
 
+/** memory_limit and threads of a DuckDB instance, as it reports them. */
+async function duckSettings(query: (sql: string) => Promise<Array<Record<string, unknown>>>): Promise<string> {
+  const [row] = await query(`select current_setting('memory_limit') as memory_limit, current_setting('threads') as threads`);
+  return `memory_limit ${String(row.memory_limit)}, threads ${String(row.threads)}`;
+}
+
 /** A few DuckDB connections on one instance, each leased to one request at a time (as our adapter does). */
 class DuckFloor {
   private readonly idle: DuckDBConnection[] = [];
@@ -449,7 +523,7 @@ class DuckFloor {
   private constructor(private readonly instance: DuckDBInstance) {}
 
   static async open(path: string): Promise<DuckFloor> {
-    const floor = new DuckFloor(await DuckDBInstance.create(path));
+    const floor = new DuckFloor(await DuckDBInstance.create(path, { memory_limit: DUCK_MEMORY_LIMIT }));
     for (let i = 0; i < DUCK_POOL; i++) floor.idle.push(await floor.instance.connect());
     return floor;
   }
@@ -481,11 +555,12 @@ async function runDuckdb(work: string, project: string, children: ChildProcess[]
   const dir = resolve(String(args['duckdb-dir']));
   mkdirSync(dir, { recursive: true });
   const file = join(dir, `sextant_bench_${ROWS}.duckdb`);
-  const wh = await openWarehouse({ kind: 'duckdb', path: file }, { statementTimeoutMs: 3_600_000 });
+  const wh = await openWarehouse({ kind: 'duckdb', path: file }, { statementTimeoutMs: 3_600_000, memoryLimit: DUCK_MEMORY_LIMIT });
   let q: Questions;
   let accountId: string;
   try {
     await ensureDemoData(wh, file);
+    console.log(`DuckDB settings of sextant serve (opened as serve opens it): ${await duckSettings((sql) => wh.query(sql))}, ${DUCK_POOL} connections`);
     q = await questions(wh, duckdbDialect, project);
     accountId = String((await wh.query(`select account_id from social.accounts where account_name = $1 and platform = 'facebook'`, [q.acct]))[0].account_id);
   } finally {
@@ -495,6 +570,7 @@ async function runDuckdb(work: string, project: string, children: ChildProcess[]
 
   const floorName = 'floor (planned SQL, DuckDB node API, no HTTP)';
   const floor = await DuckFloor.open(file);
+  console.log(`DuckDB settings of the floor: ${await duckSettings((sql) => floor.query(sql, []))}, ${DUCK_POOL} connections`);
   const floorAnswers = {
     selective: floorGroups(await floor.query(q.planSelective.sql, q.planSelective.params), 'metric_date__day', false),
     heavy: floorGroups(await floor.query(q.planHeavy.sql, q.planHeavy.params), 'metric_date__month', true),
@@ -503,7 +579,7 @@ async function runDuckdb(work: string, project: string, children: ChildProcess[]
   for (const name of ['selective', 'heavy'] as const) {
     if (!only(name) && !(name === 'selective' && only('dashboard'))) continue;
     const plan = name === 'selective' ? q.planSelective : q.planHeavy;
-    floorRuns[name] = await runLoad(floorName, async () => void (await floor.query(plan.sql, plan.params)), LOAD());
+    floorRuns[name] = await measuredLoad(floorName, async () => void (await floor.query(plan.sql, plan.params)));
   }
   floor.close();
 
@@ -518,9 +594,9 @@ async function runDuckdb(work: string, project: string, children: ChildProcess[]
     if (!only(name) || !floorRun) continue;
     const ourQ = name === 'selective' ? q.selectiveGql : q.heavyGql;
     const results = [floorRun];
-    results.push(await runLoad('sextant GraphQL/HTTP, cache off, distinct', post(ours.url, ourQ, (i) => ({ limit: 50000 - (i % 10000) })), LOAD()));
-    results.push(await runLoad('sextant, identical requests (coalesced)', post(ours.url, ourQ, () => ({ limit: 50000 })), LOAD()));
-    printTable(`DuckDB, ${name} — ${q.rows.toLocaleString()} rows, ${CLIENTS} clients, ${DURATION_MS / 1000} s each, rollups ${ROLLUPS ? 'on' : 'off'}; no PostGraphile (it has no DuckDB back end) (${loadAverage()})`, results);
+    results.push(await measuredLoad('sextant GraphQL/HTTP, cache off, distinct', post(ours.url, ourQ, (i) => ({ limit: 50000 - (i % 10000) })), ours.child.pid));
+    results.push(await measuredLoad('sextant, identical requests (coalesced)', post(ours.url, ourQ, () => ({ limit: 50000 })), ours.child.pid));
+    printMeasured(`DuckDB, ${name} — ${q.rows.toLocaleString()} rows, ${CLIENTS} clients, ${DURATION_MS / 1000} s each, rollups ${ROLLUPS ? 'on' : 'off'}; no PostGraphile (it has no DuckDB back end) (${loadAverage()})`, results);
     if (name === 'selective') figures.selective = { floor: floorRun, sextant: results[1], source };
   }
   await stopChild(ours.child);

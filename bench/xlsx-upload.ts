@@ -1,32 +1,29 @@
 /**
  * A 1M-row XLSX upload against the same rows as CSV, through the same upload path (createUpload → PUT
  * → completeUpload → the INGEST_FILE job: raw file kept, parsed, converted, staged and merged) into the
- * same target. Each contender runs in a process of its own, so that its peak RSS is its own; prints
- * rows/s, peak RSS and the XLSX/CSV ratio. The workbook comes from exceljs's streaming writer (inline
+ * same target. Each contender runs in a process of its own (bench/support/xlsx-upload-child.mjs), so that
+ * its peak RSS is its own, on the compiled product under plain node as `sextant serve` runs it (dist/,
+ * rebuilt when older than src/; `--base src` runs the sources under tsx, which adds ~25 MB of RSS);
+ * prints rows/s, CPU seconds, peak RSS, the RSS before the upload, sampled V8 heap / external / native
+ * peaks, the XLSX/CSV ratio and the load average. The workbook comes from exceljs's streaming writer (inline
  * strings, a date format on the date column), as an export would make it.
  *
  * The warehouse is PostgreSQL by default (SEXTANT_BENCH_PG_URL, or a throw-away server), a database per
  * contender: the process then holds only what the upload path holds. `--warehouse duckdb` runs on an
  * embedded DuckDB file instead, whose staging and merge live in the process and dominate its RSS.
  *
- *   npm run bench:xlsx-upload -- --rows 1000000 [--warehouse duckdb]
+ *   npm run bench:xlsx-upload -- --rows 1000000 [--warehouse duckdb] [--only xlsx] [--files /tmp/xlsx-files] [--timeline] [--base src]
  *   SEXTANT_DUCKDB_MEMORY_LIMIT=64MB npm run bench:xlsx-upload -- --rows 1000000 --warehouse duckdb   # unset: the product's default (128MB)
  */
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { once } from 'node:events';
-import { createReadStream, createWriteStream, mkdtempSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { createWriteStream, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { parseArgs } from 'node:util';
 import ExcelJS from 'exceljs';
-import { ProblemCollector } from '../src/errors.js';
-import { IngestService } from '../src/ingest/ingest-service.js';
-import { parseTarget } from '../src/ingest/targets.js';
-import { JobStore } from '../src/jobs/job-store.js';
-import { LocalJobQueue } from '../src/jobs/local/local-job-queue.js';
-import { openFileObjectStore } from '../src/storage/file/file-object-store.js';
-import { openDuckDbWarehouse } from '../src/warehouse/duckdb/duckdb-warehouse.js';
 import { openPostgresWarehouse } from '../src/warehouse/postgres/postgres-warehouse.js';
 import { benchPostgres } from './support/postgres.js';
 
@@ -34,13 +31,36 @@ const { values: args } = parseArgs({
   options: {
     rows: { type: 'string', default: '1000000' },
     warehouse: { type: 'string', default: 'postgres' },
-    child: { type: 'string' },
-    file: { type: 'string' },
-    work: { type: 'string' },
-    url: { type: 'string' },
+    /** The product the contenders run: `dist` (compiled, as `sextant serve` runs; built when older than src/) or `src` (under tsx). */
+    base: { type: 'string', default: 'dist' },
+    /** Runs only these contenders (csv,xlsx). */
+    only: { type: 'string', default: 'csv,xlsx' },
+    /** Keeps the generated files in this folder and reuses them on the next run. */
+    files: { type: 'string' },
+    /** Prints RSS, V8 heap and external memory every second on stderr, with the job's progress. */
+    timeline: { type: 'boolean', default: false },
   },
 });
 const ROWS = Number(args.rows);
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const CHILD = join(ROOT, 'bench', 'support', 'xlsx-upload-child.mjs');
+
+/** The newest modification time of a file under `dir`. */
+function newest(dir: string): number {
+  let latest = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true, recursive: true })) {
+    if (entry.isFile()) latest = Math.max(latest, statSync(join(entry.parentPath, entry.name)).mtimeMs);
+  }
+  return latest;
+}
+
+/** Compiles the product into dist/ when it is missing or older than src/, so that `--base dist` runs the code of this checkout. */
+function buildIfStale(): void {
+  const entry = join(ROOT, 'dist', 'src', 'cli', 'index.js');
+  if (existsSync(entry) && statSync(entry).mtimeMs >= newest(join(ROOT, 'src'))) return;
+  console.log('building dist/ (tsc -p tsconfig.build.json) …');
+  execFileSync(process.execPath, [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(ROOT, 'tsconfig.build.json')], { stdio: 'inherit' });
+}
 const PLATFORMS = ['facebook', 'instagram', 'x'];
 const HEADER = ['platform', 'Post ID', 'Date', 'impressions', 'likes'];
 
@@ -88,51 +108,13 @@ columns:
   likes:       { type: integer }
 `;
 
-/** One contender, in this (child) process: the upload flow, timed from the PUT to the job's end. */
-async function child(file: string, work: string): Promise<void> {
-  const problems = new ProblemCollector();
-  const target = parseTarget('bench_posts', 'targets/bench_posts.yml', TARGET, problems)!;
-  problems.throwIfAny('TARGET_INVALID', 'bench target');
-  const warehouse = args.url
-    ? await openPostgresWarehouse(args.url, { statementTimeoutMs: 0 })
-    : await openDuckDbWarehouse(join(work, `${args.child}.duckdb`), { statementTimeoutMs: 0, ...(process.env.SEXTANT_DUCKDB_MEMORY_LIMIT ? { memoryLimit: process.env.SEXTANT_DUCKDB_MEMORY_LIMIT } : {}) });
-  const store = await openFileObjectStore(join(work, `${args.child}-objects`));
-  const jobs = new JobStore(warehouse);
-  await jobs.init();
-  const queue = new LocalJobQueue({ store: jobs });
-  const service = new IngestService({
-    warehouse,
-    store,
-    jobs,
-    queue,
-    targets: new Map([[target.name, target]]),
-    maxUploadBytes: 4 * 1024 ** 3,
-    signingSecret: 'bench',
-    publicBaseUrl: 'http://bench.test/',
-  });
-  queue.handle('INGEST_FILE', service.handleIngestJob);
-  await queue.start({ concurrency: 1 });
-  const started = performance.now();
-  const ticket = await service.createUpload({ target: target.name, filename: file.split('/').pop()! });
-  const url = new URL(ticket.uploadUrl);
-  await service.receiveUpload({ id: ticket.id, sig: url.searchParams.get('sig')!, exp: url.searchParams.get('exp')!, body: createReadStream(file) });
-  const job = await service.completeUpload(ticket.id);
-  let record = await jobs.get(job.id);
-  while (record && (record.status === 'QUEUED' || record.status === 'RUNNING')) {
-    await new Promise((resolve) => setTimeout(resolve, 100));
-    record = await jobs.get(job.id);
-  }
-  const seconds = (performance.now() - started) / 1000;
-  const [count] = await warehouse.query('SELECT count(*) AS n FROM social.bench_posts');
-  await queue.close(1000);
-  await store.close();
-  await warehouse.close();
-  if (record?.status !== 'SUCCEEDED') throw new Error(`the ${args.child} job ended ${record?.status}: ${JSON.stringify(record?.errors.slice(0, 3))}`);
-  process.stdout.write(JSON.stringify({ rows: Number(count.n), seconds, maxRssMb: process.resourceUsage().maxRSS / 1024 }));
-}
-
 async function main(): Promise<void> {
   const work = mkdtempSync(join(tmpdir(), 'sextant-bench-xlsx-'));
+  const files = args.files ?? work;
+  mkdirSync(files, { recursive: true });
+  const base = args.base;
+  if (base === 'dist') buildIfStale();
+  console.log(`load average at start: ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
   let pgs: Array<{ url: string; stop: () => Promise<void> }> | undefined;
   if (args.warehouse === 'postgres') {
     const first = await benchPostgres('sextant_bench_xlsx_csv');
@@ -146,35 +128,43 @@ async function main(): Promise<void> {
       await wh.execute('DROP TABLE IF EXISTS social.bench_posts');
       await wh.close();
     })();
-    const csv = join(work, 'posts.csv');
-    const xlsx = join(work, 'posts.xlsx');
+    const csv = join(files, `posts-${ROWS}.csv`);
+    const xlsx = join(files, `posts-${ROWS}.xlsx`);
     let t = performance.now();
-    await writeCsv(csv);
-    await writeXlsx(xlsx);
+    if (!existsSync(csv)) await writeCsv(csv);
+    if (!existsSync(xlsx)) await writeXlsx(xlsx);
     console.log(`files: ${ROWS.toLocaleString()} rows; CSV ${(statSync(csv).size / 1e6).toFixed(1)} MB, XLSX ${(statSync(xlsx).size / 1e6).toFixed(1)} MB (written in ${((performance.now() - t) / 1000).toFixed(0)} s)`);
-    console.log(`warehouse: ${args.warehouse}`);
+    console.log(`warehouse: ${args.warehouse}; product: ${base === 'dist' ? 'compiled (dist/), plain node' : 'sources under tsx'}`);
     const run = async (name: string, file: string, url?: string) => {
       t = performance.now();
-      const childArgs = ['--child', name, '--file', file, '--work', work, '--rows', String(ROWS), ...(url ? ['--url', url] : [])];
-      const { stdout } = await promisify(execFile)(process.execPath, [...process.execArgv, process.argv[1], ...childArgs], {
-        maxBuffer: 1 << 20,
+      const childArgs = ['--base', base, '--name', name, '--file', file, '--work', work, '--target', TARGET, ...(url ? ['--url', url] : []), ...(args.timeline ? ['--timeline'] : [])];
+      const loader = base === 'src' ? ['--import', 'tsx'] : [];
+      const { stdout, stderr } = await promisify(execFile)(process.execPath, [...loader, CHILD, ...childArgs], {
+        maxBuffer: 1 << 24,
       });
-      const result = JSON.parse(stdout.trim().split('\n').pop()!) as { rows: number; seconds: number; maxRssMb: number };
+      if (args.timeline) process.stderr.write(`${name}:\n${stderr}`);
+      const result = JSON.parse(stdout.trim().split('\n').pop()!) as { rows: number; seconds: number; maxRssMb: number; cpuSeconds: number; idleRssMb: number; peak: Record<string, number> };
       if (result.rows !== ROWS) throw new Error(`${name}: the table has ${result.rows} rows, expected ${ROWS}`);
       return { name, ...result, rowsPerSecond: result.rows / result.seconds };
     };
-    const csvResult = await run('csv', csv, pgs?.[0].url);
-    const xlsxResult = await run('xlsx', xlsx, pgs?.[1].url);
-    console.log('\ncontender   rows        seconds   rows/s     peak RSS');
+    const only = new Set(args.only.split(','));
+    const csvResult = only.has('csv') ? await run('csv', csv, pgs?.[0].url) : undefined;
+    const xlsxResult = only.has('xlsx') ? await run('xlsx', xlsx, pgs?.[1].url) : undefined;
+    console.log('\ncontender   rows        seconds   rows/s     CPU s   peak RSS   idle RSS   sampled peaks: heap / external / native');
     for (const r of [csvResult, xlsxResult]) {
-      console.log(`${r.name.padEnd(10)}  ${r.rows.toLocaleString().padEnd(10)}  ${r.seconds.toFixed(1).padStart(7)}   ${Math.round(r.rowsPerSecond).toLocaleString().padStart(8)}   ${r.maxRssMb.toFixed(0).padStart(5)} MB`);
+      if (!r) continue;
+      const p = r.peak;
+      console.log(
+        `${r.name.padEnd(10)}  ${r.rows.toLocaleString().padEnd(10)}  ${r.seconds.toFixed(1).padStart(7)}   ${Math.round(r.rowsPerSecond).toLocaleString().padStart(8)}   ${r.cpuSeconds.toFixed(1).padStart(5)}   ${r.maxRssMb.toFixed(0).padStart(5)} MB   ${r.idleRssMb.toFixed(0).padStart(5)} MB   ${p.heapMb.toFixed(0)} / ${p.externalMb.toFixed(0)} / ${p.nativeMb.toFixed(0)} MB`,
+      );
     }
-    console.log(`\nXLSX / CSV rows/s: ${(xlsxResult.rowsPerSecond / csvResult.rowsPerSecond).toFixed(2)}×; XLSX peak RSS ${xlsxResult.maxRssMb.toFixed(0)} MB (target: under 300 MB)`);
+    if (csvResult && xlsxResult) console.log(`\nXLSX / CSV rows/s: ${(xlsxResult.rowsPerSecond / csvResult.rowsPerSecond).toFixed(2)}×`);
+    if (xlsxResult) console.log(`XLSX peak RSS ${xlsxResult.maxRssMb.toFixed(0)} MB (target: under 300 MB)`);
+    console.log(`load average at end: ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
   } finally {
     rmSync(work, { recursive: true, force: true });
     await pgs?.[0].stop();
   }
 }
 
-if (args.child) await child(args.file!, args.work!);
-else await main();
+await main();

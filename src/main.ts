@@ -112,7 +112,7 @@ export async function openApp(options: OpenAppOptions = {}): Promise<App> {
     // Opened first: a Redshift warehouse stages its loads in the object store.
     const store = await openObjectStore(config.objectStore);
     closers.push(() => store.close());
-    const redshift = redshiftLoadOptions(config, store);
+    const redshift = await redshiftLoadOptions(config, store);
     const opened = await openWarehouse(config.warehouse, { statementTimeoutMs: config.limits.statementTimeoutMs, poolSize: config.warehousePoolSize, preparedStatements: config.preparedStatements, ...(config.duckdbMemoryLimit && { memoryLimit: config.duckdbMemoryLimit }), ...(redshift && { redshift }) });
     closers.push(() => opened.close());
     // Every load path below writes through this decorator: a load refreshes the rollups over its table in
@@ -144,7 +144,7 @@ export async function openApp(options: OpenAppOptions = {}): Promise<App> {
     // Opened before the queue, so closed after it: jobs still finishing on close publish their changes.
     // SEXTANT_QUEUE_NAME separates deployments sharing one Redis; tests may also pass their own.
     const queueNames = { queueName: config.queueName, ...options.queue };
-    const changes = openChangeFeed({ redisUrl: config.redisUrl }, { logger: log, ...queueNames });
+    const changes = await openChangeFeed({ redisUrl: config.redisUrl }, { logger: log, ...queueNames });
     closers.push(() => changes.close());
     // A rollup rebuilt here (its definition changed) is no longer what processes of the previous version
     // answer from: they hear it and stop (Rollups.recheck, followed by `serve`).
@@ -152,7 +152,7 @@ export async function openApp(options: OpenAppOptions = {}): Promise<App> {
     if (rebuiltBases.length > 0) {
       await changes.publish(rebuiltBases).catch((err: unknown) => log.warn('could not tell other processes of rebuilt rollups', { tables: rebuiltBases, err }));
     }
-    const queue = openJobQueue({ redisUrl: config.redisUrl }, jobStore, { logger: log, ...queueNames });
+    const queue = await openJobQueue({ redisUrl: config.redisUrl }, jobStore, { logger: log, ...queueNames });
     // On shutdown running jobs get the deadline to finish; past it they are handed back (docs/deploy.md).
     closers.push(() => queue.close(config.shutdownTimeoutMs));
     const keys = new KeyStore(warehouse, { knownTeams: project.semantic.teams });

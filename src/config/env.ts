@@ -42,7 +42,7 @@ export interface Config {
   }>;
   /** Introspection and the query page, default on outside production. */
   readonly introspection: boolean;
-  /** Connections each process keeps to a PostgreSQL/Redshift warehouse. */
+  /** Connections each process keeps to the warehouse (default 10 for PostgreSQL/Redshift, 4 for DuckDB). */
   readonly warehousePoolSize: number;
   /** Prepared statements each warehouse connection keeps for the serving layer's reads (0: none). */
   readonly preparedStatements: number;
@@ -185,7 +185,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
   const demo = onOff('SEXTANT_DEMO', ['auto', 'off'], 'auto') as 'auto' | 'off';
   const resultCache = onOff('SEXTANT_RESULT_CACHE', ['on', 'off'], 'on') === 'on';
   const inboxScanMs = int(env, 'SEXTANT_INBOX_SCAN_MS', 60_000, problems);
-  const warehousePoolSize = int(env, 'SEXTANT_WAREHOUSE_POOL_SIZE', 10, problems);
+  // DuckDB: 4, as many as libuv's threads that run its statements (more only queue there, and cost
+  // throughput: bench/README.md, duck-select); PostgreSQL/Redshift: 10.
+  const warehousePoolSize = int(env, 'SEXTANT_WAREHOUSE_POOL_SIZE', warehouse.kind === 'duckdb' ? 4 : 10, problems);
   const preparedStatements = int(env, 'SEXTANT_PREPARED_STATEMENTS', 100, problems, 0);
   const duckdbMemoryLimit = env.SEXTANT_DUCKDB_MEMORY_LIMIT?.trim() || undefined;
   if (duckdbMemoryLimit !== undefined && !/^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$/i.test(duckdbMemoryLimit)) {

@@ -26,7 +26,6 @@ import { writeCsv } from './csv-writer.js';
 import { columnHeader } from './describe.js';
 import { inertText } from './inert.js';
 import { CONTENT_TYPES, EXPORT_FILE_FORMATS, type ExportFileFormat, type ExportOptions, type ExportSummary } from './export-options.js';
-import { writeXlsx } from './xlsx-writer.js';
 
 /** How long a download link works, unless configured (seconds). */
 export const DEFAULT_DOWNLOAD_TTL_SECONDS = 3600;
@@ -44,9 +43,9 @@ export const DEFAULT_UNLOAD_MIN_ROWS = 1_000_000;
 /** What a report link is bound to when no key asked for the run (a scheduled run): its team. */
 const TEAM_BINDING = 'team:';
 
-/** Writes an answer in a format. */
-export function writeExport(format: ExportFileFormat, answer: AnswerStream, out: Writable, options: ExportOptions = {}): Promise<ExportSummary> {
-  return format === 'xlsx' ? writeXlsx(answer, out, options) : writeCsv(answer, out, options);
+/** Writes an answer in a format (ExcelJS is imported for the first XLSX file: a process that writes none does not hold it, ~25 MB of RSS). */
+export async function writeExport(format: ExportFileFormat, answer: AnswerStream, out: Writable, options: ExportOptions = {}): Promise<ExportSummary> {
+  return format === 'xlsx' ? (await import('./xlsx-writer.js')).writeXlsx(answer, out, options) : writeCsv(answer, out, options);
 }
 
 /** `XLSX`, `xlsx`, `Csv` → the format; anything else BAD_USER_INPUT. */

@@ -19,7 +19,7 @@ import type { ObjectStore } from '../storage/port.js';
 import type { Row, SqlRunner, SqlValue, Warehouse } from '../warehouse/port.js';
 import { CONTENT_TYPES, type ExportFileFormat, type ExportSummary } from './export-options.js';
 import { writeCsv } from './csv-writer.js';
-import { writeXlsx } from './xlsx-writer.js';
+import type { writeXlsx } from './xlsx-writer.js';
 import type { Report } from './report-file.js';
 import { tee } from './tee.js';
 import { LINEAGE_TABLE, writeBackColumns, writeBackSpec } from './write-back.js';
@@ -87,8 +87,9 @@ export function reportObjectKey(report: Pick<Report, 'team' | 'name' | 'format'>
 }
 
 /** Writes an answer in a format to `out` (the export writers). */
-export function writeExport(answer: AnswerStream, format: ExportFileFormat, out: PassThrough, options: Parameters<typeof writeXlsx>[2] = {}): Promise<ExportSummary> {
-  return format === 'xlsx' ? writeXlsx(answer, out, options) : writeCsv(answer, out, options);
+export async function writeExport(answer: AnswerStream, format: ExportFileFormat, out: PassThrough, options: Parameters<typeof writeXlsx>[2] = {}): Promise<ExportSummary> {
+  // ExcelJS is imported for the first XLSX file, as in export-service.ts.
+  return format === 'xlsx' ? (await import('./xlsx-writer.js')).writeXlsx(answer, out, options) : writeCsv(answer, out, options);
 }
 
 /** The answer cut at `limit` rows (0: every row); serving streams every row of a question. */

@@ -185,8 +185,8 @@ export async function loadObject(deps: LoadDeps, input: LoadInput): Promise<Load
     const lineage = { runId, loadedAt, sourceObject: key };
     const merged = await warehouse.loadCsv!({ spec: fast.spec, columns: fast.columns, lineage, open, localPath: store.localPath?.(key), signal, onProgress });
     if (merged) {
-      // An adapter that does not count the file's records: with duplicate keys, rows read are then the rows kept.
-      const rowsRead = records ?? merged.rowsRead ?? merged.rowsStaged;
+      // An adapter that does not count the file's records (onProgress): with duplicate keys, rows read are then the rows kept.
+      const rowsRead = records ?? merged.rowsStaged;
       input.onProgress?.(rowsRead, totalBytes, totalBytes);
       return { rowsRead, rowsLoaded: merged.rowsStaged, rowsRejected: 0, errors: [], inserted: merged.inserted, updated: merged.updated, addedColumns };
     }

@@ -9,7 +9,6 @@ import { createHmac, randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { UserError } from '../errors.js';
 import type { Logger } from '../log.js';
-import { RedisPeers } from './bullmq/redis-peers.js';
 
 /** What a process says of itself on the shared Redis. No secret: only a fingerprint of it. */
 export interface PeerInfo {
@@ -86,6 +85,8 @@ export async function joinPeers(
   config: { redisUrl: string; signingSecret: string | undefined; role: string; queueName?: string; prefix?: string },
   options: { logger?: Logger; ttlSeconds?: number; isAlive?: (pid: number) => boolean; /** Tests: processes of other machines. */ host?: string } = {},
 ): Promise<PeerMembership> {
+  // Imported here: only a deployment with Redis has peers (see openJobQueue).
+  const { RedisPeers } = await import('./bullmq/redis-peers.js');
   const peers = new RedisPeers({ connection: config.redisUrl, queueName: config.queueName, prefix: config.prefix, ttlSeconds: options.ttlSeconds, logger: options.logger });
   const self: PeerInfo = {
     id: randomUUID(),

@@ -4,7 +4,7 @@
  * question at once cost the warehouse one statement.
  */
 import { planQuery, type PlanOptions } from '../semantic/planner.js';
-import type { PlannedQuery, SemanticProject, SemanticQuery } from '../semantic/types.js';
+import type { FilterNode, PlannedQuery, SemanticProject, SemanticQuery } from '../semantic/types.js';
 import type { QueryOptions, Row, SqlDialect, Warehouse } from '../warehouse/port.js';
 import { ResultCache } from './result-cache.js';
 
@@ -41,6 +41,14 @@ export interface QueryRunnerOptions {
   rollups?: ReadonlySet<string>;
 }
 
+/** Plans kept by {@link QueryRunner.plan}, least recently used dropped first. */
+const PLAN_CACHE_SIZE = 500;
+
+/** True when a filter's values are resolved against the clock (IN_DATE_RANGE: `last 7 days`, `this month`). */
+function readsClock(filters: readonly FilterNode[]): boolean {
+  return filters.some((f) => ('operator' in f ? f.operator === 'IN_DATE_RANGE' : readsClock(f.and ?? []) || readsClock(f.or ?? [])));
+}
+
 export class QueryRunner {
   readonly project: SemanticProject;
   readonly warehouse: Warehouse;
@@ -50,21 +58,44 @@ export class QueryRunner {
   private readonly onQuery: ((event: WarehouseQueryEvent) => void) | undefined;
   private readonly rollups: ReadonlySet<string> | undefined;
   private readonly inflight = new Map<string, Promise<{ rows: Row[]; computedAt: Date }>>();
+  /** Plans of the default planner by question, page left out (see {@link plan}); off with a replaced planner. */
+  private readonly plans: Map<string, PlannedQuery> | undefined;
 
   constructor(options: QueryRunnerOptions) {
     this.project = options.project;
     this.warehouse = options.warehouse;
     this.planner = options.plan ?? planQuery;
+    this.plans = options.plan ? undefined : new Map();
     this.cache = options.cache;
     this.timeoutMs = options.timeoutMs;
     this.onQuery = options.onQuery;
     this.rollups = options.rollups;
   }
 
-  /** Plans a query for this warehouse's dialect (throws the planner's UserErrors). */
+  /**
+   * Plans a query for this warehouse's dialect (throws the planner's UserErrors). A question asked again
+   * (the same model, members, filters with their values, and order; any page) reuses its plan: the
+   * planner binds `limit` and `offset` last, so only those two parameters are replaced. Not cached: a
+   * question whose filters read the clock (IN_DATE_RANGE), an unbounded plan, one at a fixed `now`.
+   */
   plan(query: SemanticQuery, options?: PlanOptions): PlannedQuery {
     const withRollups = this.rollups ? { ...options, rollups: this.rollups } : options;
-    return withRollups ? this.planner(this.project, query, this.warehouse.dialect, withRollups) : this.planner(this.project, query, this.warehouse.dialect);
+    const plan = (q: SemanticQuery) => (withRollups ? this.planner(this.project, q, this.warehouse.dialect, withRollups) : this.planner(this.project, q, this.warehouse.dialect));
+    if (!this.plans || options?.unbounded || options?.now || readsClock(query.filters)) return plan(query);
+    // The rollups built are part of the key: a rollup built later answers the question from then on.
+    const key = JSON.stringify([query.model, query.measures, query.dimensions, query.filters, query.orderBy, this.rollups ? [...this.rollups] : null]);
+    const cached = this.plans.get(key);
+    if (cached) {
+      this.plans.delete(key);
+      this.plans.set(key, cached);
+      return { ...cached, params: [...cached.params.slice(0, -2), query.limit, query.offset] };
+    }
+    const planned = plan(query);
+    if (pagedLast(planned, query) && pagedLast(plan({ ...query, limit: query.limit + 1, offset: query.offset + 1 }), { ...query, limit: query.limit + 1, offset: query.offset + 1 }, planned)) {
+      if (this.plans.size >= PLAN_CACHE_SIZE) this.plans.delete(this.plans.keys().next().value as string);
+      this.plans.set(key, planned);
+    }
+    return planned;
   }
 
   async run(query: SemanticQuery): Promise<QueryRunResult> {
@@ -127,4 +158,15 @@ export class QueryRunner {
       this.onQuery?.({ model, durationMs: performance.now() - started, ok });
     }
   }
+}
+
+/**
+ * True when `planned` ends with the query's `limit` and `offset` parameters; with `like`, also when it is
+ * the same statement with the same other parameters (the page is all that differs between the two plans).
+ */
+function pagedLast(planned: PlannedQuery, query: SemanticQuery, like?: PlannedQuery): boolean {
+  const n = planned.params.length;
+  if (n < 2 || planned.params[n - 2] !== query.limit || planned.params[n - 1] !== query.offset) return false;
+  if (!like) return true;
+  return like.sql === planned.sql && like.params.length === n && like.params.slice(0, -2).every((v, i) => Object.is(v, planned.params[i]));
 }

@@ -4,22 +4,22 @@
  */
 import type { ObjectStoreUrl, WarehouseUrl } from '../config/env.js';
 import { UserError } from '../errors.js';
-import { openDuckDbWarehouse } from './duckdb/duckdb-warehouse.js';
 import type { LoadStaging, RedshiftLoadOptions, Warehouse, WarehouseOptions } from './port.js';
-import { openPostgresWarehouse } from './postgres/postgres-warehouse.js';
-import { openRedshiftWarehouse, s3Staging } from './redshift/redshift-warehouse.js';
 
 export type { WarehouseOptions } from './port.js';
 
-/** Opens the adapter for `target`: DuckDB, PostgreSQL, or Redshift (which needs `options.redshift`). */
+/**
+ * Opens the adapter for `target`: DuckDB, PostgreSQL, or Redshift (which needs `options.redshift`). Each adapter
+ * is imported when chosen: a process holds one database client (pg and DuckDB's library each cost 15–35 MB of RSS).
+ */
 export async function openWarehouse(target: WarehouseUrl, options: WarehouseOptions): Promise<Warehouse> {
   switch (target.kind) {
     case 'duckdb':
-      return openDuckDbWarehouse(target.path, options);
+      return (await import('./duckdb/duckdb-warehouse.js')).openDuckDbWarehouse(target.path, options);
     case 'postgres':
-      return openPostgresWarehouse(target.url, options);
+      return (await import('./postgres/postgres-warehouse.js')).openPostgresWarehouse(target.url, options);
     case 'redshift':
-      return openRedshiftWarehouse(target.url, options);
+      return (await import('./redshift/redshift-warehouse.js')).openRedshiftWarehouse(target.url, options);
   }
 }
 
@@ -27,14 +27,15 @@ export async function openWarehouse(target: WarehouseUrl, options: WarehouseOpti
  * What a Redshift warehouse loads with, from the configuration and the opened object store; undefined
  * for other warehouses. config/env.ts has already refused a Redshift warehouse without both.
  */
-export function redshiftLoadOptions(
+export async function redshiftLoadOptions(
   config: { warehouse: WarehouseUrl; objectStore: ObjectStoreUrl; redshiftIamRole: string | undefined },
   store: Pick<LoadStaging, 'put' | 'get' | 'delete'>,
-): RedshiftLoadOptions | undefined {
+): Promise<RedshiftLoadOptions | undefined> {
   if (config.warehouse.kind !== 'redshift') return undefined;
   const { objectStore, redshiftIamRole } = config;
   if (objectStore.kind !== 's3' || !redshiftIamRole) {
     throw new UserError('CONFIG_INVALID', 'A Redshift warehouse needs SEXTANT_OBJECT_STORE=s3://bucket/prefix and SEXTANT_REDSHIFT_IAM_ROLE');
   }
+  const { s3Staging } = await import('./redshift/redshift-warehouse.js');
   return { staging: s3Staging(store, objectStore), iamRole: redshiftIamRole, region: objectStore.region };
 }

@@ -94,8 +94,6 @@ export interface MergeResult {
   inserted: number;
   /** Rows that replaced an existing row with the same key. */
   updated: number;
-  /** `loadCsv` only: the file's records (blank ones aside) before de-duplication on the key. */
-  rowsRead?: number;
 }
 
 /** What `afterMerge` is told about the batch it runs after. */

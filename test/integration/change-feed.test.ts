@@ -46,7 +46,7 @@ function warningsLogger(): Logger & { warnings: string[] } {
 
 describe('LocalChangeFeed', () => {
   it('is what openChangeFeed gives without Redis, and tells every listener synchronously', async () => {
-    const feed = openChangeFeed({ redisUrl: undefined });
+    const feed = await openChangeFeed({ redisUrl: undefined });
     expect(feed).toBeInstanceOf(LocalChangeFeed);
     const a = recorder();
     const b = recorder();
@@ -103,8 +103,8 @@ describe('RedisChangeFeed', () => {
 
   const queueName = () => `cf-${randomBytes(6).toString('hex')}`;
   /** A feed on its own connections, as one process of a deployment would open it. */
-  function open(queue: string, logger: Logger = silentLogger): RedisChangeFeed {
-    const feed = openChangeFeed({ redisUrl: testRedisUrl() }, { queueName: queue, logger });
+  async function open(queue: string, logger: Logger = silentLogger): Promise<RedisChangeFeed> {
+    const feed = await openChangeFeed({ redisUrl: testRedisUrl() }, { queueName: queue, logger });
     if (!(feed instanceof RedisChangeFeed)) throw new Error('openChangeFeed with a Redis URL should give a RedisChangeFeed');
     opened.push(feed);
     return feed;
@@ -121,8 +121,8 @@ describe('RedisChangeFeed', () => {
 
   it('carries a publish in one process to the subscribers of another', async () => {
     const queue = queueName();
-    const worker = open(queue);
-    const api = open(queue);
+    const worker = await open(queue);
+    const api = await open(queue);
     expect(api.channel).toBe(changeChannel({ queueName: queue }));
     const heard = recorder();
     api.subscribe(heard.listener, heard.onMissed);
@@ -141,8 +141,8 @@ describe('RedisChangeFeed', () => {
 
   it('tells its own process at once, and not a second time when its message comes back through Redis', async () => {
     const queue = queueName();
-    const feed = open(queue);
-    const other = open(queue);
+    const feed = await open(queue);
+    const other = await open(queue);
     const own = recorder();
     feed.subscribe(own.listener, own.onMissed);
     await until(() => own.missed === 1, 'the subscription to take effect');
@@ -160,8 +160,8 @@ describe('RedisChangeFeed', () => {
   it('ignores messages on its channel that are not valid changes, and logs them', async () => {
     const queue = queueName();
     const log = warningsLogger();
-    const api = open(queue, log);
-    const worker = open(queue);
+    const api = await open(queue, log);
+    const worker = await open(queue);
     const heard = recorder();
     api.subscribe(heard.listener, heard.onMissed);
     await until(() => heard.missed === 1, 'the subscription to take effect');
@@ -189,8 +189,8 @@ describe('RedisChangeFeed', () => {
 
   it('resubscribes after its connection is killed, and reports the possible miss', async () => {
     const queue = queueName();
-    const api = open(queue);
-    const worker = open(queue);
+    const api = await open(queue);
+    const worker = await open(queue);
     const heard = recorder();
     api.subscribe(heard.listener, heard.onMissed);
     await until(() => heard.missed === 1, 'the subscription to take effect');
@@ -210,8 +210,8 @@ describe('RedisChangeFeed', () => {
 
   it('stops listening on close: its subscription leaves Redis, and it refuses further use', async () => {
     const queue = queueName();
-    const api = open(queue);
-    const worker = open(queue);
+    const api = await open(queue);
+    const worker = await open(queue);
     const heard = recorder();
     const off = api.subscribe(heard.listener, heard.onMissed);
     await until(() => heard.missed === 1, 'the subscription to take effect');

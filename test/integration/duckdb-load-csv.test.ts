@@ -202,8 +202,29 @@ describe('DuckDB loadCsv: read_csv leaves the table the Node path leaves', () =>
     const lines = [HEADER];
     for (let i = 0; i < 200_000; i++) lines.push(`k${i % 50_000},2026-01-01,${i},,,,,,,`);
     const result = await loadBoth(`${lines.join('\n')}\n`);
-    expect(result.answers).toEqual([{ rowsStaged: 50_000, inserted: 50_000, updated: 0, rowsRead: 200_000 }]);
+    expect(result.answers).toEqual([{ rowsStaged: 50_000, inserted: 50_000, updated: 0 }]);
+    expect(result.fast).toMatchObject({ rowsRead: 200_000, rowsLoaded: 50_000 });
     expect(await duck.query(`SELECT min(n) AS lo, max(n) AS hi FROM t.every_type`)).toEqual([{ lo: 150_000, hi: 199_999 }]);
+  });
+
+  it('keeps the last row in file order of a key repeated across row groups DuckDB reads in parallel', async () => {
+    // 600k rows (~15 MB, several of DuckDB's 122,880-row groups and CSV buffers): each key comes back every
+    // 100k rows, so its occurrences are read by different threads; the last in the file must win, as in the Node path.
+    const file = (from: number): string => {
+      const lines = [HEADER];
+      for (let i = from; i < from + 600_000; i++) lines.push(`k${(i * 7) % 100_000},2026-01-01,${i},,,,,,,row ${i}`);
+      return `${lines.join('\n')}\n`;
+    };
+    const contents = `SELECT count(*) AS n, min(n) AS lo, max(n) AS hi, count(*) FILTER (WHERE note <> 'row ' || n) AS odd FROM t.every_type`;
+    const first = await loadBoth(file(0));
+    expect(first.answers).toMatchObject([{ rowsStaged: 100_000, inserted: 100_000, updated: 0 }]);
+    expect(first.fast).toMatchObject({ rowsRead: 600_000, rowsLoaded: 100_000 });
+    // Independently: key k(7i mod 100k) is last written by the largest i < 600k with that residue, i.e. i >= 500k.
+    expect(await duck.query(contents)).toEqual([{ n: 100_000, lo: 500_000, hi: 599_999, odd: 0 }]);
+    // The same into the loaded table (the staged path): rows 1,000,000 on; 1,500,000 on win.
+    const second = await loadBoth(file(1_000_000));
+    expect(second.answers).toMatchObject([{ rowsStaged: 100_000, inserted: 0, updated: 100_000 }]);
+    expect(await duck.query(contents)).toEqual([{ n: 100_000, lo: 1_500_000, hi: 1_599_999, odd: 0 }]);
   });
 });
 

@@ -1,8 +1,8 @@
 /**
  * `sextant export` as a user runs it: a child process over a DuckDB file with the demo data, writing a
- * file with its progress on stderr; a bad question exits non-zero and leaves no file behind.
+ * file with its progress on stderr; a bad question exits non-zero and leaves no file behind. DuckDB is
+ * opened with a 64MB memory_limit for an export unless SEXTANT_DUCKDB_MEMORY_LIMIT is set.
  */
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -11,10 +11,9 @@ import ExcelJS from 'exceljs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateDemo } from '../../src/demo/generate.js';
 import { openWarehouse } from '../../src/warehouse/open.js';
-
-const ROOT = join(import.meta.dirname, '..', '..');
-const TSX = join(ROOT, 'node_modules', 'tsx', 'dist', 'cli.mjs');
-const CLI = join(ROOT, 'src', 'cli', 'index.ts');
+import { EXPORT_DUCKDB_MEMORY_LIMIT, exportConfig } from '../../src/cli/export.js';
+import { loadConfig } from '../../src/config/env.js';
+import { runSextant, type CliRun } from '../support/cli-process.js';
 
 let dir: string;
 let env: NodeJS.ProcessEnv;
@@ -42,12 +41,8 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-function sextant(args: string[]): Promise<{ code: number | null; output: string }> {
-  const child = spawn(process.execPath, [TSX, CLI, ...args], { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
-  let output = '';
-  child.stdout.on('data', (b: Buffer) => (output += b.toString()));
-  child.stderr.on('data', (b: Buffer) => (output += b.toString()));
-  return new Promise((resolve) => child.on('close', (code) => resolve({ code, output })));
+function sextant(args: string[]): Promise<CliRun> {
+  return runSextant(args, { cwd: dir, env });
 }
 
 describe('sextant export', () => {
@@ -82,5 +77,25 @@ describe('sextant export', () => {
     expect(code).toBe(1);
     expect(output).toContain('nonsense');
     expect(await readdir(dir)).toEqual(before);
+  }, 120_000);
+
+  it('opens a DuckDB file with memory_limit 64MB unless SEXTANT_DUCKDB_MEMORY_LIMIT says otherwise', () => {
+    expect(EXPORT_DUCKDB_MEMORY_LIMIT).toBe('64MB');
+    expect(exportConfig(loadConfig({ SEXTANT_WAREHOUSE: 'duckdb:w.duckdb' }, dir)).duckdbMemoryLimit).toBe('64MB');
+    expect(exportConfig(loadConfig({ SEXTANT_WAREHOUSE: 'duckdb:w.duckdb', SEXTANT_DUCKDB_MEMORY_LIMIT: '1GB' }, dir)).duckdbMemoryLimit).toBe('1GB');
+    // An in-memory database cannot spill its tables; PostgreSQL has no such setting.
+    expect(exportConfig(loadConfig({ SEXTANT_WAREHOUSE: 'duckdb::memory:' }, dir)).duckdbMemoryLimit).toBeUndefined();
+    expect(exportConfig(loadConfig({ SEXTANT_WAREHOUSE: 'postgres://localhost/x' }, dir)).duckdbMemoryLimit).toBeUndefined();
+  });
+
+  it('exports under a memory limit set in the environment', async () => {
+    const out = join(dir, 'limited.csv');
+    const { code, output } = await runSextant(['export', '--model', 'web.traffic', '--measures', 'sessions', '--dimensions', 'device', '--format', 'csv', '--out', out], {
+      cwd: dir,
+      env: { ...env, SEXTANT_DUCKDB_MEMORY_LIMIT: '32MB' },
+    });
+    expect(output).toMatch(/done: \d+ rows/);
+    expect(code).toBe(0);
+    expect(existsSync(out)).toBe(true);
   }, 120_000);
 });

@@ -55,6 +55,17 @@ describe.each(DIALECTS)('metrics, catalog and scoping on %s', (dialect) => {
     expect(result.rows.length).toBeGreaterThan(3);
   });
 
+  it('marks every GraphQL answer uncacheable for HTTP caches (cache-control: no-store), answers and errors alike', async () => {
+    const ask = (query: string) => h.app.inject({ method: 'POST', url: '/graphql', headers: { 'content-type': 'application/json' }, payload: JSON.stringify({ query }) });
+    const answer = await ask(`{ social { postPerformance(limit: 2) { platform impressions } } }`);
+    expect(answer.statusCode).toBe(200);
+    expect(answer.json().errors).toBeUndefined();
+    expect(answer.headers['cache-control']).toBe('no-store');
+    const refused = await ask(`{ metrics(query: { model: "social.nope", measures: ["x"] }) { rows } }`);
+    expect(refused.json().errors?.length).toBeGreaterThan(0);
+    expect(refused.headers['cache-control']).toBe('no-store');
+  });
+
   it('refuses a generic query with an unknown member or a bad filter, saying what was expected', async () => {
     const q = `query($q: SemanticQueryInput!) { metrics(query: $q) { rows } }`;
     const unknown = await gql(h.app, q, { q: { model: 'social.post_performance', measures: ['impresions'] } });

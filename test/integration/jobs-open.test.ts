@@ -28,7 +28,7 @@ describe('openJobQueue', () => {
     warehouse = await freshWarehouse('duckdb');
     const store = new JobStore(warehouse);
     await store.init();
-    queue = openJobQueue({ redisUrl: redis ? testRedisUrl() : undefined }, store, { queueName: `t-${randomUUID()}`, prefix: 'sxt-test' });
+    queue = await openJobQueue({ redisUrl: redis ? testRedisUrl() : undefined }, store, { queueName: `t-${randomUUID()}`, prefix: 'sxt-test' });
     expect(queue).toBeInstanceOf(kind);
     await queue.ping();
     const done = new Promise<void>((resolve) => {

@@ -2,6 +2,8 @@
  * DuckDB under a memory limit (SEXTANT_DUCKDB_MEMORY_LIMIT): a merge whose staged batch is larger than
  * the limit spills to the warehouse file's temp directory and gives the same rows and counts, for a
  * batch of unique new keys (no de-duplication, empty target) and for one that repeats and overlaps keys.
+ * Staged batches live in the file's `__sextant_staging` schema (not TEMP tables), which is empty after
+ * every merge and replace and emptied when the file opens; the allocator hands freed memory back.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -9,7 +11,8 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/env.js';
 import { UserError } from '../../src/errors.js';
-import { openDuckDbWarehouse } from '../../src/warehouse/duckdb/duckdb-warehouse.js';
+import { DuckDBInstance } from '@duckdb/node-api';
+import { STAGING_SCHEMA, openDuckDbWarehouse } from '../../src/warehouse/duckdb/duckdb-warehouse.js';
 import type { SqlValue, TableSpec, Warehouse } from '../../src/warehouse/port.js';
 
 const SPEC: TableSpec = {
@@ -46,6 +49,62 @@ describe('DuckDB memory limit', () => {
     });
     return wh;
   }
+
+  async function openIn(dir: string): Promise<Warehouse> {
+    const wh = await openDuckDbWarehouse(join(dir, 'w.duckdb'), { statementTimeoutMs: 0 });
+    cleanup.push(() => wh.close());
+    return wh;
+  }
+
+  /** Every table of the staging schema, and every temporary table, by name. */
+  async function stagedTables(wh: Warehouse): Promise<string[]> {
+    const rows = await wh.query(`SELECT schema_name || '.' || table_name AS t FROM duckdb_tables() WHERE schema_name = $1 OR temporary ORDER BY 1`, [STAGING_SCHEMA]);
+    return rows.map((r) => String(r.t));
+  }
+
+  it('stages merges and replaces in the file schema __sextant_staging, leaves it empty, and empties it at open', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sextant-duckdb-stage-'));
+    cleanup.push(async () => rmSync(dir, { recursive: true, force: true }));
+    const wh = await openIn(dir);
+    await wh.ensureTable(SPEC);
+    const seen: string[] = [];
+    async function* four(from: number, to: number, impressions: number): AsyncGenerator<SqlValue[]> {
+      for await (const r of posts(from, to, () => impressions)) yield r.slice(0, 4);
+    }
+    // Twice the same keys: the second merge de-duplicates and replaces (the staged, latest and carried tables).
+    const merged = await wh.merge({ spec: SPEC, columns: COLUMNS.slice(0, 4), rows: four(0, 100, 1), afterMerge: async (_tx, batch) => void seen.push(String(batch.staged)) });
+    expect(merged).toEqual({ rowsStaged: 100, inserted: 100, updated: 0 });
+    async function* twice(): AsyncGenerator<SqlValue[]> {
+      yield* four(50, 150, 2);
+      yield* four(50, 150, 3);
+    }
+    expect(await wh.merge({ spec: SPEC, columns: COLUMNS.slice(0, 4), rows: twice(), afterMerge: async (_tx, batch) => void seen.push(String(batch.staged)) })).toEqual({ rowsStaged: 100, inserted: 50, updated: 50 });
+    // Into the empty table the batch is appended straight in: the table is the batch.
+    expect(seen).toEqual([`"social"."posts"`, `"${STAGING_SCHEMA}"."__sextant_latest_1"`]);
+    const [sum] = await wh.query('SELECT count(*) AS n, sum(impressions) AS s FROM social.posts');
+    expect(sum).toEqual({ n: 150, s: 50 * 1 + 100 * 3 });
+    async function* report(): AsyncGenerator<SqlValue[]> {
+      for (let i = 0; i < 10; i++) yield [`r${i}`, i];
+    }
+    const spec: TableSpec = { table: 'analysis.weekly', key: [], columns: [{ name: 'name', type: 'string' }, { name: 'n', type: 'integer' }] };
+    expect(await wh.replaceTable({ spec, rows: report() })).toEqual({ rows: 10 });
+    expect(await stagedTables(wh)).toEqual([]);
+    // No schema the product shows (information_schema, as BI tools list tables) has a staged table.
+    const listed = await wh.query(`SELECT DISTINCT table_schema AS s FROM information_schema.tables ORDER BY 1`);
+    expect(listed.map((r) => r.s)).toEqual(['analysis', 'social']);
+    await wh.close();
+
+    // A process that stopped mid-merge leaves its staged table behind: the next open drops it.
+    const raw = await DuckDBInstance.create(join(dir, 'w.duckdb'));
+    const conn = await raw.connect();
+    await conn.run(`CREATE SCHEMA IF NOT EXISTS ${STAGING_SCHEMA}; CREATE TABLE ${STAGING_SCHEMA}.__sextant_stage_9 AS SELECT 1 AS x`);
+    conn.closeSync();
+    raw.closeSync();
+    const reopened = await openIn(dir);
+    expect(await stagedTables(reopened)).toEqual([]);
+    const [setting] = await reopened.query("SELECT current_setting('allocator_flush_threshold') AS f, current_setting('allocator_background_threads') AS b");
+    expect(setting).toEqual({ f: '7.6 MiB', b: true }); // 8MB = 8,000,000 bytes
+  });
 
   it('is 128MB for a warehouse file when none is configured, and DuckDB\'s own for :memory:', async () => {
     const file = await open(undefined);

@@ -85,7 +85,7 @@ describe('openWarehouse', () => {
         get: async () => Readable.from([]),
         delete: async (key: string) => void staged.delete(key),
       };
-      const redshift = redshiftLoadOptions(rsConfig, store);
+      const redshift = await redshiftLoadOptions(rsConfig, store);
       expect(redshift?.iamRole).toBe(env.SEXTANT_REDSHIFT_IAM_ROLE);
       expect(redshift?.staging.url('_staging/t/1/manifest.json')).toBe('s3://lake/sextant/_staging/t/1/manifest.json');
       const rsWh = await openWarehouse(rsConfig.warehouse, { statementTimeoutMs: 5_000, poolSize: 2, redshift });

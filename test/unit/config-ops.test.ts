@@ -20,6 +20,14 @@ describe('operations settings', () => {
     expect({ timeout: c.shutdownTimeoutMs, delay: c.shutdownDelayMs, metricsPort: c.metricsPort, queueName: c.queueName }).toEqual({ timeout: 25_000, delay: 0, metricsPort: undefined, queueName: 'sextant' });
   });
 
+  it('keeps 4 warehouse connections on DuckDB and 10 on PostgreSQL unless SEXTANT_WAREHOUSE_POOL_SIZE says', () => {
+    expect(loadConfig({}, '/tmp').warehousePoolSize).toBe(4);
+    expect(loadConfig({ SEXTANT_WAREHOUSE: 'duckdb:/tmp/w.duckdb' }, '/tmp').warehousePoolSize).toBe(4);
+    expect(loadConfig({ SEXTANT_WAREHOUSE: 'postgres://u@localhost/db' }, '/tmp').warehousePoolSize).toBe(10);
+    expect(loadConfig({ SEXTANT_WAREHOUSE: 'duckdb:/tmp/w.duckdb', SEXTANT_WAREHOUSE_POOL_SIZE: '7' }, '/tmp').warehousePoolSize).toBe(7);
+    expect(loadConfig({ SEXTANT_WAREHOUSE: 'postgres://u@localhost/db', SEXTANT_WAREHOUSE_POOL_SIZE: '3' }, '/tmp').warehousePoolSize).toBe(3);
+  });
+
   it('reads them, and names each bad one', () => {
     const c = loadConfig({ SEXTANT_SHUTDOWN_TIMEOUT_MS: '90000', SEXTANT_SHUTDOWN_DELAY_MS: '5000', SEXTANT_METRICS_PORT: '9464', SEXTANT_QUEUE_NAME: 'team-a_prod' }, '/tmp');
     expect({ timeout: c.shutdownTimeoutMs, delay: c.shutdownDelayMs, metricsPort: c.metricsPort, queueName: c.queueName }).toEqual({ timeout: 90_000, delay: 5000, metricsPort: 9464, queueName: 'team-a_prod' });

@@ -7,7 +7,7 @@
  * from the serving layer's response cache (src/serving/response-cache.ts) before Apollo sees it.
  */
 import { ApolloServer, HeaderMap, type ApolloServerPlugin, type HTTPGraphQLRequest } from '@apollo/server';
-import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { Kind, OperationTypeNode, parse, type DocumentNode, type OperationDefinitionNode } from 'graphql';
 import { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
@@ -38,11 +38,17 @@ export interface GraphqlPluginOptions {
   extensions?: GraphqlExtensions;
 }
 
-/** Adds `extensions.sextant` (cache hits and freshness of every statement) to single responses. */
+/**
+ * Adds `extensions.sextant` (cache hits and freshness of every statement) to single responses, and
+ * `cache-control: no-store` to every response: what Apollo's cache-control plugin answered when no
+ * field carries a cache hint (none of ours does). That plugin is off: it hooks the resolution of every
+ * field of every answer (~124 for a month by day of three measures) to collect hints nothing sets.
+ */
 const sextantExtensions: ApolloServerPlugin<RequestContext> = {
   async requestDidStart() {
     return {
       async willSendResponse({ response, contextValue }) {
+        response.http.headers.set('cache-control', 'no-store');
         if (response.body.kind !== 'single' || contextValue.extensions.queries.length === 0) return;
         const result = response.body.singleResult;
         result.extensions = { ...result.extensions, sextant: contextValue.extensions };
@@ -137,7 +143,7 @@ export async function graphqlPlugin(app: FastifyInstance, options: GraphqlPlugin
         logger: apolloLogger,
         ...(options.extensions?.validationRules ? { validationRules: options.extensions.validationRules } : {}),
         ...(options.extensions?.parseOptions ? { parseOptions: options.extensions.parseOptions } : {}),
-        plugins: [ApolloServerPluginLandingPageDisabled(), sextantExtensions, ...(options.extensions?.plugins ?? [])],
+        plugins: [ApolloServerPluginLandingPageDisabled(), ApolloServerPluginCacheControlDisabled(), sextantExtensions, ...(options.extensions?.plugins ?? [])],
       });
       server = apollo.start().then(() => apollo);
       // A failed start is not cached: the next request tries again.

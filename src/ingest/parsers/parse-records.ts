@@ -10,7 +10,6 @@ import { UserError } from '../../errors.js';
 import { decodeText } from './decode-text.js';
 import { parseCsv } from './csv-parser.js';
 import { parseJson } from './json-parser.js';
-import { parseXlsx } from './xlsx-parser.js';
 import type { ParsedRecord, ParseOptions } from './parsed-record.js';
 
 /** Input formats the parsers read. */
@@ -91,6 +90,8 @@ export async function* parseRecords(raw: AsyncIterable<Uint8Array | string>, opt
       })(),
     );
     try {
+      // ExcelJS is imported for the first XLSX file: a process that reads none does not hold it (~25 MB of RSS).
+      const { parseXlsx } = await import('./xlsx-parser.js');
       yield* parseXlsx(counted, options);
     } finally {
       counted.destroy();

@@ -1,6 +1,5 @@
 /** Chooses the change feed from the environment, as the job queue is chosen (docs/environment.md). */
 import type { Logger } from '../../log.js';
-import { RedisChangeFeed } from '../bullmq/redis-change-feed.js';
 import { LocalChangeFeed } from './local-change-feed.js';
 import type { ChangeFeed } from './port.js';
 
@@ -12,12 +11,16 @@ export function changeChannel(options: { queueName?: string; prefix?: string } =
   return `${options.prefix ?? 'bull'}:${options.queueName ?? 'sextant'}:sextant-tables-changed`;
 }
 
-/** Redis pub/sub when a Redis URL is set (API and workers may be separate processes), else in-process. */
-export function openChangeFeed(
+/**
+ * Redis pub/sub when a Redis URL is set (API and workers may be separate processes), else in-process.
+ * ioredis is imported only then, as for `openJobQueue`.
+ */
+export async function openChangeFeed(
   config: { redisUrl?: string | undefined },
   options: { logger?: Logger; /** Redis only, as for `openJobQueue`. */ queueName?: string; prefix?: string } = {},
-): ChangeFeed {
+): Promise<ChangeFeed> {
   if (config.redisUrl) {
+    const { RedisChangeFeed } = await import('../bullmq/redis-change-feed.js');
     return new RedisChangeFeed({
       connection: config.redisUrl,
       channel: changeChannel(options),

@@ -5,14 +5,14 @@
  * - `tmp/` — writes land here first and are renamed into place, so a reader sees either the old
  *   object or the complete new one, and an aborted or failed put leaves nothing (rename(2) is atomic
  *   within one file system, and tmp/ is inside dir so it is the same file system).
- * - `meta/<hh>/<sha256(key)>.json` — a sidecar with the content type and the MD5 etag. Hashing the key
+ * - `meta/<hh>/<sha256(key)>.json` — a sidecar with the content type and the etag (see {@link etagHash}). Hashing the key
  *   keeps sidecar names short and flat whatever the key. The sidecar records the identity of the file
  *   it describes (inode, size, mtime in ns): rename keeps all three, a new file changes them (inode
  *   numbers alone are reused at once on ext4 and tmpfs), so a sidecar left stale by a crash, a race or
  *   a hand-edited file is recognised and ignored: metadata may go missing but is never wrong.
  */
 import { execFile } from 'node:child_process';
-import { createHash, randomUUID } from 'node:crypto';
+import { createHash, randomUUID, type Hash } from 'node:crypto';
 import { constants as fsConstants, closeSync, existsSync, fstatSync, mkdirSync, openSync, renameSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import type { BigIntStats } from 'node:fs';
 import { access, mkdir, open, readdir, readFile, rename, rm, rmdir, stat, unlink, writeFile } from 'node:fs/promises';
@@ -42,6 +42,25 @@ interface Sidecar {
 
 /** Files `flush` syncs at once. */
 const FLUSH_PARALLEL = 16;
+/**
+ * A streamed body is written in writes of about this many bytes (its chunks gathered, one write in flight
+ * while the next are read): an HTTP upload arrives in chunks of 16–64 KB, and awaiting a write of each made
+ * a 36.6 MB upload take 0.34–0.52 s here against 0.20–0.36 s in 1 MB writes (bench/README.md, duck-ingest).
+ */
+const WRITE_BYTES = 1 << 20;
+
+/**
+ * The etag's hash: the first 32 hex digits of the body's SHA-256, as long as an MD5 etag. An etag is opaque
+ * (ObjectInfo.etag); SHA-256 runs on the CPU's SHA extensions where MD5 has none: 0.03 s against 0.20 s for a
+ * 36.6 MB upload on this machine, the largest part of the PUT (bench/README.md, duck-ingest).
+ */
+function etagHash(): Hash {
+  return createHash('sha256');
+}
+
+function etagOf(hash: Hash): string {
+  return hash.digest('hex').slice(0, 32);
+}
 
 /**
  * From this many keys on, `flush` syncs the whole file system the store is on (syncfs(2), through
@@ -253,7 +272,7 @@ class FileObjectStore implements ObjectStore {
     if (!sync && !(body instanceof Readable)) return this.putUnsynced(key, path, typeof body === 'string' ? Buffer.from(body, 'utf8') : body, contentType);
     const tmp = join(this.tmpDir, randomUUID());
     const metaTmp = `${tmp}.json`;
-    const md5 = createHash('md5');
+    const contentHash = etagHash();
     let size = 0;
     let fh: FileHandle | undefined;
     try {
@@ -262,23 +281,41 @@ class FileObjectStore implements ObjectStore {
         // Aborting destroys the body, which ends the loop below with the AbortError.
         if (signal) addAbortSignal(signal, body);
         const iterator = body[Symbol.asyncIterator]();
+        const file = fh;
+        let writing: Promise<unknown> = Promise.resolve();
+        let gathered: Buffer[] = [];
+        let gatheredBytes = 0;
+        const writeGathered = async (): Promise<void> => {
+          await writing;
+          const buffers = gathered;
+          gathered = [];
+          gatheredBytes = 0;
+          writing = file.writev(buffers);
+          // Awaited at the next write or at the end; until then a failure must not count as unhandled.
+          writing.catch(() => undefined);
+        };
         for (;;) {
           let next: IteratorResult<unknown>;
           try {
             next = await iterator.next();
           } catch (err) {
             // The caller's stream failed (a client went away): its error is the one to report, as is.
+            await writing.catch(() => undefined);
             throw new BodyError(err);
           }
           if (next.done) break;
           const buf = toBuffer(next.value);
-          md5.update(buf);
+          contentHash.update(buf);
           size += buf.length;
-          await fh.write(buf);
+          gathered.push(buf);
+          gatheredBytes += buf.length;
+          if (gatheredBytes >= WRITE_BYTES) await writeGathered();
         }
+        if (gatheredBytes > 0) await writeGathered();
+        await writing;
       } else {
         const buf = typeof body === 'string' ? Buffer.from(body, 'utf8') : body;
-        md5.update(buf);
+        contentHash.update(buf);
         size = buf.length;
         await fh.writeFile(buf);
       }
@@ -290,7 +327,7 @@ class FileObjectStore implements ObjectStore {
       fh = undefined;
       if (signal?.aborted) throw abortReason(signal);
 
-      const etag = md5.digest('hex');
+      const etag = etagOf(contentHash);
       const sidecar: Sidecar = { file: fileIdentity(st), etag, ...(contentType === undefined ? {} : { contentType }) };
       await writeFile(metaTmp, JSON.stringify(sidecar));
       await this.renameInto(tmp, path);
@@ -326,7 +363,7 @@ class FileObjectStore implements ObjectStore {
       } finally {
         closeSync(fd);
       }
-      const etag = createHash('md5').update(buf).digest('hex');
+      const etag = etagOf(etagHash().update(buf));
       writeFileSync(metaTmp, JSON.stringify({ file: fileIdentity(st), etag, ...(contentType === undefined ? {} : { contentType }) } satisfies Sidecar));
       renameIntoSync(tmp, path);
       try {

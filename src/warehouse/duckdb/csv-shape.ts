@@ -11,14 +11,9 @@ import type { Readable } from 'node:stream';
 const LF = 0x0a;
 const CR = 0x0d;
 const QUOTE = 0x22;
+const COMMA = 0x2c;
 /** A header line longer than this is left to the parser (it reads the first line in chunks of its own). */
 const MAX_HEADER_BYTES = 64 * 1024;
-
-/** How `read_csv` must read the file, or undefined when the file is one for the loader's own parser. */
-export interface CsvShape {
-  /** Always `,`: the loader offers comma-separated files only (CsvLoadInput). */
-  delimiter: ',';
-}
 
 /** Tracks quoted values across chunks: a quote opens only at a value's start and closes before a delimiter, a line break or the end. */
 class QuoteChecker {
@@ -29,10 +24,8 @@ class QuoteChecker {
   private before = -1;
   ok = true;
 
-  constructor(private readonly delimiter: number) {}
-
   private ends(byte: number): boolean {
-    return byte === this.delimiter || byte === LF || byte === CR;
+    return byte === COMMA || byte === LF || byte === CR;
   }
 
   feed(buf: Buffer): void {
@@ -70,14 +63,13 @@ class QuoteChecker {
 }
 
 /**
- * Reads the file once and says how `read_csv` must read it, or undefined when the loader's parser must:
- * a byte-order mark, a blank or over-long first line, a lone `\r` in it (the parser would then read the
- * delimiter from more than the header), or a quote the parser refuses.
+ * Reads the file once and answers whether `read_csv` may read it (comma-separated, quotes as in RFC 4180),
+ * false when the loader's parser must: a byte-order mark, a blank or over-long first line, a lone `\r` in it
+ * (the parser would then read the delimiter from more than the header), or a quote the parser refuses.
  */
-export async function csvShapeOf(body: Readable): Promise<CsvShape | undefined> {
+export async function csvShapeFits(body: Readable): Promise<boolean> {
   let head: Buffer = Buffer.alloc(0);
   let checker: QuoteChecker | undefined;
-  let delimiter: ',' | undefined;
   try {
     for await (const chunk of body) {
       const buf = typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : (chunk as Buffer);
@@ -85,21 +77,20 @@ export async function csvShapeOf(body: Readable): Promise<CsvShape | undefined> 
         head = Buffer.concat([head, buf]);
         const lf = head.indexOf(LF);
         if (lf === -1) {
-          if (head.length > MAX_HEADER_BYTES) return undefined;
+          if (head.length > MAX_HEADER_BYTES) return false;
           continue;
         }
-        if (head[0] === 0xef || head[0] === 0xfe || head[0] === 0xff) return undefined;
+        if (head[0] === 0xef || head[0] === 0xfe || head[0] === 0xff) return false;
         const line = head.subarray(0, lf).toString('utf8').replace(/\r$/, '');
-        if (line.includes('\r') || line.trim() === '') return undefined;
-        delimiter = ',';
-        checker = new QuoteChecker(delimiter.charCodeAt(0));
+        if (line.includes('\r') || line.trim() === '') return false;
+        checker = new QuoteChecker();
         checker.feed(head);
         head = Buffer.alloc(0);
       } else checker.feed(buf);
-      if (!checker.ok) return undefined;
+      if (!checker.ok) return false;
     }
   } finally {
     body.destroy();
   }
-  return checker?.end() && delimiter ? { delimiter } : undefined;
+  return checker?.end() ?? false;
 }

@@ -26,7 +26,7 @@ import type {
 import { STAGE_SEQ_COLUMN as SEQ, checkTableSpec, mergeColumns, quoteIdent, replaceNames, splitTable } from '../sql.js';
 import { ConnectionPool } from './connection-pool.js';
 import { DEFAULT_PREPARED_STATEMENTS, PreparedStatementCache } from './prepared.js';
-import { csvShapeOf, type CsvShape } from './csv-shape.js';
+import { csvShapeFits } from './csv-shape.js';
 import { fieldValueSql, missingSql } from './csv-values.js';
 import { duckdbDialect } from './dialect.js';
 import { queryTimeout, translateDuckDbError, translateOpenError, type DuckDbOperation } from './errors.js';
@@ -45,6 +45,20 @@ const APPEND_YIELD_EVERY = 4_096;
 export const DEFAULT_DUCKDB_MEMORY_LIMIT = '128MB';
 /** The parser's default limit on a record (DEFAULT_MAX_FIELD_BYTES): a longer line makes read_csv refuse the file. */
 const CSV_MAX_LINE_BYTES = 1024 * 1024;
+/**
+ * The schema of staged batches (merges, the CSV path's merge into a loaded table, replaceTable): a schema
+ * of the database file rather than TEMP tables, which live in DuckDB's in-memory temporary catalog: a
+ * file table's blocks are written out and evicted under memory_limit like any other table's
+ * (bench/README.md, "xlsx-mem"). Emptied when the warehouse opens (a crash may leave tables behind);
+ * nothing the product lists (models, catalog, OData) reads it.
+ */
+export const STAGING_SCHEMA = '__sextant_staging';
+/** A staged table's name in SQL: `"__sextant_staging"."<name>"`. */
+function staged(name: string): string {
+  return `${quoteIdent(STAGING_SCHEMA)}.${quoteIdent(name)}`;
+}
+/** In an append's column layout: the column of the row's sequence number (staging tables' {@link SEQ}). */
+const SEQUENCE = -2;
 /** How often a stopped statement is interrupted again until it gives up. */
 const REINTERRUPT_MS = 25;
 
@@ -264,13 +278,12 @@ class DuckDbWarehouse implements Warehouse {
     const path = input.localPath;
     const known = new Set(input.spec.columns.map((c) => c.name));
     if (input.columns.length === 0 || input.columns.some((c) => !known.has(c)) || new Set(input.columns).size !== input.columns.length) return undefined;
-    const shape = await csvShapeOf(await input.open());
-    if (!shape) return undefined;
+    if (!(await csvShapeFits(await input.open()))) return undefined;
     // read_csv reads the file in one statement: progress before it and before the commit, so that a cancel
     // from either leaves the table as it was.
     input.onProgress?.(0);
     input.signal?.throwIfAborted();
-    return this.writes.run(() => this.withConnection((conn, lease) => this.loadCsvOn(conn, lease, input, path, shape)));
+    return this.writes.run(() => this.withConnection((conn, lease) => this.loadCsvOn(conn, lease, input, path)));
   }
 
   async replaceTable(input: ReplaceInput): Promise<{ rows: number }> {
@@ -389,22 +402,28 @@ class DuckDbWarehouse implements Warehouse {
   }
 
   /**
-   * Appends the batch into a temporary staging table typed as the target (DuckDB casts text to the
-   * column type as it appends), then merges it in one transaction ({@link mergeStaged}). Staging happens
+   * Into an empty table the batch is appended straight into it ({@link appendIntoEmpty}). Otherwise it is
+   * appended into a staging table (in {@link STAGING_SCHEMA}) typed as the target (DuckDB casts text to the
+   * column type as it appends), then merged in one transaction ({@link mergeStaged}). Staging happens
    * outside the transaction: until COMMIT nothing is visible, and a failure anywhere leaves the table as it was.
    */
   private async mergeOn(conn: DuckDBConnection, lease: Lease, input: MergeInput, columns: TableColumn[]): Promise<MergeResult> {
     // No statement timeout: a merge lasts as long as its batch is big; its signal can still stop it.
     const options: QueryOptions = { timeoutMs: 0, signal: input.signal };
+    try {
+      const direct = await this.inTransaction(conn, lease, 'merge', (tx) => this.appendIntoEmpty(conn, tx, input, columns), options);
+      if (direct) return direct;
+    } catch (err) {
+      throw translateDuckDbError(err, 'merge', input.spec.table);
+    }
     const run = this.runner(conn, lease, 'merge', options);
     const n = ++this.stageCounter;
     const stage = `__sextant_stage_${n}`;
     const q = quoteIdent;
-    await run.execute(`CREATE TEMP TABLE ${q(stage)} (${columns.map((c) => `${q(c.name)} ${this.dialect.columnType(c.type)}`).join(', ')}, ${q(SEQ)} BIGINT)`);
+    await run.execute(`CREATE SCHEMA IF NOT EXISTS ${q(STAGING_SCHEMA)}; CREATE TABLE ${staged(stage)} (${columns.map((c) => `${q(c.name)} ${this.dialect.columnType(c.type)}`).join(', ')}, ${q(SEQ)} BIGINT)`);
     try {
-      await this.appendRows(conn, stage, input, columns);
-      const { rowsStaged, inserted, updated } = await this.inTransaction(conn, lease, 'merge', (tx) => this.mergeStaged(tx, input, columns, { stage, order: q(SEQ), n }), options);
-      return { rowsStaged, inserted, updated };
+      await this.appendRows(conn, { schema: STAGING_SCHEMA, table: stage }, input, columns, [...columns.keys(), SEQUENCE]);
+      return await this.inTransaction(conn, lease, 'merge', (tx) => this.mergeStaged(tx, input, columns, { stage, order: q(SEQ), n }), options);
     } catch (err) {
       throw translateDuckDbError(err, 'merge', input.spec.table);
     } finally {
@@ -416,12 +435,10 @@ class DuckDbWarehouse implements Warehouse {
    * The CSV fast path (docs/targets.md, "Large files"): DuckDB's `read_csv` reads the file from disk, every
    * field converted in SQL as the loader's converter would (csv-values.ts). Into an empty target the rows
    * go straight in, in one transaction, and the rows of a repeated key but the last are deleted; into a
-   * loaded one they are staged in a typed temp table and merged like a batch. Declines — undefined,
-   * nothing changed — when the file's shape is one for the loader's parser (csv-shape.ts), `read_csv`
-   * refuses it, or a value is not in a form both read alike. DuckDB keeps the file's order as it inserts
-   * (preserve_insertion_order), so a rowid says which row of a key came last.
+   * loaded one they are staged in a typed table of {@link STAGING_SCHEMA} and merged like a batch. Declines —
+   * undefined, nothing changed — when `read_csv` refuses the file or a value is not in a form both read alike.
    */
-  private async loadCsvOn(conn: DuckDBConnection, lease: Lease, input: CsvLoadInput, path: string, shape: CsvShape): Promise<MergeResult | undefined> {
+  private async loadCsvOn(conn: DuckDBConnection, lease: Lease, input: CsvLoadInput, path: string): Promise<MergeResult | undefined> {
     const { spec } = input;
     const options: QueryOptions = { timeoutMs: 0, signal: input.signal };
     const run = this.runner(conn, lease, 'merge', options);
@@ -429,51 +446,40 @@ class DuckDbWarehouse implements Warehouse {
     const stage = `__sextant_stage_${n}`;
     const q = quoteIdent;
     const target = this.dialect.quoteTable(spec.table);
-    const read = this.readCsvSql(input, shape);
-    const insert = (into: string) => `INSERT INTO ${into} (${spec.columns.map((c) => q(c.name)).join(', ')}) ${read.sql}`;
-    /** Runs the reading insert; false when read_csv or a value check refused the file. */
-    const tryInsert = async (runner: SqlRunner, into: string): Promise<boolean> => {
-      try {
-        await runner.execute(insert(into), [path, ...read.params]);
-        return true;
-      } catch (err) {
-        // A refusal of read_csv or of a value: the loader's parser and converter report it, with its line.
-        if (input.signal?.aborted) throw err;
-        return false;
-      }
-    };
     try {
       const [occupied] = await run.query(`SELECT EXISTS (SELECT 1 FROM ${target}) AS any`);
       if (occupied.any !== true) {
         const declined = Symbol('declined');
-        const loaded = await this.inTransaction(
+        return await this.inTransaction(
           conn,
           lease,
           'merge',
           async (tx) => {
-            if (!(await tryInsert(tx, target))) throw declined;
-            const keys = spec.key.map(q).join(', ');
-            const [counted] = await tx.query(`SELECT count(*) AS rows, (SELECT count(*) FROM (SELECT 1 FROM ${target} GROUP BY ${keys})) AS keys FROM ${target}`);
-            const rows = Number(counted.keys);
-            if (rows < Number(counted.rows)) await tx.execute(`DELETE FROM ${target} WHERE rowid NOT IN (SELECT max(rowid) FROM ${target} GROUP BY ${keys})`);
-            input.onProgress?.(Number(counted.rows));
+            const read = await this.readCsvInto(tx, target, input, path);
+            if (!read) throw declined;
+            let rows = read.rows;
+            if (read.ordered) {
+              const keys = spec.key.map(q).join(', ');
+              await tx.execute(`DELETE FROM ${target} WHERE rowid NOT IN (SELECT max(rowid) FROM ${target} GROUP BY ${keys})`);
+              rows = Number((await tx.query(`SELECT count(*) AS n FROM ${target}`))[0].n);
+            }
+            input.onProgress?.(read.rows);
             input.signal?.throwIfAborted();
             // The table held nothing before: its rows are the batch.
             if (input.afterMerge) await input.afterMerge(tx, { staged: target });
-            return { rowsStaged: rows, inserted: rows, updated: 0, rowsRead: Number(counted.rows) };
+            return { rowsStaged: rows, inserted: rows, updated: 0 };
           },
           options,
         ).catch((err: unknown) => {
           if (err === declined) return undefined;
           throw err;
         });
-        return loaded;
       }
-      await run.execute(`CREATE TEMP TABLE ${q(stage)} (${spec.columns.map((c) => `${q(c.name)} ${this.dialect.columnType(c.type)}`).join(', ')})`);
-      if (!(await tryInsert(run, q(stage)))) return undefined;
-      const [read] = await run.query(`SELECT count(*) AS n FROM ${q(stage)}`);
+      await run.execute(`CREATE SCHEMA IF NOT EXISTS ${q(STAGING_SCHEMA)}; CREATE TABLE ${staged(stage)} (${spec.columns.map((c) => `${q(c.name)} ${this.dialect.columnType(c.type)}`).join(', ')})`);
+      const read = await this.readCsvInto(run, staged(stage), input, path);
+      if (!read) return undefined;
       const reported: MergeInput['afterMerge'] = async (tx, batch) => {
-        input.onProgress?.(Number(read.n));
+        input.onProgress?.(read.rows);
         input.signal?.throwIfAborted();
         await input.afterMerge?.(tx, batch);
       };
@@ -485,8 +491,40 @@ class DuckDbWarehouse implements Warehouse {
     }
   }
 
-  /** The SELECT reading the file with `read_csv` ($1 its path), one value per column of the spec, and its other parameters. */
-  private readCsvSql(input: CsvLoadInput, shape: CsvShape): { sql: string; params: unknown[] } {
+  /**
+   * Reads the file into the empty table `into` (quoted) and answers how many records it read, or undefined
+   * when `read_csv` or a value check refused the file. DuckDB reads a file in parallel and its rowids then do
+   * not follow the file's order, so when a key may repeat (fewer distinct key hashes than rows; a collision
+   * only costs this) the rows are read again by one thread, `ordered`: the higher rowid of a key is then the
+   * later row in the file, which must win.
+   */
+  private async readCsvInto(run: SqlRunner, into: string, input: CsvLoadInput, path: string): Promise<{ rows: number; ordered: boolean } | undefined> {
+    const { spec } = input;
+    const q = quoteIdent;
+    const insert = (ordered: boolean): Promise<void> => {
+      const read = this.readCsvSql(input, ordered);
+      return run.execute(`INSERT INTO ${into} (${spec.columns.map((c) => q(c.name)).join(', ')}) ${read.sql}`, [path, ...read.params]);
+    };
+    try {
+      await insert(false);
+    } catch (err) {
+      // A refusal of read_csv or of a value: the loader's parser and converter report it, with its line.
+      if (input.signal?.aborted) throw err;
+      return undefined;
+    }
+    const [counted] = await run.query(`SELECT count(*) AS rows, count(DISTINCT hash(${spec.key.map(q).join(', ')})) AS keys FROM ${into}`);
+    const rows = Number(counted.rows);
+    if (Number(counted.keys) === rows) return { rows, ordered: false };
+    await run.execute(`DELETE FROM ${into}`);
+    await insert(true);
+    return { rows, ordered: true };
+  }
+
+  /**
+   * The SELECT reading the file with `read_csv` ($1 its path), one value per column of the spec, and its
+   * other parameters; `ordered`: by one thread, so that rows are inserted in the file's order.
+   */
+  private readCsvSql(input: CsvLoadInput, ordered: boolean): { sql: string; params: unknown[] } {
     const q = quoteIdent;
     const fieldOf = new Map(input.columns.map((c, i) => [c, `f${i}`]));
     const lineage = new Map([
@@ -507,14 +545,14 @@ class DuckDbWarehouse implements Warehouse {
     // Spreadsheet exports end with rows of bare delimiters: the parser skips records whose values are all blank.
     const blankRow = input.columns.map((_, i) => missingSql(q(`f${i}`))).join(' AND ');
     const sql = `SELECT ${values.join(', ')}
-      FROM read_csv($1, columns = {${fields}}, header = true, delim = '${shape.delimiter}', quote = '"', escape = '"',
-                    auto_detect = false, strict_mode = true, null_padding = false, max_line_size = ${CSV_MAX_LINE_BYTES})
+      FROM read_csv($1, columns = {${fields}}, header = true, delim = ',', quote = '"', escape = '"', auto_detect = false,
+                    strict_mode = true, null_padding = false, max_line_size = ${CSV_MAX_LINE_BYTES}, parallel = ${ordered ? 'false' : 'true'})
       WHERE NOT (${blankRow})`;
     return { sql, params };
   }
 
   /**
-   * The transaction of a merge, from a staged temp table: keeps the last row of each key (by `order`),
+   * The transaction of a merge, from a staged table (in {@link STAGING_SCHEMA}): keeps the last row of each key (by `order`),
    * then replaces rows by key and runs `afterMerge`. Two shortcuts, each decided by a cheap query: a
    * batch whose keys are already unique is merged straight from the staging table (no de-duplicating
    * copy), and into an empty target the batch is inserted without looking for existing keys.
@@ -523,10 +561,10 @@ class DuckDbWarehouse implements Warehouse {
     tx: SqlRunner,
     input: Pick<MergeInput, 'spec' | 'afterMerge'>,
     columns: readonly TableColumn[],
-    staged: { stage: string; order: string; n: number },
+    staging: { stage: string; order: string; n: number },
   ): Promise<MergeResult> {
     const { spec } = input;
-    const { stage, order, n } = staged;
+    const { stage, order, n } = staging;
     const q = quoteIdent;
     const target = this.dialect.quoteTable(spec.table);
     const latest = `__sextant_latest_${n}`;
@@ -535,39 +573,63 @@ class DuckDbWarehouse implements Warehouse {
     const names = columns.map((c) => q(c.name)).join(', ');
     const matches = spec.key.map((k) => `t.${q(k)} = s.${q(k)}`).join(' AND ');
     // One hash aggregate over the keys says both how many rows survive de-duplication and whether any key repeats.
-    const [shape] = await tx.query(`SELECT count(*) AS rows, (SELECT count(*) FROM (SELECT 1 FROM ${q(stage)} GROUP BY ${keys})) AS keys FROM ${q(stage)}`);
+    const [shape] = await tx.query(`SELECT count(*) AS rows, (SELECT count(*) FROM (SELECT 1 FROM ${staged(stage)} GROUP BY ${keys})) AS keys FROM ${staged(stage)}`);
     const rows = Number(shape.keys);
-    let source = stage;
+    let source = staged(stage);
     if (rows < Number(shape.rows)) {
-      await tx.execute(`CREATE TEMP TABLE ${q(latest)} AS SELECT * FROM ${q(stage)} QUALIFY row_number() OVER (PARTITION BY ${keys} ORDER BY ${order} DESC) = 1`);
-      source = latest;
+      await tx.execute(`CREATE TABLE ${staged(latest)} AS SELECT * FROM ${staged(stage)} QUALIFY row_number() OVER (PARTITION BY ${keys} ORDER BY ${order} DESC) = 1`);
+      source = staged(latest);
     }
     // Key columns are NOT NULL in the target, so a non-null t.key means "exists". An empty target needs no join.
     const [occupied] = await tx.query(`SELECT EXISTS (SELECT 1 FROM ${target}) AS any`);
-    const updated = occupied.any === true ? Number((await tx.query(`SELECT count(*) AS existing FROM ${q(source)} s JOIN ${target} t ON ${matches}`))[0].existing) : 0;
+    const updated = occupied.any === true ? Number((await tx.query(`SELECT count(*) AS existing FROM ${source} s JOIN ${target} t ON ${matches}`))[0].existing) : 0;
     // Replace = delete the rows whose key is staged, insert the staged rows (see ensureTable for why
     // not ON CONFLICT). Columns of the table that the batch does not supply keep their old values.
     const supplied = new Set(columns.map((c) => c.name));
     const kept = updated === 0 ? [] : ((await this.describeWith(tx, spec.table)) ?? []).map((c) => c.name).filter((c) => !supplied.has(c));
     if (kept.length > 0) {
       await tx.execute(
-        `CREATE TEMP TABLE ${q(carry)} AS SELECT ${spec.key.map((k) => `t.${q(k)}`).join(', ')}, ${kept.map((c) => `t.${q(c)}`).join(', ')}
-          FROM ${target} t JOIN ${q(source)} s ON ${matches}`,
+        `CREATE TABLE ${staged(carry)} AS SELECT ${spec.key.map((k) => `t.${q(k)}`).join(', ')}, ${kept.map((c) => `t.${q(c)}`).join(', ')}
+          FROM ${target} t JOIN ${source} s ON ${matches}`,
       );
     }
-    if (updated > 0) await tx.execute(`DELETE FROM ${target} t USING ${q(source)} s WHERE ${matches}`);
+    if (updated > 0) await tx.execute(`DELETE FROM ${target} t USING ${source} s WHERE ${matches}`);
     if (kept.length > 0) {
       const carried = spec.key.map((k) => `s.${q(k)} = c.${q(k)}`).join(' AND ');
       await tx.execute(
         `INSERT INTO ${target} (${names}, ${kept.map(q).join(', ')})
           SELECT ${columns.map((c) => `s.${q(c.name)}`).join(', ')}, ${kept.map((c) => `c.${q(c)}`).join(', ')}
-          FROM ${q(source)} s LEFT JOIN ${q(carry)} c ON ${carried}`,
+          FROM ${source} s LEFT JOIN ${staged(carry)} c ON ${carried}`,
       );
     } else {
-      await tx.execute(`INSERT INTO ${target} (${names}) SELECT ${names} FROM ${q(source)}`);
+      await tx.execute(`INSERT INTO ${target} (${names}) SELECT ${names} FROM ${source}`);
     }
-    if (input.afterMerge) await input.afterMerge(tx, { staged: q(source) });
-    return { rowsStaged: rows, inserted: rows - updated, updated, rowsRead: Number(shape.rows) };
+    if (input.afterMerge) await input.afterMerge(tx, { staged: source });
+    return { rowsStaged: rows, inserted: rows - updated, updated };
+  }
+
+  /**
+   * In the merge's transaction: when the target holds no row, appends the batch into it with no staged
+   * copy (a 1M-row upload held the batch twice otherwise: staged, then inserted), keeps the last row of a
+   * repeated key (appended rows get increasing rowids), and runs `afterMerge` with the target as the
+   * batch. Undefined, nothing read from the batch, when the target has rows.
+   */
+  private async appendIntoEmpty(conn: DuckDBConnection, tx: SqlRunner, input: MergeInput, columns: readonly TableColumn[]): Promise<MergeResult | undefined> {
+    const { spec } = input;
+    const target = this.dialect.quoteTable(spec.table);
+    const [occupied] = await tx.query(`SELECT EXISTS (SELECT 1 FROM ${target}) AS any`);
+    if (occupied.any === true) return undefined;
+    const { schema, table } = splitTable(spec.table);
+    const tableColumns = (await this.describeWith(tx, spec.table)) ?? [];
+    // Columns of the table the batch does not supply take their default (NULL).
+    const layout = tableColumns.map((c) => columns.findIndex((s) => s.name === c.name));
+    await this.appendRows(conn, { schema: schema ?? 'main', table }, input, columns, layout);
+    const keys = spec.key.map(quoteIdent).join(', ');
+    const [counted] = await tx.query(`SELECT count(*) AS rows, (SELECT count(*) FROM (SELECT 1 FROM ${target} GROUP BY ${keys})) AS keys FROM ${target}`);
+    const rows = Number(counted.keys);
+    if (rows < Number(counted.rows)) await tx.execute(`DELETE FROM ${target} WHERE rowid NOT IN (SELECT max(rowid) FROM ${target} GROUP BY ${keys})`);
+    if (input.afterMerge) await input.afterMerge(tx, { staged: target });
+    return { rowsStaged: rows, inserted: rows, updated: 0 };
   }
 
   /**
@@ -584,9 +646,9 @@ class DuckDbWarehouse implements Warehouse {
     const stage = `__sextant_replace_${++this.stageCounter}`;
     const schema = names.schema ?? 'main';
     const inSchema = (name: string) => `${q(schema)}.${q(name)}`;
-    await run.execute(`CREATE TEMP TABLE ${q(stage)} (${spec.columns.map((c) => `${q(c.name)} VARCHAR`).join(', ')}, ${q(SEQ)} BIGINT)`);
+    await run.execute(`CREATE SCHEMA IF NOT EXISTS ${q(STAGING_SCHEMA)}; CREATE TABLE ${staged(stage)} (${spec.columns.map((c) => `${q(c.name)} VARCHAR`).join(', ')}, ${q(SEQ)} BIGINT)`);
     try {
-      await this.appendRows(conn, stage, { spec, columns: spec.columns.map((c) => c.name), rows: input.rows, signal: input.signal }, spec.columns.map((c) => ({ ...c, type: 'string' as const })));
+      await this.appendRows(conn, { schema: STAGING_SCHEMA, table: stage }, { spec, columns: spec.columns.map((c) => c.name), rows: input.rows, signal: input.signal }, spec.columns.map((c) => ({ ...c, type: 'string' as const })), [...spec.columns.keys(), SEQUENCE]);
       const defs = spec.columns.map((c) => `${q(c.name)} ${this.dialect.columnType(c.type)}`);
       const casts = spec.columns.map((c) => `CAST(${q(c.name)} AS ${this.dialect.columnType(c.type)})`);
       await run.execute(`CREATE SCHEMA IF NOT EXISTS ${q(schema)}`);
@@ -597,7 +659,7 @@ class DuckDbWarehouse implements Warehouse {
         async (tx) => {
           await tx.execute(`DROP TABLE IF EXISTS ${inSchema(names.next)}`);
           await tx.execute(`CREATE TABLE ${inSchema(names.next)} (${defs.join(', ')})`);
-          await tx.execute(`INSERT INTO ${inSchema(names.next)} SELECT ${casts.join(', ')} FROM ${q(stage)} ORDER BY ${q(SEQ)}`);
+          await tx.execute(`INSERT INTO ${inSchema(names.next)} SELECT ${casts.join(', ')} FROM ${staged(stage)} ORDER BY ${q(SEQ)}`);
           const [counted] = await tx.query(`SELECT count(*) AS n FROM ${inSchema(names.next)}`);
           await tx.execute(`DROP TABLE IF EXISTS ${inSchema(names.name)}`);
           await tx.execute(`ALTER TABLE ${inSchema(names.next)} RENAME TO ${q(names.name)}`);
@@ -609,16 +671,17 @@ class DuckDbWarehouse implements Warehouse {
     } catch (err) {
       throw translateDuckDbError(err, 'merge', spec.table);
     } finally {
-      await conn.run(`DROP TABLE IF EXISTS temp.main.${q(stage)}`).catch(() => undefined);
+      await conn.run(`DROP TABLE IF EXISTS ${staged(stage)}`).catch(() => undefined);
     }
   }
 
   /**
-   * Appends the rows and their sequence. Numbers and booleans go in as themselves where the staging
-   * column has that type; everything else as text, which DuckDB casts to the column's type.
+   * Appends the rows into `into`, whose columns are `layout`: each the index of a row's value, {@link SEQUENCE}
+   * for the row's sequence number, or -1 for the column's default. Numbers and booleans go in as themselves
+   * where the column has that type; everything else as text, which DuckDB casts to the column's type.
    */
-  private async appendRows(conn: DuckDBConnection, stage: string, input: MergeInput, columns: readonly TableColumn[]): Promise<void> {
-    const appender = await conn.createAppender(stage, 'main', 'temp');
+  private async appendRows(conn: DuckDBConnection, into: { schema: string; table: string }, input: MergeInput, columns: readonly TableColumn[], layout: readonly number[]): Promise<void> {
+    const appender = await conn.createAppender(into.table, into.schema);
     const width = columns.length;
     const types = columns.map((c) => c.type);
     let appended = false;
@@ -630,7 +693,15 @@ class DuckDbWarehouse implements Warehouse {
           throw new UserError('ROW_INVALID', `merge into ${input.spec.table}: row ${seq + 1} has ${row.length} values, expected ${width} (one per column: ${input.columns.join(', ')})`);
         }
         try {
-          for (let i = 0; i < width; i++) {
+          for (const i of layout) {
+            if (i === SEQUENCE) {
+              appender.appendBigInt(BigInt(seq));
+              continue;
+            }
+            if (i < 0) {
+              appender.appendDefault();
+              continue;
+            }
             const value = row[i];
             if (value === null || value === undefined) appender.appendNull();
             else if (typeof value === 'number' && types[i] === 'integer' && Number.isInteger(value)) appender.appendInteger(value);
@@ -638,7 +709,6 @@ class DuckDbWarehouse implements Warehouse {
             else if (typeof value === 'boolean' && types[i] === 'boolean') appender.appendBoolean(value);
             else appender.appendVarchar(toStageText(value) as string);
           }
-          appender.appendBigInt(BigInt(seq));
           appender.endRow();
         } catch (err) {
           // A text value the column type cannot hold ("Could not convert string 'abc' to INT32").
@@ -664,9 +734,9 @@ class DuckDbWarehouse implements Warehouse {
   }
 }
 
-/** Drops the temp tables of staging `n` (the staged rows, their de-duplicated copy, the carried columns). */
+/** Drops the staged tables of staging `n` (the staged rows, their de-duplicated copy, the carried columns). */
 async function dropStaged(conn: DuckDBConnection, n: number): Promise<void> {
-  const drops = ['stage', 'latest', 'carry'].map((what) => `DROP TABLE IF EXISTS temp.main.${quoteIdent(`__sextant_${what}_${n}`)}`);
+  const drops = ['stage', 'latest', 'carry'].map((what) => `DROP TABLE IF EXISTS ${staged(`__sextant_${what}_${n}`)}`);
   await conn.run(drops.join('; ')).catch(() => undefined);
 }
 
@@ -688,6 +758,24 @@ async function retryOnWriteConflict<T>(run: () => Promise<T>, attempts = 5): Pro
 }
 
 /**
+ * DuckDB's allocator keeps freed blocks for reuse and returns them to the OS lazily: after a 1M-row upload
+ * the process held on to memory it no longer used. Freeing past 8 MB of cached blocks, on DuckDB's
+ * background threads, gives it back as the load goes (bench/README.md, "xlsx-mem").
+ */
+const ALLOCATOR_SETTINGS: Record<string, string> = { allocator_flush_threshold: '8MB', allocator_background_threads: 'true' };
+
+/** Drops what a previous process left staged (it stopped mid-merge): the schema is made again when staging. */
+async function emptyStaging(instance: DuckDBInstance): Promise<void> {
+  const conn = await instance.connect();
+  try {
+    const [row] = (await conn.runAndReadAll(`SELECT count(*)::INTEGER AS n FROM duckdb_schemas() WHERE schema_name = '${STAGING_SCHEMA}'`)).getRowObjects();
+    if (Number(row.n) > 0) await conn.run(`DROP SCHEMA ${quoteIdent(STAGING_SCHEMA)} CASCADE`);
+  } finally {
+    conn.closeSync();
+  }
+}
+
+/**
  * Opens the DuckDB warehouse at `path` (a file, created with its parent folder when missing, or
  * `:memory:`).
  */
@@ -697,7 +785,10 @@ export async function openDuckDbWarehouse(path: string, options: WarehouseOption
     const config: Record<string, string> = {};
     const memoryLimit = options.memoryLimit ?? (path === ':memory:' ? undefined : DEFAULT_DUCKDB_MEMORY_LIMIT);
     if (memoryLimit) config.memory_limit = memoryLimit;
-    return new DuckDbWarehouse(await DuckDBInstance.create(path, config), options);
+    Object.assign(config, ALLOCATOR_SETTINGS);
+    const instance = await DuckDBInstance.create(path, config);
+    if (path !== ':memory:') await emptyStaging(instance);
+    return new DuckDbWarehouse(instance, options);
   } catch (err) {
     throw translateOpenError(err, path);
   }
