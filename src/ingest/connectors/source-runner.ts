@@ -205,6 +205,15 @@ function suppliedOf(sink: Sink, record: Record<string, unknown>): string {
   return present.join('');
 }
 
+/** True when no field of the record is an object other than a list (nothing for flattenRecord to do). */
+function isFlat(record: Record<string, unknown>): boolean {
+  for (const field in record) {
+    const v = record[field];
+    if (v !== null && typeof v === 'object' && !Array.isArray(v)) return false;
+  }
+  return true;
+}
+
 /** A row's key as one string (values of the key columns, which are never null). */
 function keyOf(sink: Sink, values: readonly SqlValue[]): string {
   const at = sink.keyAt;
@@ -428,7 +437,8 @@ async function pullAndLoad(
     for (const record of records) {
       n++;
       totals.rowsRead++;
-      const flat = flattenRecord(record, sink.keepAsJson, true);
+      // Most records (insights, metrics) are flat already: taken as they are rather than copied.
+      const flat = isFlat(record) ? record : flattenRecord(record, sink.keepAsJson, true);
       evolveFields(sink, flat);
       const converted = sink.converter.convert(n, flat);
       if (converted.ok) {
