@@ -44,6 +44,8 @@ export interface SourceRunnerDeps {
   /**
    * A windowed run commits once this long has passed since its last commit began, or when
    * {@link COMMIT_ROWS} rows wait, or at its last window (default {@link COMMIT_EVERY_MS}; 0: every window).
+   * A commit due while the previous one still runs waits for the end of a later window (the pull goes
+   * on), unless {@link COMMIT_ROWS} rows wait.
    */
   commitEveryMs?: number;
   /** Opens another database for the `postgres` type (the composition root passes the warehouse adapters). */
