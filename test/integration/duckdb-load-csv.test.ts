@@ -225,7 +225,8 @@ describe('DuckDB loadCsv: read_csv leaves the table the Node path leaves', () =>
     const second = await loadBoth(file(1_000_000));
     expect(second.answers).toMatchObject([{ rowsStaged: 100_000, inserted: 0, updated: 100_000 }]);
     expect(await duck.query(contents)).toEqual([{ n: 100_000, lo: 1_500_000, hi: 1_599_999, odd: 0 }]);
-  });
+    // Four loads of 600k rows (two through each path): 60 s was not enough on a loaded 2-core machine.
+  }, 300_000);
 });
 
 describe('folder store localPath', () => {
