@@ -27,7 +27,7 @@ import { openFileObjectStore } from '../src/storage/file/file-object-store.js';
 import { openDuckDbWarehouse } from '../src/warehouse/duckdb/duckdb-warehouse.js';
 import { startFakeChild } from './support/fake-child.js';
 import { addDays } from '../test/fakes/demo-data.js';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { PAGES_IN_FLIGHT } from '../src/ingest/connectors/source-runner.js';
 
@@ -36,6 +36,22 @@ const cpuSecondsSince = (from: NodeJS.CpuUsage): number => {
   const d = process.cpuUsage(from);
   return (d.user + d.system) / 1e6;
 };
+
+/** CPU seconds of this process's main thread and of its other threads (libuv's pool, DuckDB's, V8's GC…). */
+function threadCpu(): string {
+  const byName = new Map<string, number>();
+  try {
+    for (const tid of readdirSync('/proc/self/task')) {
+      const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+      const name = tid === String(process.pid) ? 'main thread' : 'other threads (libuv pool, DuckDB, V8)';
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      byName.set(name, (byName.get(name) ?? 0) + (Number(fields[11]) + Number(fields[12])) / 100);
+    }
+  } catch {
+    return 'not available';
+  }
+  return [...byName].sort((a, b) => b[1] - a[1]).filter(([, s]) => s >= 0.05).map(([n, s]) => `${n} ${s.toFixed(1)} s`).join(', ');
+}
 
 const { values: args } = parseArgs({ options: { pages: { type: 'string', default: '20' }, days: { type: 'string', default: '730' }, posts: { type: 'boolean', default: false }, 'in-flight': { type: 'string', default: String(PAGES_IN_FLIGHT) } } });
 const IN_FLIGHT = Number(args['in-flight']);
@@ -126,6 +142,7 @@ ${args.posts ? '  post_insights: social_post_daily\n' : ''}`;
   console.log(`ratio ours/floor (throughput): ${(floorS / oursS).toFixed(2)}×`);
   console.log(`CPU of this process: ours ${oursCpu.toFixed(2)} s (${((oursCpu / urls.length) * 1000).toFixed(2)} ms/page), floor ${floorCpu.toFixed(2)} s (${((floorCpu / urls.length) * 1000).toFixed(2)} ms/page); of the fake's process: ${oursFakeCpu.toFixed(2)} s during ours, ${floorFakeCpu.toFixed(2)} s during the floor`);
   console.log(`peak RSS of this process: ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MB`);
+  console.log(`CPU of this process by thread, whole bench (Linux): ${threadCpu()}`);
   console.log(`load average after: ${load()}`);
   console.log(`inside the run: object-store writes ${(spent.put / 1000).toFixed(2)} s (overlapping the next fetch), flushes ${(spent.flush / 1000).toFixed(2)} s, merges ${(spent.merge / 1000).toFixed(2)} s`);
 } finally {

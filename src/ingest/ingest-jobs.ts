@@ -163,6 +163,8 @@ export class IngestJobs {
         { target, key, runId: ctx.id, signal: ctx.signal, filename: payload.filename, maxFieldBytes: this.#maxFieldBytes, onProgress },
       );
       await reporting;
+      // The slower way was taken for a file the bulk reader was offered: say why, since it shows only in the time.
+      if (result.bulkReaderDeclined) this.#log?.info('the warehouse bulk reader declined the file; the service parsed it', { jobId: ctx.id, key, reason: result.bulkReaderDeclined });
       // Errors of skipped rows are listed on the job; the queue's recorder stores the counts returned.
       await this.#jobs.update(ctx.id, this.#patchOf(result, key));
       // Before returning: the queue records SUCCEEDED after the handler returns, so no client sees the

@@ -30,6 +30,8 @@ export interface LoadResult {
   updated: number;
   /** Columns `evolve` added to the table in this load. */
   addedColumns: string[];
+  /** Why the warehouse's bulk reader, offered the file, declined it (the file was then parsed by the service). */
+  bulkReaderDeclined?: string;
 }
 
 /** The ports a load uses. */
@@ -162,6 +164,7 @@ export async function loadObject(deps: LoadDeps, input: LoadInput): Promise<Load
   const loadedAt = utcTimestamp(new Date());
 
   // The warehouse's own bulk reader first, when the file allows it; undefined: it declined, nothing changed.
+  let bulkReaderDeclined: string | undefined;
   const fast = warehouse.loadCsv && (await csvFastPath({ target, store, key, file, format: input.format, maxFieldBytes: input.maxFieldBytes }));
   if (fast) {
     signal?.throwIfAborted();
@@ -183,13 +186,15 @@ export async function loadObject(deps: LoadDeps, input: LoadInput): Promise<Load
       input.onProgress?.(n, bytes, totalBytes);
     };
     const lineage = { runId, loadedAt, sourceObject: key };
-    const merged = await warehouse.loadCsv!({ spec: fast.spec, columns: fast.columns, lineage, open, localPath: store.localPath?.(key), signal, onProgress });
+    const onDecline = (reason: string): void => void (bulkReaderDeclined ??= reason);
+    const merged = await warehouse.loadCsv!({ spec: fast.spec, columns: fast.columns, lineage, open, localPath: store.localPath?.(key), signal, onProgress, onDecline });
     if (merged) {
       // An adapter that does not count the file's records (onProgress): with duplicate keys, rows read are then the rows kept.
       const rowsRead = records ?? merged.rowsStaged;
       input.onProgress?.(rowsRead, totalBytes, totalBytes);
       return { rowsRead, rowsLoaded: merged.rowsStaged, rowsRejected: 0, errors: [], inserted: merged.inserted, updated: merged.updated, addedColumns };
     }
+    bulkReaderDeclined ??= 'declined without a reason';
   }
 
   const converter = evolved.length > 0 ? new RecordConverter(target, evolved) : baseConverter;
@@ -232,5 +237,6 @@ export async function loadObject(deps: LoadDeps, input: LoadInput): Promise<Load
     inserted: merged.inserted,
     updated: merged.updated,
     addedColumns,
+    ...(bulkReaderDeclined === undefined ? {} : { bulkReaderDeclined }),
   };
 }

@@ -152,6 +152,8 @@ export interface CsvLoadInput {
   signal?: AbortSignal;
   /** Called every few thousand records the adapter has read, and with the file's record count at the end (an adapter that cannot count leaves it). */
   onProgress?: (records: number) => void;
+  /** Told why, when the adapter declines the file (answers undefined): the loader logs it, since the usual way is slower. */
+  onDecline?: (reason: string) => void;
   afterMerge?: MergeInput['afterMerge'];
 }
 

@@ -32,7 +32,7 @@ columns:
 /** Each window's pages, by the window's first day: what the type serves. */
 type Pages = Record<string, Array<Array<Record<string, unknown>>>>;
 
-function typeServing(pages: Pages): ConnectorType {
+function typeServing(pages: Pages, onPull?: (from: string) => void): ConnectorType {
   return {
     name: 'memory',
     description: 'pages from memory (test)',
@@ -42,6 +42,7 @@ function typeServing(pages: Pages): ConnectorType {
     streams: { items: { description: 'items', key: ['item_id', 'day'] } },
     parseSettings: () => ({}),
     async *pull(_ctx, window): AsyncGenerator<SourcePage> {
+      onPull?.(window.from);
       for (const records of pages[window.from] ?? []) yield { stream: 'items', body: JSON.stringify(records), records: () => records.map((r) => ({ ...r })) };
     },
   } as ConnectorType;
@@ -56,8 +57,8 @@ describe.each(DIALECTS)('records of one key within a commit (%s)', (dialect) => 
     await h?.close();
   });
 
-  async function run(pages: Pages, from: string, to: string, commitEveryMs: number) {
-    const types = new Map([...CONNECTOR_TYPES, ['memory', typeServing(pages)]]);
+  async function run(pages: Pages, from: string, to: string, commitEveryMs: number, onPull?: (from: string) => void) {
+    const types = new Map([...CONNECTOR_TYPES, ['memory', typeServing(pages, onPull)]]);
     const problems = new ProblemCollector();
     const src = parseSource('mem', 'sources/mem.yml', `type: memory\nstart_date: ${from}\nstreams:\n  items: item_daily\n`, types, h.targets, problems)!;
     problems.throwIfAny('MODEL_INVALID', 'sources/mem.yml');
@@ -101,5 +102,30 @@ describe.each(DIALECTS)('records of one key within a commit (%s)', (dialect) => 
       { item_id: 'a', day: '2026-03-02', views: 3, clicks: null },
       { item_id: 'b', day: '2026-03-01', views: 5, clicks: 7 },
     ]);
+  });
+
+  it('a commit due while the previous one still runs does not stop the pull: the next windows are pulled meanwhile and committed after', async () => {
+    const days = ['2026-03-01', '2026-03-02', '2026-03-03', '2026-03-04'];
+    const pages: Pages = Object.fromEntries(days.map((d, i) => [d, [[{ item_id: 'a', day: d, views: i + 1 }]]]));
+    // The first commit's merge is held until the third window has been pulled: a run that waited for
+    // that commit before pulling on would never get there (and this test would time out).
+    let thirdPulled!: () => void;
+    const third = new Promise<void>((r) => (thirdPulled = r));
+    const merge = h.warehouse.merge.bind(h.warehouse);
+    let merges = 0;
+    h.warehouse.merge = async (input) => {
+      if (++merges === 1) await third;
+      return merge(input);
+    };
+    const pulled: string[] = [];
+    // commitEveryMs 0: a commit is due after every window.
+    const result = await run(pages, days[0], days[3], 0, (from) => {
+      pulled.push(from);
+      if (from === days[2]) thirdPulled();
+    });
+    expect(pulled).toEqual(days);
+    expect(result).toMatchObject({ windows: 4, rowsLoaded: 4, lastCompleteDay: days[3] });
+    expect(await h.rows(`SELECT CAST(day AS VARCHAR) AS day, views FROM shop.item_daily ORDER BY day`)).toEqual(days.map((d, i) => ({ day: d, views: i + 1 })));
+    expect((await h.state.get('mem'))?.lastCompleteDay).toBe(days[3]);
   });
 });

@@ -115,8 +115,9 @@ describe('the example project against `npm run fakes`', () => {
 
   it('social_x fills tweet snapshots with the demo’s posts (their daily rows summed) and followers with the demo’s latest count', async () => {
     await runExample('social_x');
-    const posts = numbers(await h.rows(`SELECT post_id, CAST(metric_date AS VARCHAR) AS metric_date, impressions, likes, comments, shares FROM social.post_daily WHERE platform = 'x' ORDER BY post_id`));
-    const expected = lifetimes('x', WINDOW.from).map((t) => ({ post_id: t.post_id, metric_date: '2026-12-01', impressions: t.impressions, likes: t.likes, comments: t.comments, shares: t.shares }));
+    // post_type too: the demo's tweet, thread, video and link posts come back as such (media, links, self-replies).
+    const posts = numbers(await h.rows(`SELECT post_id, CAST(metric_date AS VARCHAR) AS metric_date, post_type, impressions, likes, comments, shares FROM social.post_daily WHERE platform = 'x' ORDER BY post_id`));
+    const expected = lifetimes('x', WINDOW.from).map((t) => ({ post_id: t.post_id, metric_date: '2026-12-01', post_type: t.post_type, impressions: t.impressions, likes: t.likes, comments: t.comments, shares: t.shares }));
     expect(expected.length).toBeGreaterThan(10);
     expect(posts).toEqual(expected);
     const followers = numbers(await h.rows(`SELECT account_id, follower_count FROM social.account_daily WHERE platform = 'x' AND metric_date = DATE '2026-12-01' ORDER BY account_id`));

@@ -135,8 +135,10 @@ streams: { users: social_accounts, tweets: social_post_daily }
     expect(first.error).toBeUndefined();
     const firstRows = await posts('x', 'likes, shares, post_type');
     expect(firstRows).toEqual(xPosts('2026-06-01', '2026-09-28'));
-    // post_type from referenced_tweets: plain tweets, quotes, replies and threads (self-replies) all come; retweets are excluded.
-    expect(new Set(firstRows.map((r) => r.post_type))).toEqual(new Set(['tweet', 'quote', 'reply', 'thread']));
+    // post_type from referenced_tweets (quotes, replies, threads = self-replies; retweets are excluded),
+    // then the media of includes.media (photo; video for a video or an animated GIF), then entities.urls (link).
+    expect(new Set(firstRows.map((r) => r.post_type))).toEqual(new Set(['tweet', 'quote', 'reply', 'thread', 'photo', 'video', 'link']));
+    expect(x.requests.filter((r) => r.path.endsWith('/tweets')).every((r) => r.query.get('expansions') === 'attachments.media_keys' && /\battachments\b.*\bentities\b/.test(r.query.get('tweet.fields') ?? ''))).toBe(true);
     expect(x.requests.filter((r) => r.path.endsWith('/tweets')).every((r) => r.query.get('exclude') === 'retweets')).toBe(true);
     expect(await h.rows(`SELECT account_id, account_name, handle FROM social.accounts ORDER BY account_id`)).toEqual(x.users.map((u) => ({ account_id: u.id, account_name: u.name, handle: u.username })));
     // Waited until the reset X gave (about 30 s from the request), not a blind backoff.

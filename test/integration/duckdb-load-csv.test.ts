@@ -164,6 +164,9 @@ describe('DuckDB loadCsv: read_csv leaves the table the Node path leaves', () =>
       const result = await loadBoth(text);
       expect(result.answers, why).toEqual([undefined]);
       expect(result.fast.rowsLoaded, why).toBe(1);
+      // The job logs why the slower way was taken.
+      expect(result.fast.bulkReaderDeclined, why).toBe('a value in a form read_csv may read differently than the converter');
+      expect(result.slow.bulkReaderDeclined, why).toBeUndefined();
     }
   });
 
@@ -180,9 +183,14 @@ describe('DuckDB loadCsv: read_csv leaves the table the Node path leaves', () =>
     await duck.ensureTable(spec);
     const columns = HEADER.toLowerCase().split(',');
     const lineage = { runId: 'run-1', loadedAt: '2026-01-01 00:00:00.000', sourceObject: 'raw/x.csv' };
-    expect(await duck.loadCsv!({ spec, columns, lineage, open: () => store.get('raw/x.csv'), localPath: store.localPath!('raw/x.csv') })).toBeUndefined();
+    const reasons: string[] = [];
+    const onDecline = (reason: string): number => reasons.push(reason);
+    expect(await duck.loadCsv!({ spec, columns, lineage, open: () => store.get('raw/x.csv'), localPath: store.localPath!('raw/x.csv'), onDecline })).toBeUndefined();
     // Without the file on disk (an S3 store) there is nothing to read in place.
-    expect(await duck.loadCsv!({ spec, columns, lineage, open: () => store.get('raw/x.csv') })).toBeUndefined();
+    expect(await duck.loadCsv!({ spec, columns, lineage, open: () => store.get('raw/x.csv'), onDecline })).toBeUndefined();
+    expect(reasons).toHaveLength(2);
+    expect(reasons[0]).toMatch(/^(a value in a form|read_csv refused the file: |a byte-order mark, a blank header, or a quote)/);
+    expect(reasons[1]).toMatch(/not a folder on this machine/);
     const error = await loadObject({ warehouse: duck, store }, { target: target(EVERY_TYPE), key: 'raw/x.csv', runId: 'run-1' }).catch((err: unknown) => err);
     expect(error).toBeInstanceOf(UserError);
     expect((error as Error).message).toMatch(message);

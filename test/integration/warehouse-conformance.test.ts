@@ -354,21 +354,36 @@ describe.each(WAREHOUSE_DIALECTS)('warehouse conformance: %s', (dialect: TestDia
     expect((unknownColumn as UserError).code).toBe('TARGET_INVALID');
 
     // A generator that fails half-way (a parser hitting a bad line) aborts the whole batch too.
-    const producerFailure = await rejection(
-      wh.merge({
-        spec: POSTS,
-        columns: POST_COLUMNS,
-        rows: (async function* () {
-          yield ['fb', 'a', '2026-01-01', 99, 'changed'];
-          throw new Error('parser failed');
-        })(),
-      }),
-    );
+    const producerFailure = await rejection(wh.merge({ spec: POSTS, columns: POST_COLUMNS, rows: failingProducer() }));
     expect((producerFailure as Error).message).toBe('parser failed');
 
     expect(await wh.query('SELECT * FROM social.post_daily ORDER BY post_id')).toEqual(before);
     // The warehouse is still usable afterwards.
     expect(await wh.merge({ spec: POSTS, columns: POST_COLUMNS, rows: [['fb', 'a', '2026-01-01', 2, 'after']] })).toEqual({ rowsStaged: 1, inserted: 0, updated: 1 });
+  });
+
+  it('leaves an empty table empty when a batch fails (DuckDB appends into it directly)', async () => {
+    const wh = await fresh();
+    await wh.ensureTable(POSTS);
+    const failures: Array<() => Promise<unknown>> = [
+      () => wh.merge({ spec: POSTS, columns: POST_COLUMNS, rows: generatedBatchWithBadRow() }),
+      () => wh.merge({ spec: POSTS, columns: POST_COLUMNS, rows: [['fb', 'a', '2026-01-01', 9, 'x'], ['fb', null, '2026-01-01', 1, null]] }),
+      () => wh.merge({ spec: POSTS, columns: POST_COLUMNS, rows: failingProducer() }),
+    ];
+    const errors: unknown[] = [];
+    for (const f of failures) errors.push(await rejection(f()));
+    expect(errors.map((e) => (e instanceof UserError ? e.code : (e as Error).message))).toEqual(['ROW_INVALID', 'ROW_INVALID', 'parser failed']);
+    expect(await wh.query('SELECT count(*) AS n FROM social.post_daily')).toEqual([{ n: 0 }]);
+    // Then a batch with a repeated key: its last row is kept, as in a loaded table.
+    expect(await wh.merge({ spec: POSTS, columns: POST_COLUMNS, rows: [['fb', 'a', '2026-01-01', 1, 'first'], ['fb', 'b', '2026-01-01', 5, null], ['fb', 'a', '2026-01-01', 2, 'last']] })).toEqual({
+      rowsStaged: 2,
+      inserted: 2,
+      updated: 0,
+    });
+    expect(await wh.query('SELECT post_id, impressions FROM social.post_daily ORDER BY post_id')).toEqual([
+      { post_id: 'a', impressions: 2 },
+      { post_id: 'b', impressions: 5 },
+    ]);
   });
 
   it('runs afterMerge in the merge transaction: committed with the rows, and a failure rolls both back', async () => {
@@ -694,6 +709,12 @@ describe.each(WAREHOUSE_DIALECTS)('warehouse conformance: %s', (dialect: TestDia
     expect(await rejection(wh.query('SELECT 1'))).toBeInstanceOf(Error);
   });
 });
+
+/** A producer that fails half-way (a parser hitting a bad line): the whole batch is abandoned. */
+async function* failingProducer(): AsyncGenerator<SqlValue[]> {
+  yield ['fb', 'a', '2026-01-01', 99, 'changed'];
+  throw new Error('parser failed');
+}
 
 function* generatedBatchWithBadRow(): Generator<SqlValue[]> {
   for (let i = 0; i < 1000; i++) yield ['fb', `bad${i}`, '2026-01-01', i === 500 ? 'abc' : i, null];

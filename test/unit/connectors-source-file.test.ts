@@ -6,7 +6,9 @@ import { parseSource, resolveCredentials } from '../../src/ingest/connectors/sou
 import { parseTarget } from '../../src/ingest/targets.js';
 import { runRange, splitWindows, nextState } from '../../src/ingest/connectors/windows.js';
 import { redactor } from '../../src/ingest/connectors/source-runner.js';
-import { defaultVerdict, waitFromHeaders } from '../../src/ingest/connectors/http-client.js';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { defaultVerdict, HttpClient, waitFromHeaders } from '../../src/ingest/connectors/http-client.js';
 
 const problems0 = new ProblemCollector();
 const POSTS = parseTarget('social_post_daily', 'targets/social_post_daily.yml', 'table: social.post_daily\nkey: [post_id]\ncolumns:\n  post_id: { type: string }\n', problems0)!;
@@ -103,6 +105,35 @@ describe('error policy', () => {
     expect(defaultVerdict(503, h({}), undefined, '<html>down</html>', 0).kind).toBe('retry');
     expect(defaultVerdict(403, h({}), { title: 'Forbidden' }, '', 0).kind).toBe('auth');
     expect(defaultVerdict(400, h({}), { error: { code: 100, message: 'invalid metric' } }, '', 0).kind).toBe('fail');
+  });
+  it('a 2xx is ok whatever its body says in passing; a 200 carrying a Google error envelope is not', () => {
+    expect(defaultVerdict(200, h({}), { data: [{ name: 'page_impressions', values: [] }], message: 'not an error' }, '{"data":[]}', 0).kind).toBe('ok');
+    expect(defaultVerdict(200, h({}), { error: { code: 429, status: 'RESOURCE_EXHAUSTED', message: 'Exhausted' } }, '', 0).kind).toBe('throttled');
+  });
+  it('retries a request with no answer within its timeout, and ends one at once when the run is cancelled', async () => {
+    let seen = 0;
+    const server = createServer((_req, res) => {
+      // The first request gets no answer at all; the next ones are answered.
+      if (++seen > 1) res.writeHead(200, { 'content-type': 'application/json' }).end('{"ok":true}');
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/x`;
+    try {
+      const waits: string[] = [];
+      const client = new HttpClient({ source: 's', timeoutMs: 200, sleep: async () => undefined, onWait: (w) => waits.push(w.reason) });
+      const res = await client.get('items', url, {}, new AbortController().signal);
+      expect(res.json).toEqual({ ok: true });
+      expect(waits).toEqual([expect.stringContaining('no answer within 200 ms')]);
+
+      seen = -1_000_000; // none answered from here on
+      const run = new AbortController();
+      const pending = new HttpClient({ source: 's', timeoutMs: 60_000 }).get('items', url, {}, run.signal);
+      setTimeout(() => run.abort(new Error('cancelled by the test')), 50);
+      await expect(pending).rejects.toThrow('cancelled by the test');
+    } finally {
+      server.closeAllConnections();
+      await new Promise((r) => server.close(r));
+    }
   });
   it('redacts secrets, also URL- and base64-encoded', () => {
     const redact = redactor(['s3cr3t/tok+en']);

@@ -195,13 +195,19 @@ export class HttpClient {
       let verdict: Verdict;
       let response: HttpResponse | undefined;
       let status: number | undefined;
+      // The run's signal or the timeout ends the request: one controller, its timer and listener dropped
+      // after (AbortSignal.any + AbortSignal.timeout per request cost more than the rest of a page's work).
+      const ends = new AbortController();
+      const onAbort = () => ends.abort(signal.reason);
+      signal.addEventListener('abort', onAbort, { once: true });
+      const timer = setTimeout(() => ends.abort(new DOMException(`no answer within ${this.#o.timeoutMs} ms`, 'TimeoutError')), this.#o.timeoutMs);
       try {
         this.requests++;
         const res = await this.#o.fetch(req.url, {
           method: req.method ?? 'GET',
           headers: req.headers,
           body: req.body,
-          signal: AbortSignal.any([signal, AbortSignal.timeout(this.#o.timeoutMs)]),
+          signal: ends.signal,
         });
         status = res.status;
         const body = Buffer.from(await res.arrayBuffer());
@@ -226,6 +232,9 @@ export class HttpClient {
           status !== undefined
             ? { kind: 'retry', reason: `the response body was cut off (HTTP ${status}, ${(err as Error).message}${cause})` }
             : { kind: 'retry', reason: `the request failed (${(err as Error).message}${(err as Error).cause ? `: ${String(((err as Error).cause as Error).message ?? (err as Error).cause)}` : ''})` };
+      } finally {
+        clearTimeout(timer);
+        signal.removeEventListener('abort', onAbort);
       }
       switch (verdict.kind) {
         case 'ok':

@@ -44,6 +44,8 @@ export interface SourceRunnerDeps {
   /**
    * A windowed run commits once this long has passed since its last commit began, or when
    * {@link COMMIT_ROWS} rows wait, or at its last window (default {@link COMMIT_EVERY_MS}; 0: every window).
+   * A commit due while the previous one still runs waits for the end of a later window (the pull goes
+   * on), unless {@link COMMIT_ROWS} rows wait.
    */
   commitEveryMs?: number;
   /** Opens another database for the `postgres` type (the composition root passes the warehouse adapters). */
@@ -203,6 +205,15 @@ function suppliedOf(sink: Sink, record: Record<string, unknown>): string {
     if (i !== undefined) present[i] = '1';
   }
   return present.join('');
+}
+
+/** True when no field of the record is an object other than a list (nothing for flattenRecord to do). */
+function isFlat(record: Record<string, unknown>): boolean {
+  for (const field in record) {
+    const v = record[field];
+    if (v !== null && typeof v === 'object' && !Array.isArray(v)) return false;
+  }
+  return true;
 }
 
 /** A row's key as one string (values of the key columns, which are never null). */
@@ -428,7 +439,8 @@ async function pullAndLoad(
     for (const record of records) {
       n++;
       totals.rowsRead++;
-      const flat = flattenRecord(record, sink.keepAsJson, true);
+      // Most records (insights, metrics) are flat already: taken as they are rather than copied.
+      const flat = isFlat(record) ? record : flattenRecord(record, sink.keepAsJson, true);
       evolveFields(sink, flat);
       const converted = sink.converter.convert(n, flat);
       if (converted.ok) {

@@ -27,7 +27,7 @@ import { STAGE_SEQ_COLUMN as SEQ, checkTableSpec, mergeColumns, quoteIdent, repl
 import { ConnectionPool } from './connection-pool.js';
 import { DEFAULT_PREPARED_STATEMENTS, PreparedStatementCache, runAndRead } from './prepared.js';
 import { csvShapeFits } from './csv-shape.js';
-import { fieldValueSql, missingSql } from './csv-values.js';
+import { NOT_CANONICAL, fieldValueSql, missingSql } from './csv-values.js';
 import { duckdbDialect } from './dialect.js';
 import { queryTimeout, translateDuckDbError, translateOpenError, type DuckDbOperation } from './errors.js';
 import { rowsFromChunk, toDuckDbParam, toStageText } from './values.js';
@@ -274,16 +274,40 @@ class DuckDbWarehouse implements Warehouse {
   }
 
   async loadCsv(input: CsvLoadInput): Promise<MergeResult | undefined> {
-    if (!input.localPath) return undefined;
+    // One reason per file: the first found (read_csv and the quote check run at once).
+    let declined = false;
+    const decline = (reason: string): undefined => {
+      if (!declined) input.onDecline?.(reason);
+      declined = true;
+      return undefined;
+    };
+    if (!input.localPath) return decline('the object store is not a folder on this machine: read_csv has no file to read');
     const path = input.localPath;
     const known = new Set(input.spec.columns.map((c) => c.name));
-    if (input.columns.length === 0 || input.columns.some((c) => !known.has(c)) || new Set(input.columns).size !== input.columns.length) return undefined;
-    if (!(await csvShapeFits(await input.open()))) return undefined;
-    // read_csv reads the file in one statement: progress before it and before the commit, so that a cancel
-    // from either leaves the table as it was.
-    input.onProgress?.(0);
-    input.signal?.throwIfAborted();
-    return this.writes.run(() => this.withConnection((conn, lease) => this.loadCsvOn(conn, lease, input, path)));
+    if (input.columns.length === 0 || input.columns.some((c) => !known.has(c)) || new Set(input.columns).size !== input.columns.length) {
+      return decline('the header does not name the columns of the target one to one');
+    }
+    // The quote check (csv-shape.ts) reads the file in Node while DuckDB reads it on its own threads; the load
+    // commits only once the check passed.
+    const body = await input.open();
+    const fits = csvShapeFits(body).then(
+      (ok) => {
+        if (!ok) decline('a byte-order mark, a blank header, or a quote where the parser does not take one');
+        return ok;
+      },
+      () => false,
+    );
+    try {
+      // read_csv reads the file in one statement: progress before it and before the commit, so that a cancel
+      // from either leaves the table as it was.
+      input.onProgress?.(0);
+      input.signal?.throwIfAborted();
+      const told = { ...input, onDecline: decline };
+      return await this.writes.run(() => this.withConnection((conn, lease) => this.loadCsvOn(conn, lease, told, path, fits)));
+    } finally {
+      // Ends a check still reading when the load ended without it (declined by read_csv, failed, cancelled).
+      body.destroy();
+    }
   }
 
   async replaceTable(input: ReplaceInput): Promise<{ rows: number }> {
@@ -436,9 +460,10 @@ class DuckDbWarehouse implements Warehouse {
    * field converted in SQL as the loader's converter would (csv-values.ts). Into an empty target the rows
    * go straight in, in one transaction, and the rows of a repeated key but the last are deleted; into a
    * loaded one they are staged in a typed table of {@link STAGING_SCHEMA} and merged like a batch. Declines —
-   * undefined, nothing changed — when `read_csv` refuses the file or a value is not in a form both read alike.
+   * undefined, nothing changed — when `read_csv` refuses the file, a value is not in a form both read alike, or
+   * `fits` (the quote check, running meanwhile) says no.
    */
-  private async loadCsvOn(conn: DuckDBConnection, lease: Lease, input: CsvLoadInput, path: string): Promise<MergeResult | undefined> {
+  private async loadCsvOn(conn: DuckDBConnection, lease: Lease, input: CsvLoadInput, path: string, fits: Promise<boolean>): Promise<MergeResult | undefined> {
     const { spec } = input;
     const options: QueryOptions = { timeoutMs: 0, signal: input.signal };
     const run = this.runner(conn, lease, 'merge', options);
@@ -456,7 +481,7 @@ class DuckDbWarehouse implements Warehouse {
           'merge',
           async (tx) => {
             const read = await this.readCsvInto(tx, target, input, path);
-            if (!read) throw declined;
+            if (!read || !(await fits)) throw declined;
             let rows = read.rows;
             if (read.ordered) {
               const keys = spec.key.map(q).join(', ');
@@ -477,7 +502,7 @@ class DuckDbWarehouse implements Warehouse {
       }
       await run.execute(`CREATE SCHEMA IF NOT EXISTS ${q(STAGING_SCHEMA)}; CREATE TABLE ${staged(stage)} (${spec.columns.map((c) => `${q(c.name)} ${this.dialect.columnType(c.type)}`).join(', ')})`);
       const read = await this.readCsvInto(run, staged(stage), input, path);
-      if (!read) return undefined;
+      if (!read || !(await fits)) return undefined;
       const reported: MergeInput['afterMerge'] = async (tx, batch) => {
         input.onProgress?.(read.rows);
         input.signal?.throwIfAborted();
@@ -510,6 +535,8 @@ class DuckDbWarehouse implements Warehouse {
     } catch (err) {
       // A refusal of read_csv or of a value: the loader's parser and converter report it, with its line.
       if (input.signal?.aborted) throw err;
+      const message = err instanceof Error ? err.message : String(err);
+      input.onDecline?.(message.includes(NOT_CANONICAL) ? 'a value in a form read_csv may read differently than the converter' : `read_csv refused the file: ${message.split('\n')[0]}`);
       return undefined;
     }
     const [counted] = await run.query(`SELECT count(*) AS rows, count(DISTINCT hash(${spec.key.map(q).join(', ')})) AS keys FROM ${into}`);
@@ -720,7 +747,7 @@ class DuckDbWarehouse implements Warehouse {
       try {
         appender.flushSync();
       } catch (err) {
-        throw translateDuckDbError(err, 'merge', input.spec.table);
+        throw appendFailure(err, input.spec.table);
       }
       appended = true;
     } finally {
@@ -728,10 +755,22 @@ class DuckDbWarehouse implements Warehouse {
         appender.closeSync();
       } catch (err) {
         // After a failure the staged rows are dropped anyway; report the first error, not this one.
-        if (appended) throw err;
+        if (appended) throw appendFailure(err, input.spec.table);
       }
     }
   }
+}
+
+/**
+ * A failed flush of an appender: a constraint of the table appended into (a key column's NOT NULL, when
+ * {@link DuckDbWarehouse.appendIntoEmpty} appends into the target) is a bad row, as the same value is in a
+ * staged merge ("Failed to append: NOT NULL constraint failed: posts.post_id").
+ */
+function appendFailure(err: unknown, table: string): unknown {
+  if (err instanceof Error && /constraint failed/i.test(err.message)) {
+    return new UserError('ROW_INVALID', `The batch could not be merged into ${table} and nothing was written: ${err.message}`, { cause: err });
+  }
+  return translateDuckDbError(err, 'merge', table);
 }
 
 /** Drops the staged tables of staging `n` (the staged rows, their de-duplicated copy, the carried columns). */

@@ -7,6 +7,12 @@
  * comments, retweets = shares), followers the account's latest social.account_daily row. A user the demo
  * does not have (the `users` option) posts four tweets a day with hash-derived counts. `public_metrics`
  * grow with `setGrowth`.
+ *
+ * Media and links as X shows them: a photo or video tweet has `attachments.media_keys`, whose objects
+ * (`media_key`, `type`: photo, video, animated_gif) come in the page's `includes.media` when the request
+ * asks `expansions=attachments.media_keys`, and a `entities.urls` entry for the media (with its
+ * `media_key`); a link tweet has an `entities.urls` entry to another site. Each part is in the answer
+ * only when asked for (`tweet.fields=attachments,entities`, the expansion), as with X.
  */
 import { daysBetween, type DemoDataOptions } from '../demo-data.js';
 import { bearerToken, json, startFakeServer, type FakeReply, type FakeServer } from '../fake-server.js';
@@ -22,16 +28,45 @@ export interface Tweet {
   /** A reply, quote or retweet names the tweet it refers to; a thread is a reply to the author's own tweet. */
   referenced_tweets?: Array<{ type: 'replied_to' | 'quoted' | 'retweeted'; id: string }>;
   in_reply_to_user_id?: string;
+  attachments?: { media_keys: string[] };
+  entities?: { urls: Array<{ start: number; end: number; url: string; expanded_url: string; display_url: string; media_key?: string }> };
+}
+
+/** A media object of `includes.media`. */
+export interface XMedia {
+  media_key: string;
+  type: 'photo' | 'video' | 'animated_gif';
+}
+
+/** The media, link entity and text a tweet of `kind` (photo, video, animated_gif, link) carries. */
+function withAttachment(t: Tweet, username: string, kind: 'photo' | 'video' | 'animated_gif' | 'link'): { tweet: Tweet; media?: XMedia } {
+  const short = `https://t.co/${t.id.slice(-10)}`;
+  const start = t.text.length + 1;
+  const text = `${t.text} ${short}`;
+  if (kind === 'link') {
+    return { tweet: { ...t, text, entities: { urls: [{ start, end: text.length, url: short, expanded_url: `https://blog.example.com/posts/${t.id}`, display_url: `blog.example.com/posts/${t.id.slice(0, 6)}…` }] } } };
+  }
+  const mediaKey = `${kind === 'photo' ? 3 : kind === 'video' ? 13 : 16}_${t.id}`;
+  const path = kind === 'photo' ? 'photo' : 'video';
+  return {
+    tweet: { ...t, text, attachments: { media_keys: [mediaKey] }, entities: { urls: [{ start, end: text.length, url: short, expanded_url: `https://x.com/${username}/status/${t.id}/${path}/1`, display_url: `pic.x.com/${t.id.slice(-10)}`, media_key: mediaKey }] } },
+    media: { media_key: mediaKey, type: kind },
+  };
 }
 
 /**
  * What a tweet is, as the connector's `post_type` should say: the demo's X post type where the fake
- * serves the demo's posts (`thread` a self-reply; `video` and `link` look like a plain tweet to the
- * timeline, so `tweet`), else the kind its hash-derived tweet was given.
+ * serves the demo's posts (`thread` a self-reply, `video` a video attached, `link` a link to another
+ * site), else the kind its hash-derived tweet was given (a plain tweet on one day in four, a photo, a
+ * video or an animated GIF — `video` too — or a link on the others).
  */
 export function xPostTypeOf(t: Tweet): string {
   const ref = t.referenced_tweets?.[0];
-  if (!ref) return 'tweet';
+  if (!ref) {
+    const key = t.attachments?.media_keys[0];
+    if (key) return key.startsWith('3_') ? 'photo' : 'video';
+    return t.entities?.urls.length ? 'link' : 'tweet';
+  }
   if (ref.type === 'replied_to') return t.in_reply_to_user_id === t.author_id ? 'thread' : 'reply';
   return ref.type === 'quoted' ? 'quote' : 'retweet';
 }
@@ -41,6 +76,8 @@ export interface XFake extends FakeServer {
   token: string;
   users: Array<{ id: string; name: string; username: string }>;
   tweets(userId: string, from: string, to: string): Tweet[];
+  /** The media object of a media key (what `includes.media` lists). */
+  media(mediaKey: string): XMedia | undefined;
   setGrowth(factor: number): void;
   /** Epoch seconds the next 429 says to wait until (default: now + its seconds). */
   now: () => number;
@@ -64,12 +101,21 @@ export async function startXFake(options: { port?: number; token?: string; users
     const latest = demo.has(userId) ? [...demo.get(userId)!.daily.values()].at(-1)?.follower_count : undefined;
     return latest !== undefined ? Math.round(Number(latest) * growth) : m(userId, 'followers', 100000);
   };
+  const mediaByKey = new Map<string, XMedia>();
+  /** `t` with the attachment of `kind` (none for a plain tweet), its media object remembered for `includes`. */
+  const attach = (t: Tweet, kind: string | undefined): Tweet => {
+    if (kind !== 'photo' && kind !== 'video' && kind !== 'animated_gif' && kind !== 'link') return t;
+    const username = users.find((u) => u.id === t.author_id)?.username ?? t.author_id;
+    const { tweet, media } = withAttachment(t, username, kind);
+    if (media) mediaByKey.set(media.media_key, media);
+    return tweet;
+  };
   const tweets = (userId: string, from: string, to: string): Tweet[] => {
     const a = demo.get(userId);
     if (a) {
       return a.posts
         .filter((p) => p.publishedAt.slice(0, 10) >= from && p.publishedAt.slice(0, 10) <= to)
-        .map((p, i, all): Tweet => ({
+        .map((p, i, all): Tweet => attach({
           id: p.id,
           author_id: userId,
           created_at: `${p.publishedAt.replace(' ', 'T')}.000Z`,
@@ -77,7 +123,7 @@ export async function startXFake(options: { port?: number; token?: string; users
           public_metrics: { retweet_count: total(p.days.values(), 'shares'), reply_count: total(p.days.values(), 'comments'), like_count: total(p.days.values(), 'likes'), quote_count: 0, impression_count: total(p.days.values(), 'impressions'), bookmark_count: 0 },
           // A thread continues the account's previous post (or itself, the first of the range).
           ...(p.postType === 'thread' ? { referenced_tweets: [{ type: 'replied_to' as const, id: (all[i - 1] ?? p).id }], in_reply_to_user_id: userId } : {}),
-        }))
+        }, p.postType))
         .reverse();
     }
     return daysBetween(from, to)
@@ -92,14 +138,19 @@ export async function startXFake(options: { port?: number; token?: string; users
             { referenced_tweets: [{ type: 'replied_to', id: '1380581922200424449' }], in_reply_to_user_id: '783214' },
             { referenced_tweets: [{ type: 'replied_to', id: first }], in_reply_to_user_id: userId },
           ];
-          return {
-            ...refs[k],
-            id,
-            author_id: userId,
-            created_at: `${d}T${String(hour).padStart(2, '0')}:15:00.000Z`,
-            text: `Post ${k + 1} of ${d}`,
-            public_metrics: { retweet_count: m(id, 'rt', 50), reply_count: m(id, 're', 30), like_count: m(id, 'li', 500), quote_count: m(id, 'qu', 10), impression_count: m(id, 'im', 20000), bookmark_count: m(id, 'bo', 20) },
-          };
+          // The day's first: a plain tweet, a photo, a video, an animated GIF or a link, by the day.
+          const kind = k === 0 ? [undefined, 'photo', 'video', 'animated_gif', 'link'][Number(d.slice(8)) % 5] : undefined;
+          return attach(
+            {
+              ...refs[k],
+              id,
+              author_id: userId,
+              created_at: `${d}T${String(hour).padStart(2, '0')}:15:00.000Z`,
+              text: `Post ${k + 1} of ${d}`,
+              public_metrics: { retweet_count: m(id, 'rt', 50), reply_count: m(id, 're', 30), like_count: m(id, 'li', 500), quote_count: m(id, 'qu', 10), impression_count: m(id, 'im', 20000), bookmark_count: m(id, 'bo', 20) },
+            },
+            kind,
+          );
         }),
       )
       .reverse();
@@ -137,10 +188,18 @@ export async function startXFake(options: { port?: number; token?: string; users
             const all = tweets(id, start.slice(0, 10), end.slice(0, 10)).filter((t) => !excluded(t) && t.created_at >= start.replace('Z', '.000Z') && t.created_at <= end.replace('Z', '.999Z'));
             const token2 = req.query.get('pagination_token');
             const from = token2 ? Number(Buffer.from(token2, 'base64url').toString()) : 0;
-            const page = all.slice(from, from + max);
+            const fields = new Set((req.query.get('tweet.fields') ?? '').split(','));
+            const expanded = (req.query.get('expansions') ?? '').split(',').includes('attachments.media_keys');
+            // Only the parts asked for: attachments (by the field or the expansion), entities, and the media objects.
+            const page = all.slice(from, from + max).map(({ attachments, entities, ...t }) => ({
+              ...t,
+              ...(attachments && (expanded || fields.has('attachments')) ? { attachments } : {}),
+              ...(entities && fields.has('entities') ? { entities } : {}),
+            }));
             const more = from + max < all.length;
             if (page.length === 0) return json(200, { meta: { result_count: 0 } });
-            return json(200, { data: page, meta: { result_count: page.length, newest_id: page[0].id, oldest_id: page[page.length - 1].id, ...(more ? { next_token: Buffer.from(String(from + max)).toString('base64url') } : {}) } });
+            const media = expanded ? page.flatMap((t) => t.attachments?.media_keys ?? []).map((k) => mediaByKey.get(k)!) : [];
+            return json(200, { data: page, ...(media.length > 0 ? { includes: { media } } : {}), meta: { result_count: page.length, newest_id: page[0].id, oldest_id: page[page.length - 1].id, ...(more ? { next_token: Buffer.from(String(from + max)).toString('base64url') } : {}) } });
           },
         },
       ],
@@ -156,6 +215,7 @@ export async function startXFake(options: { port?: number; token?: string; users
     token,
     users,
     tweets,
+    media: (key: string) => mediaByKey.get(key),
     setGrowth: (f: number) => {
       growth = f;
     },
