@@ -17,9 +17,8 @@ import { postToSlack } from '../notify/slack.js';
 import type { AnswerStream, Serving } from '../serving/types.js';
 import type { ObjectStore } from '../storage/port.js';
 import type { Row, SqlRunner, SqlValue, Warehouse } from '../warehouse/port.js';
-import { CONTENT_TYPES, type ExportFileFormat, type ExportSummary } from './export-options.js';
-import { writeCsv } from './csv-writer.js';
-import type { writeXlsx } from './xlsx-writer.js';
+import { CONTENT_TYPES } from './export-options.js';
+import { writeExport } from './export-service.js';
 import type { Report } from './report-file.js';
 import { tee } from './tee.js';
 import { LINEAGE_TABLE, writeBackColumns, writeBackSpec } from './write-back.js';
@@ -84,12 +83,6 @@ export function reportPrincipal(report: Pick<Report, 'team'>): Principal {
 /** Where a run's file is kept: `reports/<team>/<report>/<YYYY-MM-DD>/<job id>.<format>`. */
 export function reportObjectKey(report: Pick<Report, 'team' | 'name' | 'format'>, jobId: string, at: Date): string {
   return `reports/${report.team}/${report.name}/${at.toISOString().slice(0, 10)}/${jobId}.${report.format}`;
-}
-
-/** Writes an answer in a format to `out` (the export writers). */
-export async function writeExport(answer: AnswerStream, format: ExportFileFormat, out: PassThrough, options: Parameters<typeof writeXlsx>[2] = {}): Promise<ExportSummary> {
-  // ExcelJS is imported for the first XLSX file, as in export-service.ts.
-  return format === 'xlsx' ? (await import('./xlsx-writer.js')).writeXlsx(answer, out, options) : writeCsv(answer, out, options);
 }
 
 /** The answer cut at `limit` rows (0: every row); serving streams every row of a question. */
@@ -171,7 +164,7 @@ export class ReportService {
     const [forFile, forTable] = report.writeBack ? tee(answer.batches) : [answer.batches, undefined];
     const out = new PassThrough();
     const stored = store.put(key, out, { contentType: CONTENT_TYPES[report.format], signal: ctx.signal });
-    const written = writeExport({ ...answer, batches: forFile }, report.format, out, {
+    const written = writeExport(report.format, { ...answer, batches: forFile }, out, {
       model,
       generatedAt: now,
       signal: ctx.signal,
