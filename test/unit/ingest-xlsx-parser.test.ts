@@ -100,6 +100,31 @@ describe('XLSX parser', () => {
     expect(records[2999]).toEqual({ line: 3001, record: { id: 'r3000', when: `2026-01-${String(1 + (3000 % 28)).padStart(2, '0')}` } });
   });
 
+  it('skips a sheet before the one named without leaving exceljs a spooled sheet file to open after it is gone', async () => {
+    // The streaming writer puts its sheets before the workbook's relationships, so the reader spools each
+    // sheet to a temp file and reads it back afterwards. A sheet passed over unread had its temp file
+    // deleted while its read stream was still opening: an uncaught ENOENT, now and then (vitest counts it).
+    const chunks: Buffer[] = [];
+    const out = new (await import('node:stream')).PassThrough();
+    out.on('data', (c: Buffer) => chunks.push(c));
+    const wb = new ExcelJS.stream.xlsx.WorkbookWriter({ stream: out, useSharedStrings: false });
+    for (const name of ['Skipped', 'Other', 'Wanted']) {
+      const ws = wb.addWorksheet(name);
+      ws.addRow(['id', 'n']).commit();
+      for (let i = 1; i <= 500; i++) ws.addRow([`${name}-${i}`, i]).commit();
+      ws.commit();
+    }
+    await wb.commit();
+    const bytes = Buffer.concat(chunks);
+    for (let round = 0; round < 30; round++) {
+      const records = await parse(bytes, 'upload.xlsx', { sheet: 'Wanted' });
+      expect(records).toHaveLength(500);
+      expect(records[499]).toEqual({ line: 501, record: { id: 'Wanted-500', n: 500 } });
+    }
+    // Give a stray open of a deleted temp file the time to fail, inside this test.
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  });
+
   it('reports an empty or merged header cell with its cell reference', async () => {
     const merged = await workbook({ S: [['id', 'Reach', undefined, 'n'], ['a', 1, 2, 3]] }, { sheet: 'S', range: 'B1:C1' });
     const err = await parseError(merged);

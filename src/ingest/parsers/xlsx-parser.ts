@@ -95,7 +95,13 @@ export async function* parseXlsx(source: Readable, options: XlsxParseOptions): A
       const name = sheet.name ?? `Sheet${String(sheet.id ?? names.length + 1)}`;
       names.push(name);
       const wanted = options.sheet !== undefined ? name === options.sheet : workbookSheets.length > 0 ? name === workbookSheets[0].name : names.length === 1;
-      if (!wanted) continue;
+      if (!wanted) {
+        // Read to its end all the same: exceljs deletes a spooled sheet's temp file (a workbook whose sheets
+        // come before its relationships, as streaming writers make them) once we move on, and a sheet left
+        // unread still has its read stream opening that file — an uncaught ENOENT.
+        for await (const _row of sheet) void _row;
+        continue;
+      }
       found = true;
       yield* sheetRecords(sheet, name, file, maxField, options.onHeader);
       return;
