@@ -289,10 +289,10 @@ class DuckDbWarehouse implements Warehouse {
     }
     // The quote check (csv-shape.ts) reads the file in Node while DuckDB reads it on its own threads; the load
     // commits only once the check passed.
-    const body = await input.open();
-    const fits = csvShapeFits(body).then(
+    const checking = new AbortController();
+    const fits = csvShapeFits(path, checking.signal).then(
       (ok) => {
-        if (!ok) decline('a byte-order mark, a blank header, or a quote where the parser does not take one');
+        if (!ok && !checking.signal.aborted) decline('a byte-order mark, a blank header, or a quote where the parser does not take one');
         return ok;
       },
       () => false,
@@ -306,7 +306,7 @@ class DuckDbWarehouse implements Warehouse {
       return await this.writes.run(() => this.withConnection((conn, lease) => this.loadCsvOn(conn, lease, told, path, fits)));
     } finally {
       // Ends a check still reading when the load ended without it (declined by read_csv, failed, cancelled).
-      body.destroy();
+      checking.abort();
     }
   }
 
