@@ -15,7 +15,9 @@
  * machine's load average before and after.
  *
  *   npm run bench:ingest -- --rows 1000000 [--warehouse postgres|duckdb|both] [--runs 2]
- *                           [--duckdb-memory-limit 128MB|default]
+ *                           [--duckdb-memory-limit 128MB|default] [--malloc-mmap-threshold 65536|off]
+ *
+ * `sextant serve` runs with MALLOC_MMAP_THRESHOLD_ as the Docker image sets it (`off`: glibc's default).
  */
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { createWriteStream, mkdtempSync, mkdirSync, rmSync, statSync, createReadStream } from 'node:fs';
@@ -39,12 +41,15 @@ const { values: args } = parseArgs({
     runs: { type: 'string', default: '2' },
     warehouse: { type: 'string', default: 'both' },
     'duckdb-memory-limit': { type: 'string', default: '128MB' },
+    'malloc-mmap-threshold': { type: 'string', default: '65536' },
   },
 });
 const ROWS = Number(args.rows);
 const RUNS = Number(args.runs);
 const WAREHOUSES = args.warehouse === 'both' ? ['postgres', 'duckdb'] : [args.warehouse!];
 const DUCKDB_MEMORY_LIMIT = args['duckdb-memory-limit'] === 'default' ? undefined : args['duckdb-memory-limit'];
+/** glibc's mmap threshold for `sextant serve`, as the Dockerfile sets it (docs/environment.md); undefined: glibc's default. */
+const MALLOC_MMAP_THRESHOLD = args['malloc-mmap-threshold'] === 'off' ? undefined : args['malloc-mmap-threshold'];
 const ROOT = resolve(import.meta.dirname, '..');
 const TABLE = 'social.manual_posts';
 const COLUMNS = 'platform, post_id, metric_date, impressions, likes';
@@ -85,7 +90,7 @@ async function startService(env: Record<string, string>): Promise<{ base: string
   let stderr = '';
   const server: ChildProcess = spawn(process.execPath, ['--import', join(ROOT, 'bench/support/report-rss.mjs'), join(ROOT, 'bin/sextant.js'), 'serve'], {
     cwd: ROOT,
-    env: { ...process.env, ...env, PORT: String(port), NODE_ENV: 'production', SEXTANT_LOG_LEVEL: 'warn', SEXTANT_DEMO: 'off', SEXTANT_STATEMENT_TIMEOUT_MS: '3600000' },
+    env: { ...process.env, ...(MALLOC_MMAP_THRESHOLD ? { MALLOC_MMAP_THRESHOLD_: MALLOC_MMAP_THRESHOLD } : {}), ...env, PORT: String(port), NODE_ENV: 'production', SEXTANT_LOG_LEVEL: 'warn', SEXTANT_DEMO: 'off', SEXTANT_STATEMENT_TIMEOUT_MS: '3600000' },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   server.stderr!.on('data', (d: Buffer) => {
@@ -301,7 +306,8 @@ async function main(): Promise<void> {
       console.log(
         `${''.padEnd(9)} all runs — sextant: ${r.ours.map((o) => `${o.seconds.toFixed(2)} s/${o.rssMb.toFixed(0)} MB`).join(', ')}; ${r.baseline}: ${r.theirs.map((s) => s.toFixed(2)).join(', ')} s` +
           (r.fair ? `; ${r.fair.baseline}: ${r.fair.theirs.map((s) => s.toFixed(2)).join(', ')} s` : '') +
-          (r.warehouse === 'duckdb' ? `; SEXTANT_DUCKDB_MEMORY_LIMIT=${DUCKDB_MEMORY_LIMIT ?? '(unset)'}` : ''),
+          (r.warehouse === 'duckdb' ? `; SEXTANT_DUCKDB_MEMORY_LIMIT=${DUCKDB_MEMORY_LIMIT ?? '(unset)'}` : '') +
+          `; MALLOC_MMAP_THRESHOLD_=${MALLOC_MMAP_THRESHOLD ?? '(unset)'}`,
       );
     }
   } finally {
