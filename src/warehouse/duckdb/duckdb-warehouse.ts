@@ -789,7 +789,7 @@ function flush(appender: DuckDBAppender, table: string): void {
 /**
  * The number of rows of `table` (quoted) when no `keys` repeat in it, else undefined. The check counts distinct
  * hashes of the keys, a hash table of 8-byte values (grouping by the key columns themselves held the strings
- * too: +25 MB of peak RSS on a 1M-row upload); two keys whose hashes collide only cost the de-duplication
+ * too: 231 against 207 MB of peak RSS merging 1M rows, bench/README.md, "xlsx-mem 2"); two keys whose hashes collide only cost the de-duplication
  * that a repeated key takes.
  */
 async function rowsIfKeysUnique(run: SqlRunner, table: string, keys: string): Promise<number | undefined> {
@@ -825,7 +825,7 @@ async function retryOnWriteConflict<T>(run: () => Promise<T>, attempts = 5): Pro
  * the process held on to memory it no longer used. Freeing past 8 MB of cached blocks, on DuckDB's
  * background threads, gives it back as the load goes (bench/README.md, "xlsx-mem"); so does the buffer pool
  * when it releases more than 8 MB of blocks at once (DuckDB's default: 512 MB), as it does while a load
- * writes its row groups out (1M-row XLSX upload: 255–286 → 243–246 MB, "xlsx-mem 2").
+ * writes its row groups out (merging 1M rows: 207–219 → 194–196 MB of peak RSS, "xlsx-mem 2").
  */
 const ALLOCATOR_SETTINGS: Record<string, string> = {
   allocator_flush_threshold: '8MB',
