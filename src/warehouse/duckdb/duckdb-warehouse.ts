@@ -789,8 +789,8 @@ function flush(appender: DuckDBAppender, table: string): void {
 /**
  * The number of rows of `table` (quoted) when no `keys` repeat in it, else undefined. The check counts distinct
  * hashes of the keys, a hash table of 8-byte values (grouping by the key columns themselves held the strings
- * too: 231 against 207 MB of peak RSS merging 1M rows, bench/README.md, "xlsx-mem 2"); two keys whose hashes collide only cost the de-duplication
- * that a repeated key takes.
+ * too: 231 against 207 MB of peak RSS merging 1M rows, bench/README.md, "xlsx-mem 2"); two keys whose hashes
+ * collide only cost the de-duplication that a repeated key takes.
  */
 async function rowsIfKeysUnique(run: SqlRunner, table: string, keys: string): Promise<number | undefined> {
   const [shape] = await run.query(`SELECT count(*) AS rows, count(DISTINCT hash(${keys})) AS keys FROM ${table}`);
