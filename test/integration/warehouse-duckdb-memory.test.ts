@@ -127,6 +127,17 @@ describe('DuckDB memory limit', () => {
     expect(await stagedTables(wh)).toEqual([]);
   });
 
+  it('keeps the last row of a key repeated after the appender flushed its first row into an empty table', async () => {
+    const wh = await open(undefined);
+    await wh.ensureTable(SPEC);
+    async function* repeated(): AsyncGenerator<SqlValue[]> {
+      yield* posts(0, 20_000, () => 1);
+      yield* posts(0, 10, () => 5);
+    }
+    expect(await wh.merge({ spec: SPEC, columns: COLUMNS, rows: repeated() })).toEqual({ rowsStaged: 20_000, inserted: 20_000, updated: 0 });
+    expect((await wh.query('SELECT count(*) AS n, sum(impressions) AS s FROM social.posts'))[0]).toEqual({ n: 20_000, s: 19_990 + 50 });
+  });
+
   it('is 128MB for a warehouse file when none is configured, and DuckDB\'s own for :memory:', async () => {
     const file = await open(undefined);
     const [setting] = await file.query("SELECT current_setting('memory_limit') AS m");
