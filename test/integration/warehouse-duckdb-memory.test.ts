@@ -102,8 +102,40 @@ describe('DuckDB memory limit', () => {
     raw.closeSync();
     const reopened = await openIn(dir);
     expect(await stagedTables(reopened)).toEqual([]);
-    const [setting] = await reopened.query("SELECT current_setting('allocator_flush_threshold') AS f, current_setting('allocator_background_threads') AS b");
-    expect(setting).toEqual({ f: '7.6 MiB', b: true }); // 8MB = 8,000,000 bytes
+    const [setting] = await reopened.query(
+      "SELECT current_setting('allocator_flush_threshold') AS f, current_setting('allocator_bulk_deallocation_flush_threshold') AS bulk, current_setting('allocator_background_threads') AS b",
+    );
+    expect(setting).toEqual({ f: '7.6 MiB', bulk: '7.6 MiB', b: true }); // 8MB = 8,000,000 bytes
+  });
+
+  it('fails a merge as a whole when the appender flushes a row the table refuses after rows it flushed before', async () => {
+    const wh = await open(undefined);
+    await wh.ensureTable(SPEC);
+    // The appender writes into the table every few thousand rows: row 12,001 (a key without a value) comes after two flushes.
+    async function* withNullKey(from: number): AsyncGenerator<SqlValue[]> {
+      for await (const r of posts(from, from + 20_000, () => 1)) yield r[1] === `p${from + 12_000}` ? [r[0], null, ...r.slice(2)] : r;
+    }
+    const failure = async (rows: AsyncIterable<SqlValue[]>): Promise<unknown> => wh.merge({ spec: SPEC, columns: COLUMNS, rows }).then(() => undefined, (err: unknown) => err);
+    const intoEmpty = await failure(withNullKey(0));
+    expect(intoEmpty).toBeInstanceOf(UserError);
+    expect((intoEmpty as UserError).code).toBe('ROW_INVALID');
+    expect((await wh.query('SELECT count(*) AS n FROM social.posts'))[0].n).toBe(0);
+    await wh.merge({ spec: SPEC, columns: COLUMNS, rows: posts(0, 100, () => 1) });
+    const intoLoaded = await failure(withNullKey(50));
+    expect(intoLoaded).toBeInstanceOf(UserError);
+    expect((await wh.query('SELECT count(*) AS n, sum(impressions) AS s FROM social.posts'))[0]).toEqual({ n: 100, s: 100 });
+    expect(await stagedTables(wh)).toEqual([]);
+  });
+
+  it('keeps the last row of a key repeated after the appender flushed its first row into an empty table', async () => {
+    const wh = await open(undefined);
+    await wh.ensureTable(SPEC);
+    async function* repeated(): AsyncGenerator<SqlValue[]> {
+      yield* posts(0, 20_000, () => 1);
+      yield* posts(0, 10, () => 5);
+    }
+    expect(await wh.merge({ spec: SPEC, columns: COLUMNS, rows: repeated() })).toEqual({ rowsStaged: 20_000, inserted: 20_000, updated: 0 });
+    expect((await wh.query('SELECT count(*) AS n, sum(impressions) AS s FROM social.posts'))[0]).toEqual({ n: 20_000, s: 19_990 + 50 });
   });
 
   it('is 128MB for a warehouse file when none is configured, and DuckDB\'s own for :memory:', async () => {

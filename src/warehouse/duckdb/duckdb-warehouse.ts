@@ -6,7 +6,7 @@
 import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
-import { DuckDBInstance, ResultReturnType, type DuckDBConnection, type DuckDBResult } from '@duckdb/node-api';
+import { DuckDBInstance, ResultReturnType, type DuckDBAppender, type DuckDBConnection, type DuckDBResult } from '@duckdb/node-api';
 import { UserError } from '../../errors.js';
 import type {
   ColumnTypeName,
@@ -36,6 +36,12 @@ const DEFAULT_POOL_SIZE = 4;
 const DEFAULT_BATCH_SIZE = 5_000;
 /** Rows appended between two yields to the event loop while staging a merge (the appender is synchronous). */
 const APPEND_YIELD_EVERY = 4_096;
+/**
+ * Rows appended between two flushes of the appender into the table. Unflushed, DuckDB's appender holds up to
+ * 204,800 rows in a buffer of its own, outside `memory_limit` (~40 MB of a 1M-row XLSX upload's peak RSS,
+ * bench/README.md, "xlsx-mem 2").
+ */
+const APPEND_FLUSH_EVERY = 8_192;
 /**
  * DuckDB's `memory_limit` for a warehouse file when none is configured (SEXTANT_DUCKDB_MEMORY_LIMIT).
  * DuckDB's own default, 80 % of the machine's RAM, let a 1M-row upload or export hold ~500 MB in the
@@ -607,13 +613,12 @@ class DuckDbWarehouse implements Warehouse {
     const keys = spec.key.map(q).join(', ');
     const names = columns.map((c) => q(c.name)).join(', ');
     const matches = spec.key.map((k) => `t.${q(k)} = s.${q(k)}`).join(' AND ');
-    // One hash aggregate over the keys says both how many rows survive de-duplication and whether any key repeats.
-    const [shape] = await tx.query(`SELECT count(*) AS rows, (SELECT count(*) FROM (SELECT 1 FROM ${staged(stage)} GROUP BY ${keys})) AS keys FROM ${staged(stage)}`);
-    const rows = Number(shape.keys);
+    let rows = await rowsIfKeysUnique(tx, staged(stage), keys);
     let source = staged(stage);
-    if (rows < Number(shape.rows)) {
+    if (rows === undefined) {
       await tx.execute(`CREATE TABLE ${staged(latest)} AS SELECT * FROM ${staged(stage)} QUALIFY row_number() OVER (PARTITION BY ${keys} ORDER BY ${order} DESC) = 1`);
       source = staged(latest);
+      rows = Number((await tx.query(`SELECT count(*) AS n FROM ${source}`))[0].n);
     }
     // Key columns are NOT NULL in the target, so a non-null t.key means "exists". An empty target needs no join.
     const [occupied] = await tx.query(`SELECT EXISTS (SELECT 1 FROM ${target}) AS any`);
@@ -660,9 +665,11 @@ class DuckDbWarehouse implements Warehouse {
     const layout = tableColumns.map((c) => columns.findIndex((s) => s.name === c.name));
     await this.appendRows(conn, { schema: schema ?? 'main', table }, input, columns, layout);
     const keys = spec.key.map(quoteIdent).join(', ');
-    const [counted] = await tx.query(`SELECT count(*) AS rows, (SELECT count(*) FROM (SELECT 1 FROM ${target} GROUP BY ${keys})) AS keys FROM ${target}`);
-    const rows = Number(counted.keys);
-    if (rows < Number(counted.rows)) await tx.execute(`DELETE FROM ${target} WHERE rowid NOT IN (SELECT max(rowid) FROM ${target} GROUP BY ${keys})`);
+    let rows = await rowsIfKeysUnique(tx, target, keys);
+    if (rows === undefined) {
+      await tx.execute(`DELETE FROM ${target} WHERE rowid NOT IN (SELECT max(rowid) FROM ${target} GROUP BY ${keys})`);
+      rows = Number((await tx.query(`SELECT count(*) AS n FROM ${target}`))[0].n);
+    }
     if (input.afterMerge) await input.afterMerge(tx, { staged: target });
     return { rowsStaged: rows, inserted: rows, updated: 0 };
   }
@@ -750,13 +757,10 @@ class DuckDbWarehouse implements Warehouse {
           throw new UserError('ROW_INVALID', `The batch could not be merged into ${input.spec.table} and nothing was written: row ${seq + 1}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
         }
         seq++;
+        if (seq % APPEND_FLUSH_EVERY === 0) flush(appender, input.spec.table);
         if (seq % APPEND_YIELD_EVERY === 0) await yieldToEventLoop();
       }
-      try {
-        appender.flushSync();
-      } catch (err) {
-        throw appendFailure(err, input.spec.table);
-      }
+      flush(appender, input.spec.table);
       appended = true;
     } finally {
       try {
@@ -779,6 +783,26 @@ function appendFailure(err: unknown, table: string): unknown {
     return new UserError('ROW_INVALID', `The batch could not be merged into ${table} and nothing was written: ${err.message}`, { cause: err });
   }
   return translateDuckDbError(err, 'merge', table);
+}
+
+/** Writes the appender's buffered rows into its table (inside the caller's transaction, if any). */
+function flush(appender: DuckDBAppender, table: string): void {
+  try {
+    appender.flushSync();
+  } catch (err) {
+    throw appendFailure(err, table);
+  }
+}
+
+/**
+ * The number of rows of `table` (quoted) when no `keys` repeat in it, else undefined. The check counts distinct
+ * hashes of the keys, a hash table of 8-byte values (grouping by the key columns themselves held the strings
+ * too: 231 against 207 MB of peak RSS merging 1M rows, bench/README.md, "xlsx-mem 2"); two keys whose hashes
+ * collide only cost the de-duplication that a repeated key takes.
+ */
+async function rowsIfKeysUnique(run: SqlRunner, table: string, keys: string): Promise<number | undefined> {
+  const [shape] = await run.query(`SELECT count(*) AS rows, count(DISTINCT hash(${keys})) AS keys FROM ${table}`);
+  return Number(shape.keys) === Number(shape.rows) ? Number(shape.rows) : undefined;
 }
 
 /** Drops the staged tables of staging `n` (the staged rows, their de-duplicated copy, the carried columns). */
@@ -807,9 +831,15 @@ async function retryOnWriteConflict<T>(run: () => Promise<T>, attempts = 5): Pro
 /**
  * DuckDB's allocator keeps freed blocks for reuse and returns them to the OS lazily: after a 1M-row upload
  * the process held on to memory it no longer used. Freeing past 8 MB of cached blocks, on DuckDB's
- * background threads, gives it back as the load goes (bench/README.md, "xlsx-mem").
+ * background threads, gives it back as the load goes (bench/README.md, "xlsx-mem"); so does the buffer pool
+ * when it releases more than 8 MB of blocks at once (DuckDB's default: 512 MB), as it does while a load
+ * writes its row groups out (merging 1M rows: 207–219 → 194–196 MB of peak RSS, "xlsx-mem 2").
  */
-const ALLOCATOR_SETTINGS: Record<string, string> = { allocator_flush_threshold: '8MB', allocator_background_threads: 'true' };
+const ALLOCATOR_SETTINGS: Record<string, string> = {
+  allocator_flush_threshold: '8MB',
+  allocator_bulk_deallocation_flush_threshold: '8MB',
+  allocator_background_threads: 'true',
+};
 
 /** Drops what a previous process left staged (it stopped mid-merge): the schema is made again when staging. */
 async function emptyStaging(instance: DuckDBInstance): Promise<void> {
