@@ -37,6 +37,17 @@ const cpuSecondsSince = (from: NodeJS.CpuUsage): number => {
   return (d.user + d.system) / 1e6;
 };
 
+/** CPU seconds the main thread has used so far (Linux: /proc/self/task/<pid>/stat; NaN elsewhere). */
+function mainThreadSeconds(): number {
+  try {
+    const stat = readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return Number.NaN;
+  }
+}
+
 /** CPU seconds of this process's main thread and of its other threads (libuv's pool, DuckDB's, V8's GC…). */
 function threadCpu(): string {
   const byName = new Map<string, number>();
@@ -111,11 +122,13 @@ ${args.posts ? '  post_insights: social_post_daily\n' : ''}`;
   console.log(`facebook_pages: ${PAGES} pages, ${FROM} … ${TO} (${DAYS} days)${args.posts ? ', with post insights' : ''}; DuckDB in memory, folder object store (pages put unsynced, flushed before each window's commit), ${IN_FLIGHT} page writes in flight`);
   console.log(`load average before: ${load()}`);
   const cpu0 = process.cpuUsage();
+  const main0 = mainThreadSeconds();
   const fakeCpu0 = fake.cpuSeconds();
   const t0 = performance.now();
   const job = await service.runHere({ name: source.name, from: FROM, to: TO });
   const oursS = (performance.now() - t0) / 1000;
   const oursCpu = cpuSecondsSince(cpu0);
+  const oursMain = mainThreadSeconds() - main0;
   const oursFakeCpu = fake.cpuSeconds() - fakeCpu0;
   if (job.status !== 'SUCCEEDED') throw new Error(`the run ${job.status}: ${JSON.stringify(job.errors)}`);
   const served = (await fake.requests()).filter((r) => r.status === 200);
@@ -124,6 +137,7 @@ ${args.posts ? '  post_insights: social_post_daily\n' : ''}`;
   // The floor: the same URLs, fetched one after another, bodies read and dropped.
   const urls = served.map((r) => `${fake.url}${r.path}?${r.query}`);
   const cpu1 = process.cpuUsage();
+  const main1 = mainThreadSeconds();
   const fakeCpu1 = fake.cpuSeconds();
   const t1 = performance.now();
   let bytes = 0;
@@ -133,6 +147,7 @@ ${args.posts ? '  post_insights: social_post_daily\n' : ''}`;
   }
   const floorS = (performance.now() - t1) / 1000;
   const floorCpu = cpuSecondsSince(cpu1);
+  const floorMain = mainThreadSeconds() - main1;
   const floorFakeCpu = fake.cpuSeconds() - fakeCpu1;
 
   const fmt = (n: number) => Math.round(n).toLocaleString('en');
@@ -141,6 +156,7 @@ ${args.posts ? '  post_insights: social_post_daily\n' : ''}`;
   console.log(`floor (fetch):  ${floorS.toFixed(2)} s   ${fmt(urls.length / floorS)} pages/s   ${fmt(rows / floorS)} rows/s (the same rows, not loaded)`);
   console.log(`ratio ours/floor (throughput): ${(floorS / oursS).toFixed(2)}×`);
   console.log(`CPU of this process: ours ${oursCpu.toFixed(2)} s (${((oursCpu / urls.length) * 1000).toFixed(2)} ms/page), floor ${floorCpu.toFixed(2)} s (${((floorCpu / urls.length) * 1000).toFixed(2)} ms/page); of the fake's process: ${oursFakeCpu.toFixed(2)} s during ours, ${floorFakeCpu.toFixed(2)} s during the floor`);
+  console.log(`CPU of the main thread: ours ${oursMain.toFixed(2)} s (${((oursMain / urls.length) * 1000).toFixed(2)} ms/page), floor ${floorMain.toFixed(2)} s (${((floorMain / urls.length) * 1000).toFixed(2)} ms/page)`);
   console.log(`peak RSS of this process: ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MB`);
   console.log(`CPU of this process by thread, whole bench (Linux): ${threadCpu()}`);
   console.log(`load average after: ${load()}`);

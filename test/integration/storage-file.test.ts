@@ -2,6 +2,7 @@
  * What only the folder store does: its layout on disk, its bookkeeping folder, and what a folder
  * cannot hold that S3 can. Each test works in a fresh temp dir.
  */
+import { createHash } from 'node:crypto';
 import { mkdir, mkdtemp, readdir, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -70,6 +71,26 @@ describe('folder object store', () => {
     await expect(store.flush!(keysPut)).resolves.toBeUndefined();
     expect((await readAll(await store.get(keysPut[0]))).toString()).toBe('{"n":0}');
     await expect(store.flush!([keysPut[0], 'raw/fb/missing.json'])).rejects.toMatchObject({ code: 'NOT_FOUND', message: expect.stringContaining('raw/fb/missing.json') });
+  });
+
+  it("unsynced puts (the page writer's thread): many at once all land with their metadata, a clash fails as a put does and leaves no temp file, close() waits for the pending ones", async () => {
+    const pages = await openFileObjectStore(dir);
+    const many = Array.from({ length: 40 }, (_, i) => `raw/fb/dt=2026-01-01/job-2/posts/page-${i + 1}.json`);
+    const infos = await Promise.all(many.map((key, i) => pages.put(key, Buffer.from(`{"n":${String(i).padStart(2, '0')}}`), { sync: false, contentType: 'application/json' })));
+    expect(await keys(pages, 'raw/fb/dt=2026-01-01/job-2/')).toEqual([...many].sort());
+    expect((await readAll(await pages.get(many[7]))).toString()).toBe('{"n":07}');
+    const etag = createHash('sha256').update('{"n":07}').digest('hex').slice(0, 32);
+    expect(infos[7]).toMatchObject({ key: many[7], size: 8, etag, contentType: 'application/json' });
+    expect(await pages.head(many[7])).toMatchObject({ size: 8, etag, contentType: 'application/json' });
+
+    await pages.put('raw/fb/clash', 'x', { sync: false });
+    expect(await codeOf(pages.put('raw/fb/clash/page-1.json', 'y', { sync: false }))).toBe('BAD_USER_INPUT');
+    expect(await readdir(join(dir, FILE_STORE_RESERVED, 'tmp'))).toEqual([]);
+
+    const last = pages.put('raw/fb/last.json', '{}', { sync: false });
+    await pages.close();
+    await expect(last).resolves.toMatchObject({ key: 'raw/fb/last.json', size: 2 });
+    expect((await readAll(await store.get('raw/fb/last.json'))).toString()).toBe('{}');
   });
 
   it('flush() of 64 keys or more is one sync of the file system (sync -f), names a missing key, and fsyncs each file when that sync cannot run', async () => {

@@ -8,6 +8,7 @@ import { runRange, splitWindows, nextState } from '../../src/ingest/connectors/w
 import { redactor } from '../../src/ingest/connectors/source-runner.js';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { brotliCompressSync, gzipSync } from 'node:zlib';
 import { defaultVerdict, HttpClient, waitFromHeaders } from '../../src/ingest/connectors/http-client.js';
 
 const problems0 = new ProblemCollector();
@@ -130,6 +131,35 @@ describe('error policy', () => {
       const pending = new HttpClient({ source: 's', timeoutMs: 60_000 }).get('items', url, {}, run.signal);
       setTimeout(() => run.abort(new Error('cancelled by the test')), 50);
       await expect(pending).rejects.toThrow('cancelled by the test');
+    } finally {
+      server.closeAllConnections();
+      await new Promise((r) => server.close(r));
+    }
+  });
+  it('asks for compressed bodies and decodes gzip and br; keeps the decoded bytes as the page', async () => {
+    const body = JSON.stringify({ data: Array.from({ length: 200 }, (_, i) => ({ id: i, name: `item ${i}` })) });
+    const seen: Array<string | undefined> = [];
+    const server = createServer((req, res) => {
+      seen.push(req.headers['accept-encoding']);
+      const encoding = req.url === '/br' ? 'br' : req.url === '/gzip' ? 'gzip' : req.url === '/zstd' ? 'zstd' : undefined;
+      const bytes = encoding === 'br' ? brotliCompressSync(body) : encoding === 'gzip' ? gzipSync(body) : Buffer.from(body);
+      res.writeHead(200, { 'content-type': 'application/json', ...(encoding ? { 'content-encoding': encoding } : {}), 'x-rate-limit-reset': '7' }).end(bytes);
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    try {
+      const waits: string[] = [];
+      const client = new HttpClient({ source: 's', maxRetries: 1, sleep: async () => undefined, onWait: (w) => waits.push(w.reason) });
+      for (const path of ['/gzip', '/br', '/plain']) {
+        const res = await client.get('items', `${base}${path}`, {}, new AbortController().signal);
+        expect(res.body.toString('utf8')).toBe(body);
+        expect((res.json as { data: unknown[] }).data).toHaveLength(200);
+        expect(res.headers.get('X-Rate-Limit-Reset')).toBe('7');
+        expect(res.headers.get('link')).toBeNull();
+      }
+      expect(seen).toEqual(['gzip, deflate, br', 'gzip, deflate, br', 'gzip, deflate, br']);
+      await expect(client.get('items', `${base}/zstd`, {}, new AbortController().signal)).rejects.toThrow(/encoded as "zstd".*gave up after 2 tries/);
+      expect(waits).toEqual([expect.stringContaining('the response body was cut off (HTTP 200, the body is encoded as "zstd"')]);
     } finally {
       server.closeAllConnections();
       await new Promise((r) => server.close(r));

@@ -21,7 +21,7 @@ import type { SourceStateStore } from './state-store.js';
 import type { ConnectorType, DateWindow, PullContext, SourceConfig, SourcePage } from './types.js';
 import { nextState, runRange, splitWindows, utcDay } from './windows.js';
 
-/** What a run needs; the composition root passes the real ports, tests their own clock and fetch. */
+/** What a run needs; the composition root passes the real ports, tests their own clock and sleep. */
 export interface SourceRunnerDeps {
   warehouse: Warehouse;
   store: ObjectStore;
@@ -32,7 +32,7 @@ export interface SourceRunnerDeps {
   types: ReadonlyMap<string, ConnectorType>;
   log: Logger;
   env?: NodeJS.ProcessEnv;
-  /** Overrides of the HTTP client (fetch, sleep, clock, backoff) for tests and benchmarks. */
+  /** Overrides of the HTTP client (sleep, clock, backoff) for tests and benchmarks. */
   http?: Partial<Omit<HttpClientOptions, 'source' | 'redact'>>;
   now?: () => Date;
   /** Lease of a running source (default 60 s, renewed as windows commit and every third of it). */

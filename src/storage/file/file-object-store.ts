@@ -13,7 +13,7 @@
  */
 import { execFile } from 'node:child_process';
 import { createHash, randomUUID, type Hash } from 'node:crypto';
-import { constants as fsConstants, closeSync, existsSync, fstatSync, mkdirSync, openSync, renameSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import { constants as fsConstants, statSync } from 'node:fs';
 import type { BigIntStats } from 'node:fs';
 import { access, mkdir, open, readdir, readFile, rename, rm, rmdir, stat, unlink, writeFile } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
@@ -23,6 +23,7 @@ import { UserError } from '../../errors.js';
 import { assertListPrefix, assertObjectKey, objectKeyProblem } from '../keys.js';
 import type { ObjectInfo, ObjectStore, PutOptions, SignedUrlOptions } from '../port.js';
 import { errnoCode, isMissing, translateFileError } from './errors.js';
+import { PageWriter } from './page-writer.js';
 
 /** The reserved top-level folder for temp files and sidecars; no key may start with it. */
 export const FILE_STORE_RESERVED = '.sextant';
@@ -105,35 +106,6 @@ async function syncDir(dir: string): Promise<void> {
   }
 }
 
-/** {@link FileObjectStore.renameInto} in calls that return at once (see `putUnsynced`). */
-function renameIntoSync(from: string, to: string): void {
-  // The parent usually exists (a connector's pages share a folder): try the rename alone first.
-  try {
-    renameSync(from, to);
-    return;
-  } catch (err) {
-    if (errnoCode(err) !== 'ENOENT' || !existsSync(from)) throw err;
-  }
-  for (let attempt = 0; ; attempt++) {
-    try {
-      mkdirSync(dirname(to), { recursive: true });
-      renameSync(from, to);
-      return;
-    } catch (err) {
-      // A prune removed the target's parent between the two calls: again, while the source is there.
-      if (errnoCode(err) !== 'ENOENT' || attempt >= 20 || !existsSync(from)) throw err;
-    }
-  }
-}
-
-function rmSyncQuiet(path: string): void {
-  try {
-    rmSync(path, { force: true });
-  } catch {
-    // Best effort: a temp file left behind is removed when the store next opens.
-  }
-}
-
 /** Marks an error of the body stream, so that it is not mistaken for a file system error. */
 class BodyError extends Error {
   constructor(override readonly cause: unknown) {
@@ -167,6 +139,7 @@ class FileObjectStore implements ObjectStore {
    */
   private readonly dirSyncs = new Map<string, { running?: Promise<void>; queued?: Promise<void> }>();
   private readonly metaDir: string;
+  private readonly pageWriter = new PageWriter();
 
   constructor(
     private readonly root: string,
@@ -346,35 +319,16 @@ class FileObjectStore implements ObjectStore {
   }
 
   /**
-   * A put without syncs of bytes in memory, in calls that return at once (the page cache): a handful of
-   * syscalls in one turn of the event loop rather than one turn each, which under load cost more than
-   * the writes (a connector's pages: bench/README.md, connectors-ga4.ts). Same steps and guarantees as
-   * `put` otherwise: a temp file renamed into place, then its sidecar.
+   * A put without syncs of bytes in memory, done on the page writer's thread ({@link PageWriter}): the
+   * same steps and guarantees as `put` (a temp file renamed into place, then its sidecar), off the main
+   * thread.
    */
-  private putUnsynced(key: string, path: string, buf: Buffer, contentType: string | undefined): ObjectInfo {
+  private async putUnsynced(key: string, path: string, buf: Buffer, contentType: string | undefined): Promise<ObjectInfo> {
     const tmp = join(this.tmpDir, randomUUID());
-    const metaTmp = `${tmp}.json`;
     try {
-      const fd = openSync(tmp, 'wx', 0o644);
-      let st: BigIntStats;
-      try {
-        for (let at = 0; at < buf.length; ) at += writeSync(fd, buf, at);
-        st = fstatSync(fd, { bigint: true });
-      } finally {
-        closeSync(fd);
-      }
-      const etag = etagOf(etagHash().update(buf));
-      writeFileSync(metaTmp, JSON.stringify({ file: fileIdentity(st), etag, ...(contentType === undefined ? {} : { contentType }) } satisfies Sidecar));
-      renameIntoSync(tmp, path);
-      try {
-        renameIntoSync(metaTmp, this.metaPathOf(key));
-      } catch {
-        rmSyncQuiet(metaTmp);
-      }
-      return { key, size: buf.length, lastModified: new Date(Number(st.mtimeMs)), etag, ...(contentType === undefined ? {} : { contentType }) };
+      const written = await this.pageWriter.write({ tmp, path, metaTmp: `${tmp}.json`, metaPath: this.metaPathOf(key), body: buf, ...(contentType === undefined ? {} : { contentType }) });
+      return { key, size: written.size, lastModified: new Date(written.mtimeMs), etag: written.etag, ...(contentType === undefined ? {} : { contentType }) };
     } catch (err) {
-      rmSyncQuiet(tmp);
-      rmSyncQuiet(metaTmp);
       throw translateFileError(err, 'put', key, true);
     }
   }
@@ -554,7 +508,8 @@ class FileObjectStore implements ObjectStore {
   }
 
   async close(): Promise<void> {
-    // Nothing is held open between calls.
+    // Nothing else is held open between calls.
+    await this.pageWriter.close();
   }
 
   /** Creates the bookkeeping folders and removes temp files a crashed process left behind. */
