@@ -8,12 +8,23 @@ import type { TimeGrain } from './types.js';
 const DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
 const DATE_TIME = /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?$/;
 
-/** True for a real calendar date `YYYY-MM-DD` (rejects 2026-02-30). */
+/** Days in a month of the proleptic Gregorian calendar (JavaScript's Date's). */
+function daysInMonth(year: number, month: number): number {
+  if (month === 2) return year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0) ? 29 : 28;
+  return month === 4 || month === 6 || month === 9 || month === 11 ? 30 : 31;
+}
+
+/**
+ * True for a real calendar date `YYYY-MM-DD` (rejects 2026-02-30). Checked by arithmetic rather than by a
+ * round trip through Date, whose string parsing cost a percent of a GraphQL request's CPU (every date
+ * literal of a filter passes here).
+ */
 export function isIsoDate(value: string): boolean {
   const m = DATE.exec(value);
   if (!m) return false;
-  const d = new Date(`${value}T00:00:00Z`);
-  return !Number.isNaN(d.getTime()) && d.toISOString().slice(0, 10) === value;
+  const month = Number(m[2]);
+  const day = Number(m[3]);
+  return month >= 1 && month <= 12 && day >= 1 && day <= daysInMonth(Number(m[1]), month);
 }
 
 /** `2026-01-01T13:00:00.000Z` → `2026-01-01T13:00:00Z` (seconds precision is what hour buckets need). */

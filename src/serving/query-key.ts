@@ -1,8 +1,11 @@
 /** The canonical key of a question: equal for two queries that ask the same thing. */
 import type { SemanticQuery } from '../semantic/types.js';
 
+/** `items` ordered by `key`, computed once per item (not twice per comparison). */
 function sortedBy<T>(items: readonly T[], key: (item: T) => string): T[] {
-  return [...items].sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
+  const keyed = items.map((item) => ({ item, key: key(item) }));
+  keyed.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  return keyed.map((k) => k.item);
 }
 
 /**

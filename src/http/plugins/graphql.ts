@@ -179,7 +179,8 @@ export async function graphqlPlugin(app: FastifyInstance, options: GraphqlPlugin
     const httpGraphQLRequest: HTTPGraphQLRequest = {
       method: request.method.toUpperCase(),
       headers: toHeaderMap(request.headers),
-      search: new URL(request.url, 'http://localhost').search,
+      // Without a `?` there is no query string: a POST's URL is not parsed for one.
+      search: request.url.includes('?') ? new URL(request.url, 'http://localhost').search : '',
       body: request.body,
     };
     const response = await server.executeHTTPGraphQLRequest({
