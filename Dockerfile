@@ -10,10 +10,6 @@ RUN npm run build && npm prune --omit=dev
 
 FROM node:20-bookworm-slim
 ENV NODE_ENV=production
-# glibc serves allocations of 64 KB and more (an upload's socket reads) with mmap, returned to the system once freed,
-# instead of keeping them in its heap beside DuckDB's own allocator: ~40 MB less peak RSS for a 1M-row CSV upload
-# (docs/environment.md, bench/README.md "duck-ingest 2").
-ENV MALLOC_MMAP_THRESHOLD_=65536
 WORKDIR /app
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist

@@ -15,9 +15,10 @@
  * machine's load average before and after.
  *
  *   npm run bench:ingest -- --rows 1000000 [--warehouse postgres|duckdb|both] [--runs 2]
- *                           [--duckdb-memory-limit 128MB|default] [--malloc-mmap-threshold 65536|off]
+ *                           [--duckdb-memory-limit 128MB|default] [--malloc-mmap-threshold off|65536]
  *
- * `sextant serve` runs with MALLOC_MMAP_THRESHOLD_ as the Docker image sets it (`off`: glibc's default).
+ * `sextant serve` runs with glibc's default allocator settings, as the Docker image runs it; `--malloc-mmap-threshold 65536`
+ * sets MALLOC_MMAP_THRESHOLD_ (docs/environment.md).
  */
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { createWriteStream, mkdtempSync, mkdirSync, rmSync, statSync, createReadStream } from 'node:fs';
@@ -41,7 +42,7 @@ const { values: args } = parseArgs({
     runs: { type: 'string', default: '2' },
     warehouse: { type: 'string', default: 'both' },
     'duckdb-memory-limit': { type: 'string', default: '128MB' },
-    'malloc-mmap-threshold': { type: 'string', default: '65536' },
+    'malloc-mmap-threshold': { type: 'string', default: 'off' },
   },
 });
 const ROWS = Number(args.rows);
