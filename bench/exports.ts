@@ -20,6 +20,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { openWarehouse } from '../src/warehouse/open.js';
+import { buildIfStale } from './support/build.js';
 import { benchPostgres } from './support/postgres.js';
 
 const { values: args } = parseArgs({
@@ -113,6 +114,7 @@ function median(xs: number[]): number {
 const load = () => `load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`;
 
 async function main(): Promise<void> {
+  buildIfStale();
   const tuning: Record<string, string> = {
     ...(args['duckdb-memory-limit'] ? { SEXTANT_DUCKDB_MEMORY_LIMIT: args['duckdb-memory-limit'] } : {}),
     ...(args['max-old-space'] ? { NODE_OPTIONS: `--max-old-space-size=${Number(args['max-old-space'])}` } : {}),

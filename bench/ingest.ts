@@ -30,6 +30,7 @@ import { request, type IncomingMessage } from 'node:http';
 import { pipeline } from 'node:stream/promises';
 import { DuckDBInstance } from '@duckdb/node-api';
 import pg from 'pg';
+import { buildIfStale } from './support/build.js';
 import { benchPostgres } from './support/postgres.js';
 import { freePort } from '../test/support/services.js';
 import { openDuckDbWarehouse } from '../src/warehouse/duckdb/duckdb-warehouse.js';
@@ -281,6 +282,7 @@ async function benchDuckDbIngest(work: string, csv: string): Promise<Result> {
 }
 
 async function main(): Promise<void> {
+  buildIfStale();
   const work = mkdtempSync(join(tmpdir(), 'sextant-bench-ingest-'));
   try {
     const csv = join(work, 'posts.csv');

@@ -26,6 +26,7 @@ import { parseArgs } from 'node:util';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import pg from 'pg';
 import { parseDocument } from 'yaml';
+import { buildIfStale } from './support/build.js';
 import { benchPostgres } from './support/postgres.js';
 import { jsonPoster, runLoad, printTable, type LoadClient, type LoadResult } from './support/load.js';
 import { freePort } from '../test/support/services.js';
@@ -611,6 +612,7 @@ async function runDuckdb(work: string, project: string, children: ChildProcess[]
 }
 
 async function main(): Promise<void> {
+  buildIfStale();
   const children: ChildProcess[] = [];
   const work = mkdtempSync(join(tmpdir(), 'sextant-bench-metrics-'));
   const all: Figures[] = [];

@@ -15,9 +15,9 @@
  *   npm run bench:xlsx-upload -- --rows 1000000 [--warehouse duckdb] [--only xlsx] [--files /tmp/xlsx-files] [--timeline] [--base src]
  *   SEXTANT_DUCKDB_MEMORY_LIMIT=64MB npm run bench:xlsx-upload -- --rows 1000000 --warehouse duckdb   # unset: the product's default (128MB)
  */
-import { execFile, execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { once } from 'node:events';
-import { createWriteStream, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -25,6 +25,7 @@ import { promisify } from 'node:util';
 import { parseArgs } from 'node:util';
 import ExcelJS from 'exceljs';
 import { openPostgresWarehouse } from '../src/warehouse/postgres/postgres-warehouse.js';
+import { buildIfStale } from './support/build.js';
 import { benchPostgres } from './support/postgres.js';
 
 const { values: args } = parseArgs({
@@ -45,22 +46,6 @@ const ROWS = Number(args.rows);
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const CHILD = join(ROOT, 'bench', 'support', 'xlsx-upload-child.mjs');
 
-/** The newest modification time of a file under `dir`. */
-function newest(dir: string): number {
-  let latest = 0;
-  for (const entry of readdirSync(dir, { withFileTypes: true, recursive: true })) {
-    if (entry.isFile()) latest = Math.max(latest, statSync(join(entry.parentPath, entry.name)).mtimeMs);
-  }
-  return latest;
-}
-
-/** Compiles the product into dist/ when it is missing or older than src/, so that `--base dist` runs the code of this checkout. */
-function buildIfStale(): void {
-  const entry = join(ROOT, 'dist', 'src', 'cli', 'index.js');
-  if (existsSync(entry) && statSync(entry).mtimeMs >= newest(join(ROOT, 'src'))) return;
-  console.log('building dist/ (tsc -p tsconfig.build.json) …');
-  execFileSync(process.execPath, [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(ROOT, 'tsconfig.build.json')], { stdio: 'inherit' });
-}
 const PLATFORMS = ['facebook', 'instagram', 'x'];
 const HEADER = ['platform', 'Post ID', 'Date', 'impressions', 'likes'];
 
