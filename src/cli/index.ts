@@ -4,6 +4,7 @@
  */
 import { pathToFileURL } from 'node:url';
 import { isUserError } from '../errors.js';
+import { holdYoungGeneration } from './young-generation.js';
 
 const USAGE = `Usage: sextant <command> [options]
 
@@ -26,6 +27,8 @@ export async function runCli(argv: string[]): Promise<void> {
   try {
     switch (command) {
       case 'serve':
+        // Before the service's modules load; serve releases it once it serves (young-generation.ts).
+        holdYoungGeneration();
         code = await (await import('./serve.js')).serveCommand(rest);
         break;
       case 'demo':

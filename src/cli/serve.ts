@@ -15,6 +15,7 @@ import { assertListenAllowed } from '../auth/authenticate.js';
 import { KeyStore } from '../auth/key-store.js';
 import { UserError } from '../errors.js';
 import { createProgressBar } from './progress-bar.js';
+import { releaseYoungGeneration } from './young-generation.js';
 
 /** A project may ship the query its users should try first; the example project does. */
 function firstQuery(projectDir: string): string | undefined {
@@ -135,6 +136,8 @@ export async function serveCommand(_args: string[]): Promise<number> {
       const address = opsServer.server.address();
       console.log(`  metrics:  http://${config.host}:${typeof address === 'object' && address ? address.port : config.metricsPort}/metrics`);
     }
+    // Start-up is over: requests and jobs get V8's usual young generation (young-generation.ts).
+    releaseYoungGeneration();
   } catch (err) {
     await shutdown('start-up failure');
     throw err;
