@@ -813,19 +813,28 @@ function flush(appender: DuckDBAppender, table: string): void {
   }
 }
 
+/** Rows whose key hashes {@link keysShape} sorts in one pass: the passes' memory stays that of this many 8-byte hashes. */
+const KEY_CHECK_ROWS_PER_PASS = 1_000_000;
+
 /**
  * How many rows `table` (quoted) holds, and whether no `keys` repeat in it. The check looks at hashes of the keys,
  * 8-byte values (grouping by the key columns themselves held the strings too: 231 against 207 MB of peak RSS merging
- * 1M rows, bench/README.md, "xlsx-mem 2"): sorted, a repeat sits next to its twin. DuckDB sorts in parallel and
- * spills past its memory limit; counting distinct hashes took 0.23–0.64 s of one core for 1M rows, this 0.12–0.17 s
- * (bench/README.md, "duck-order"). Two keys whose hashes collide only cost the de-duplication that a repeated key takes.
+ * 1M rows, bench/README.md, "xlsx-mem 2"): sorted, a repeat sits next to its twin. Counting distinct hashes took
+ * 0.23–0.64 s of one core for 1M rows, sorting 0.12–0.17 s (bench/README.md, "duck-order"). A sort of all the hashes
+ * at once held them all (5M rows: 58 MB sorting, then 68 MB of window rows), so a larger table is checked in passes,
+ * one per {@link KEY_CHECK_ROWS_PER_PASS} rows, each over the hashes of one residue: a repeated key's hashes are
+ * equal, so they meet in the same pass. Each pass reads the key columns again (~35 ms per 1M rows).
+ * Two keys whose hashes collide only cost the de-duplication that a repeated key takes.
  */
-async function keysShape(run: SqlRunner, table: string, keys: string): Promise<{ rows: number; unique: boolean }> {
-  const [shape] = await run.query(
-    `SELECT count(*) AS rows, count(*) FILTER (WHERE h = previous) AS repeats
-      FROM (SELECT h, lag(h) OVER (ORDER BY h) AS previous FROM (SELECT hash(${keys}) AS h FROM ${table}))`,
-  );
-  return { rows: Number(shape.rows), unique: Number(shape.repeats) === 0 };
+export async function keysShape(run: Pick<SqlRunner, 'query'>, table: string, keys: string, rowsPerPass = KEY_CHECK_ROWS_PER_PASS): Promise<{ rows: number; unique: boolean }> {
+  const rows = Number((await run.query(`SELECT count(*) AS n FROM ${table}`))[0].n);
+  const passes = Math.max(1, Math.ceil(rows / rowsPerPass));
+  for (let pass = 0; pass < passes; pass++) {
+    const hashes = passes === 1 ? `SELECT hash(${keys}) AS h FROM ${table}` : `SELECT h FROM (SELECT hash(${keys}) AS h FROM ${table}) WHERE h % ${passes} = ${pass}`;
+    const [shape] = await run.query(`SELECT count(*) FILTER (WHERE h = previous) AS repeats FROM (SELECT h, lag(h) OVER (ORDER BY h) AS previous FROM (${hashes}))`);
+    if (Number(shape.repeats) > 0) return { rows, unique: false };
+  }
+  return { rows, unique: true };
 }
 
 /** The number of rows of `table` (quoted) when no `keys` repeat in it ({@link keysShape}), else undefined. */
