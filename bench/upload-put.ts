@@ -181,6 +181,7 @@ async function main(): Promise<void> {
       console.log(`${name.padEnd(40)} ${m(a, w).toFixed(0).padStart(14)} ${m(a, c).toFixed(0).padStart(7)} ${m(b, w).toFixed(0).padStart(15)} ${m(b, c).toFixed(0).padStart(7)}`);
     row(NAMES.chunks, first.chunks, later.chunks, wall, cpu);
     row(NAMES.gathered, first.gathered, later.gathered, wall, cpu);
+    row('sextant createUpload (GraphQL)', first.ours, later.ours, (r) => r.createMs!, (r) => r.createCpu!);
     row(NAMES.ours, first.ours, later.ours, (r) => r.putMs, (r) => r.user + r.sys);
     row('sextant createUpload + PUT', first.ours, later.ours, wall, cpu);
     for (const [label, runs] of [['first', first], ['later', later]] as const) {
