@@ -20,10 +20,10 @@
  * `sextant serve` runs with glibc's default allocator settings, as the Docker image runs it; `--malloc-mmap-threshold 65536`
  * sets MALLOC_MMAP_THRESHOLD_ (docs/environment.md).
  */
-import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
-import { createWriteStream, mkdtempSync, mkdirSync, rmSync, statSync, createReadStream } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, mkdirSync, rmSync, statSync, createReadStream } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { once } from 'node:events';
 import { request, type IncomingMessage } from 'node:http';
@@ -31,8 +31,9 @@ import { pipeline } from 'node:stream/promises';
 import { DuckDBInstance } from '@duckdb/node-api';
 import pg from 'pg';
 import { buildIfStale } from './support/build.js';
+import { writePostsCsv } from './support/posts-csv.js';
+import { startService as startServe, type Service } from './support/serve.js';
 import { benchPostgres } from './support/postgres.js';
-import { freePort } from '../test/support/services.js';
 import { openDuckDbWarehouse } from '../src/warehouse/duckdb/duckdb-warehouse.js';
 import { LINEAGE_COLUMNS } from '../src/ingest/targets.js';
 import type { TableSpec } from '../src/warehouse/port.js';
@@ -52,7 +53,6 @@ const WAREHOUSES = args.warehouse === 'both' ? ['postgres', 'duckdb'] : [args.wa
 const DUCKDB_MEMORY_LIMIT = args['duckdb-memory-limit'] === 'default' ? undefined : args['duckdb-memory-limit'];
 /** glibc's mmap threshold for `sextant serve`, as the Dockerfile sets it (docs/environment.md); undefined: glibc's default. */
 const MALLOC_MMAP_THRESHOLD = args['malloc-mmap-threshold'] === 'off' ? undefined : args['malloc-mmap-threshold'];
-const ROOT = resolve(import.meta.dirname, '..');
 const TABLE = 'social.manual_posts';
 const COLUMNS = 'platform, post_id, metric_date, impressions, likes';
 /** What both loads must leave in the table: the same rows, compared by a few aggregates (same SQL on both warehouses). */
@@ -62,23 +62,6 @@ const CONTENTS_SQL = `select count(*)::varchar as n, count(distinct platform)::v
 
 const load = (): string => loadavg().map((l) => l.toFixed(2)).join(' ');
 
-async function writeCsv(path: string, rows: number): Promise<void> {
-  const out = createWriteStream(path);
-  out.write('platform,Post ID,Date,impressions,likes\n');
-  const platforms = ['facebook', 'instagram', 'x'];
-  let buf = '';
-  for (let i = 0; i < rows; i++) {
-    const d = new Date(Date.UTC(2025, 0, 1) + (i % 700) * 86_400_000).toISOString().slice(0, 10);
-    buf += `${platforms[i % 3]},p${i},${d},${(i * 7919) % 100000},${(i * 31) % 5000}\n`;
-    if (buf.length > 1 << 16) {
-      if (!out.write(buf)) await once(out, 'drain');
-      buf = '';
-    }
-  }
-  out.end(buf);
-  await once(out, 'finish');
-}
-
 async function gql(url: string, query: string, variables: Record<string, unknown> = {}): Promise<Record<string, any>> {
   const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query, variables }) });
   const body = (await res.json()) as { data?: Record<string, any>; errors?: Array<{ message: string }> };
@@ -86,39 +69,9 @@ async function gql(url: string, query: string, variables: Record<string, unknown
   return body.data!;
 }
 
-/** A `sextant serve` of its own; `stop` ends it and answers its peak RSS in MB. */
-async function startService(env: Record<string, string>): Promise<{ base: string; stop: () => Promise<number> }> {
-  const port = await freePort();
-  let stderr = '';
-  const server: ChildProcess = spawn(process.execPath, ['--import', join(ROOT, 'bench/support/report-rss.mjs'), join(ROOT, 'bin/sextant.js'), 'serve'], {
-    cwd: ROOT,
-    env: { ...process.env, ...(MALLOC_MMAP_THRESHOLD ? { MALLOC_MMAP_THRESHOLD_: MALLOC_MMAP_THRESHOLD } : {}), ...env, PORT: String(port), NODE_ENV: 'production', SEXTANT_LOG_LEVEL: 'warn', SEXTANT_DEMO: 'off', SEXTANT_STATEMENT_TIMEOUT_MS: '3600000' },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  server.stderr!.on('data', (d: Buffer) => {
-    stderr += d.toString();
-    if (stderr.length > 100_000) stderr = stderr.slice(-50_000);
-  });
-  const base = `http://127.0.0.1:${port}`;
-  for (let i = 0; ; i++) {
-    try {
-      if ((await fetch(`${base}/health/ready`)).ok) break;
-    } catch {
-      /* starting */
-    }
-    if (i > 600 || server.exitCode !== null) throw new Error(`sextant serve did not start: ${stderr}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  return {
-    base,
-    stop: async () => {
-      server.kill('SIGTERM');
-      if (server.exitCode === null) await once(server, 'exit');
-      const kb = /SEXTANT_BENCH_MAX_RSS_KB=(\d+)/.exec(stderr)?.[1];
-      if (!kb) throw new Error(`no peak RSS reported by sextant serve: ${stderr.slice(-2000)}`);
-      return Number(kb) / 1024;
-    },
-  };
+/** A `sextant serve` of its own (support/serve.ts), with the bench's allocator setting. */
+function startService(env: Record<string, string>): Promise<Service> {
+  return startServe({ ...(MALLOC_MMAP_THRESHOLD ? { MALLOC_MMAP_THRESHOLD_: MALLOC_MMAP_THRESHOLD } : {}), ...env });
 }
 
 /**
@@ -286,7 +239,7 @@ async function main(): Promise<void> {
   const work = mkdtempSync(join(tmpdir(), 'sextant-bench-ingest-'));
   try {
     const csv = join(work, 'posts.csv');
-    await writeCsv(csv, ROWS);
+    await writePostsCsv(csv, ROWS);
     console.log(`file: ${ROWS.toLocaleString()} rows, ${(statSync(csv).size / 1e6).toFixed(1)} MB; load average before: ${load()}`);
     const results: Result[] = [];
     for (const warehouse of WAREHOUSES) {

@@ -174,6 +174,8 @@ export async function openApp(options: OpenAppOptions = {}): Promise<App> {
       onTablesChanged: (tables) =>
         changes.publish(tables).catch((err: unknown) => log.warn('could not tell other processes of changed tables; their cached results may be stale until the cache TTL', { tables, err })),
     });
+    // The uploads table, as the job and key tables above: else the first createUpload creates it.
+    await ingest.init();
 
     const metrics = new PrometheusRegistry();
     metrics.setSources({

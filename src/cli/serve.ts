@@ -12,6 +12,7 @@ import { buildApi, buildWorkerHttp, followRollups, joinDeployment, openApp, star
 import { createLogger, type Logger } from '../log.js';
 import { demoIsLoaded, generateDemo, DEFAULT_DEMO_ROWS } from '../demo/generate.js';
 import { assertListenAllowed } from '../auth/authenticate.js';
+import { LOOPBACK_PRINCIPAL } from '../auth/principal.js';
 import { KeyStore } from '../auth/key-store.js';
 import { UserError } from '../errors.js';
 import { createProgressBar } from './progress-bar.js';
@@ -111,6 +112,8 @@ export async function serveCommand(_args: string[]): Promise<number> {
     if (config.role !== 'api') await startWorker(app);
     if (config.role !== 'worker') {
       server = await buildApi(app);
+      // The schema every team reads (the loopback principal's, and any admin key's) is built before the first request.
+      await server.sextant.prepareGraphql(LOOPBACK_PRINCIPAL);
       await listen(server, config.host, config.port);
       const address = server.server.address();
       const port = typeof address === 'object' && address ? address.port : config.port;

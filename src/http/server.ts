@@ -14,7 +14,7 @@ import { isUserError, type ErrorCode } from '../errors.js';
 import { withLogContext } from '../log.js';
 import { SchemaRegistry } from '../resolvers/schema-registry.js';
 import type { HttpDeps } from './http-deps.js';
-import { graphqlPlugin } from './plugins/graphql.js';
+import { graphqlPlugin, type GraphqlPrepare } from './plugins/graphql.js';
 import { healthPlugin } from './plugins/health.js';
 import { instrumentRequests, metricsPlugin } from './plugins/metrics.js';
 import { queryPageHtml, queryPagePlugin } from './plugins/query-page.js';
@@ -53,6 +53,8 @@ export interface HttpParts {
   registry: SchemaRegistry;
   /** Set on shutdown: `/health/ready` answers 503 so that load balancers stop routing here. */
   draining: boolean;
+  /** Readies the GraphQL server of a principal's team set before the first request (`sextant serve` calls it before listening). */
+  prepareGraphql: GraphqlPrepare;
 }
 
 /** A request id a proxy or client sent (`x-request-id`) is kept when it is a plain token. */
@@ -95,7 +97,7 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance &
   const authenticate = deps.authenticate ?? (async () => LOOPBACK_PRINCIPAL);
 
   const app: FastifyInstance = Fastify({ bodyLimit: config.limits.maxBodyBytes, logger: false, genReqId: requestIdOf });
-  const parts: HttpParts = { metrics, registry, draining: false };
+  const parts: HttpParts = { metrics, registry, draining: false, prepareGraphql: async () => undefined };
   app.decorate('sextant', parts);
 
   app.setErrorHandler((error: FastifyError, request, reply) => {
@@ -140,6 +142,9 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance &
     hideSchemaDetails: config.production && !config.introspection,
     queryPage: config.introspection ? queryPageHtml() : undefined,
     ...(deps.graphql ? { extensions: deps.graphql } : {}),
+    exposePrepare: (prepare) => {
+      parts.prepareGraphql = prepare;
+    },
   });
   if (deps.uploads) await app.register(uploadsPlugin, { receiver: deps.uploads, maxUploadBytes: config.limits.maxUploadBytes });
   for (const plugin of deps.plugins ?? []) await app.register(plugin);

@@ -206,6 +206,21 @@ describe('DuckDB loadCsv: read_csv leaves the table the Node path leaves', () =>
     expect((await tableOf(duck)).map((r) => r.n)).toEqual(['1', '42']);
   });
 
+  it("puts DuckDB's insertion order back on after a load and after a file the insert refused", async () => {
+    const order = async (): Promise<unknown> => (await duck.query(`SELECT current_setting('preserve_insertion_order') AS on`))[0].on;
+    expect(await order()).toBe(true);
+    const loaded = await loadBoth(`${HEADER}\na,2026-01-01,1,,,,,,,\n`);
+    expect(loaded.answers).toMatchObject([{ rowsStaged: 1 }]);
+    expect(await order()).toBe(true);
+    // Refused inside the insert (a value check raises an error there): the setting is restored all the same.
+    await duck.execute('DROP TABLE t.every_type');
+    await node.execute('DROP TABLE t.every_type');
+    const refused = await loadBoth(`${HEADER}\na,2026-01-01,1.0,,,,,,,\n`);
+    expect(refused.answers).toEqual([undefined]);
+    expect(refused.fast.bulkReaderDeclined).toBe('a value in a form read_csv may read differently than the converter');
+    expect(await order()).toBe(true);
+  });
+
   it('keeps the last row of a key across a file of many parallel-read chunks', async () => {
     const lines = [HEADER];
     for (let i = 0; i < 200_000; i++) lines.push(`k${i % 50_000},2026-01-01,${i},,,,,,,`);

@@ -532,7 +532,7 @@ class DuckDbWarehouse implements Warehouse {
   /**
    * Reads the file into the empty table `into` (quoted) and answers how many records it read, or undefined
    * when `read_csv` or a value check refused the file. DuckDB reads a file in parallel and its rowids then do
-   * not follow the file's order, so when a key may repeat (fewer distinct key hashes than rows; a collision
+   * not follow the file's order, so when a key may repeat (two equal key hashes, {@link keysShape}; a collision
    * only costs this) the rows are read again by one thread, `ordered`: the higher rowid of a key is then the
    * later row in the file, which must win.
    */
@@ -544,7 +544,8 @@ class DuckDbWarehouse implements Warehouse {
       return run.execute(`INSERT INTO ${into} (${spec.columns.map((c) => q(c.name)).join(', ')}) ${read.sql}`, [path, ...read.params]);
     };
     try {
-      await insert(false);
+      // The parallel read keeps no order anyway (see above): let DuckDB insert without ordering its batches.
+      await this.withoutInsertionOrder(() => insert(false));
     } catch (err) {
       // A refusal of read_csv or of a value: the loader's parser and converter report it, with its line.
       if (input.signal?.aborted) throw err;
@@ -552,12 +553,30 @@ class DuckDbWarehouse implements Warehouse {
       input.onDecline?.(message.includes(NOT_CANONICAL) ? 'a value in a form read_csv may read differently than the converter' : `read_csv refused the file: ${message.split('\n')[0]}`);
       return undefined;
     }
-    const [counted] = await run.query(`SELECT count(*) AS rows, count(DISTINCT hash(${spec.key.map(q).join(', ')})) AS keys FROM ${into}`);
-    const rows = Number(counted.rows);
-    if (Number(counted.keys) === rows) return { rows, ordered: false };
+    const { rows, unique } = await keysShape(run, into, spec.key.map(q).join(', '));
+    if (unique) return { rows, ordered: false };
     await run.execute(`DELETE FROM ${into}`);
     await insert(true);
     return { rows, ordered: true };
+  }
+
+  /**
+   * Runs `insert` with DuckDB's `preserve_insertion_order` off, for a parallel read whose rows may land in any order.
+   * With it on (DuckDB's default), an INSERT … SELECT from `read_csv` buffers whole batches to keep the file's order;
+   * under the 128MB memory limit that made the 1M-row upload's insert (with its lineage columns) 1.1–1.4 s against
+   * 0.7–0.85 s without (bench/README.md, "duck-order"). The setting is global to the database, so it is changed only
+   * inside the write lock (every statement that relies on insertion order is a write: the ordered re-read here,
+   * replaceTable's ORDER BY) and set back on a connection of its own, which an interrupted statement cannot have spoiled.
+   * Reads order their answers with ORDER BY and are not affected.
+   */
+  private async withoutInsertionOrder<T>(insert: () => Promise<T>): Promise<T> {
+    const setting = await this.instance.connect();
+    try {
+      await setting.run('SET preserve_insertion_order = false');
+      return await insert();
+    } finally {
+      await setting.run('RESET preserve_insertion_order').finally(() => setting.closeSync());
+    }
   }
 
   /**
@@ -794,15 +813,34 @@ function flush(appender: DuckDBAppender, table: string): void {
   }
 }
 
+/** Rows whose key hashes {@link keysShape} sorts in one pass: the passes' memory stays that of this many 8-byte hashes. */
+const KEY_CHECK_ROWS_PER_PASS = 1_000_000;
+
 /**
- * The number of rows of `table` (quoted) when no `keys` repeat in it, else undefined. The check counts distinct
- * hashes of the keys, a hash table of 8-byte values (grouping by the key columns themselves held the strings
- * too: 231 against 207 MB of peak RSS merging 1M rows, bench/README.md, "xlsx-mem 2"); two keys whose hashes
- * collide only cost the de-duplication that a repeated key takes.
+ * How many rows `table` (quoted) holds, and whether no `keys` repeat in it. The check looks at hashes of the keys,
+ * 8-byte values (grouping by the key columns themselves held the strings too: 231 against 207 MB of peak RSS merging
+ * 1M rows, bench/README.md, "xlsx-mem 2"): sorted, a repeat sits next to its twin. Counting distinct hashes took
+ * 0.23–0.64 s of one core for 1M rows, sorting 0.12–0.17 s (bench/README.md, "duck-order"). A sort of all the hashes
+ * at once held them all (5M rows: 58 MB sorting, then 68 MB of window rows), so a larger table is checked in passes,
+ * one per {@link KEY_CHECK_ROWS_PER_PASS} rows, each over the hashes of one residue: a repeated key's hashes are
+ * equal, so they meet in the same pass. Each pass reads the key columns again (~35 ms per 1M rows).
+ * Two keys whose hashes collide only cost the de-duplication that a repeated key takes.
  */
+export async function keysShape(run: Pick<SqlRunner, 'query'>, table: string, keys: string, rowsPerPass = KEY_CHECK_ROWS_PER_PASS): Promise<{ rows: number; unique: boolean }> {
+  const rows = Number((await run.query(`SELECT count(*) AS n FROM ${table}`))[0].n);
+  const passes = Math.max(1, Math.ceil(rows / rowsPerPass));
+  for (let pass = 0; pass < passes; pass++) {
+    const hashes = passes === 1 ? `SELECT hash(${keys}) AS h FROM ${table}` : `SELECT h FROM (SELECT hash(${keys}) AS h FROM ${table}) WHERE h % ${passes} = ${pass}`;
+    const [shape] = await run.query(`SELECT count(*) FILTER (WHERE h = previous) AS repeats FROM (SELECT h, lag(h) OVER (ORDER BY h) AS previous FROM (${hashes}))`);
+    if (Number(shape.repeats) > 0) return { rows, unique: false };
+  }
+  return { rows, unique: true };
+}
+
+/** The number of rows of `table` (quoted) when no `keys` repeat in it ({@link keysShape}), else undefined. */
 async function rowsIfKeysUnique(run: SqlRunner, table: string, keys: string): Promise<number | undefined> {
-  const [shape] = await run.query(`SELECT count(*) AS rows, count(DISTINCT hash(${keys})) AS keys FROM ${table}`);
-  return Number(shape.keys) === Number(shape.rows) ? Number(shape.rows) : undefined;
+  const { rows, unique } = await keysShape(run, table, keys);
+  return unique ? rows : undefined;
 }
 
 /** Drops the staged tables of staging `n` (the staged rows, their de-duplicated copy, the carried columns). */
