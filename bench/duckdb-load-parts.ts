@@ -14,8 +14,7 @@
  *   npx tsx bench/duckdb-load-parts.ts [--rows 1000000] [--runs 2]     (ONLY=ordered,unordered,… runs just those)
  */
 import { execFileSync } from 'node:child_process';
-import { createWriteStream, mkdtempSync, rmSync } from 'node:fs';
-import { once } from 'node:events';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -23,6 +22,7 @@ import { DuckDBInstance } from '@duckdb/node-api';
 import { DEFAULT_DUCKDB_MEMORY_LIMIT } from '../src/warehouse/duckdb/duckdb-warehouse.js';
 import { fieldValueSql, missingSql } from '../src/warehouse/duckdb/csv-values.js';
 import type { TableColumn } from '../src/warehouse/port.js';
+import { writePostsCsv } from './support/posts-csv.js';
 
 const { values: args } = parseArgs({ options: { rows: { type: 'string', default: '1000000' }, runs: { type: 'string', default: '2' }, child: { type: 'string' }, csv: { type: 'string' } } });
 const TABLE = `CREATE TABLE t (platform VARCHAR NOT NULL, post_id VARCHAR NOT NULL, metric_date DATE NOT NULL, impressions BIGINT, likes BIGINT, _run_id VARCHAR, _loaded_at TIMESTAMP, _source_object VARCHAR)`;
@@ -106,30 +106,13 @@ async function child(name: string, csv: string, rows: number): Promise<void> {
   }
 }
 
-async function writeCsv(path: string, rows: number): Promise<void> {
-  const out = createWriteStream(path);
-  out.write('platform,Post ID,Date,impressions,likes\n');
-  const platforms = ['facebook', 'instagram', 'x'];
-  let buf = '';
-  for (let i = 0; i < rows; i++) {
-    const d = new Date(Date.UTC(2025, 0, 1) + (i % 700) * 86_400_000).toISOString().slice(0, 10);
-    buf += `${platforms[i % 3]},p${i},${d},${(i * 7919) % 100000},${(i * 31) % 5000}\n`;
-    if (buf.length > 1 << 16) {
-      if (!out.write(buf)) await once(out, 'drain');
-      buf = '';
-    }
-  }
-  out.end(buf);
-  await once(out, 'finish');
-}
-
 async function main(): Promise<void> {
   const rows = Number(args.rows);
   if (args.child) return child(args.child, args.csv!, rows);
   const work = mkdtempSync(join(tmpdir(), 'sextant-bench-parts-'));
   try {
     const csv = join(work, 'posts.csv');
-    await writeCsv(csv, rows);
+    await writePostsCsv(csv, rows);
     const load = () => loadavg().map((l) => l.toFixed(2)).join(' ');
     console.log(`${rows.toLocaleString()} rows; DuckDB memory_limit ${DEFAULT_DUCKDB_MEMORY_LIMIT}; load average before: ${load()}`);
     const results = new Map<string, Array<[number, number, number]>>();
