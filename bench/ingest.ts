@@ -21,16 +21,14 @@
  * sets MALLOC_MMAP_THRESHOLD_ (docs/environment.md).
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, mkdirSync, rmSync, statSync, createReadStream } from 'node:fs';
+import { mkdtempSync, mkdirSync, rmSync, statSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { once } from 'node:events';
-import { request, type IncomingMessage } from 'node:http';
-import { pipeline } from 'node:stream/promises';
 import { DuckDBInstance } from '@duckdb/node-api';
 import pg from 'pg';
 import { buildIfStale } from './support/build.js';
+import { putFile } from './support/put-file.js';
 import { writePostsCsv } from './support/posts-csv.js';
 import { startService as startServe, type Service } from './support/serve.js';
 import { benchPostgres } from './support/postgres.js';
@@ -72,20 +70,6 @@ async function gql(url: string, query: string, variables: Record<string, unknown
 /** A `sextant serve` of its own (support/serve.ts), with the bench's allocator setting. */
 function startService(env: Record<string, string>): Promise<Service> {
   return startServe({ ...(MALLOC_MMAP_THRESHOLD ? { MALLOC_MMAP_THRESHOLD_: MALLOC_MMAP_THRESHOLD } : {}), ...env });
-}
-
-/**
- * PUTs the file to the upload URL as a client would stream it (node:http, the file read in 1 MB chunks).
- * fetch() with a stream body took ~0.3 s longer for the 36.6 MB file: its chunks are smaller and each is a promise.
- */
-async function putFile(url: string, path: string, size: number): Promise<void> {
-  const req = request(url, { method: 'PUT', headers: { 'content-type': 'text/csv', 'content-length': String(size) } });
-  const answered = once(req, 'response') as Promise<[IncomingMessage]>;
-  await pipeline(createReadStream(path, { highWaterMark: 1 << 20 }), req);
-  const [res] = await answered;
-  let body = '';
-  for await (const chunk of res) body += String(chunk);
-  if (res.statusCode !== 200) throw new Error(`PUT failed: ${res.statusCode} ${body}`);
 }
 
 /** Our upload path, timed from createUpload to the job's end. */

@@ -19,13 +19,12 @@
  */
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { createReadStream, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { request, type IncomingMessage } from 'node:http';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { pipeline } from 'node:stream/promises';
 import { parseArgs } from 'node:util';
 import { buildIfStale } from './support/build.js';
+import { putFile } from './support/put-file.js';
 import { writePostsCsv } from './support/posts-csv.js';
 import { startService } from './support/serve.js';
 
@@ -57,20 +56,6 @@ function cpuMs(pid: number): { user: number; sys: number } {
 function cpuSince(pid: number, before: { user: number; sys: number }): { user: number; sys: number } {
   const now = cpuMs(pid);
   return { user: now.user - before.user, sys: now.sys - before.sys };
-}
-
-/** PUTs the file as bench/ingest.ts does and answers the server's JSON reply. */
-async function putFile(url: string, path: string, size: number): Promise<{ bytes: number }> {
-  const req = request(url, { method: 'PUT', headers: { 'content-type': 'text/csv', 'content-length': String(size) } });
-  const answered = once(req, 'response') as Promise<[IncomingMessage]>;
-  await pipeline(createReadStream(path, { highWaterMark: 1 << 20 }), req);
-  const [res] = await answered;
-  let body = '';
-  for await (const chunk of res) body += String(chunk);
-  if (res.statusCode !== 200) throw new Error(`PUT failed: ${res.statusCode} ${body}`);
-  const reply = JSON.parse(body) as { bytes: number };
-  if (reply.bytes !== size) throw new Error(`PUT stored ${reply.bytes} bytes, expected ${size}`);
-  return reply;
 }
 
 async function gql(url: string, query: string, variables: Record<string, unknown> = {}): Promise<Record<string, any>> {
